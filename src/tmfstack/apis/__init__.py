@@ -1,0 +1,14 @@
+"""The TM Forum APIs tmfstack serves, one module per API, grouped by family.
+
+Adding an API: write its declaration module and list it in ``ALL`` below.
+"""
+
+from __future__ import annotations
+
+from ..engine.declaration import ApiDecl
+
+
+def all_apis() -> list[ApiDecl]:
+    from .catalog import tmf620
+
+    return [tmf620.API]

@@ -1,0 +1,76 @@
+"""The ``tmfstack`` command: ``serve`` and ``demo``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from .settings import Settings
+
+
+def _engine(settings: Settings):  # type: ignore[no-untyped-def]
+    from .apis import all_apis
+    from .engine.registry import Engine
+    from .store.base import open_store
+
+    return Engine(
+        open_store(settings.database_url),
+        all_apis(),
+        public_url=settings.public_url or "http://localhost:8080",
+        default_limit=settings.default_limit,
+        max_limit=settings.max_limit,
+        export_dir=settings.export_dir,
+    )
+
+
+async def _demo(settings: Settings) -> None:
+    from .demo import load_demo
+
+    engine = _engine(settings)
+    await engine.store.open()
+    try:
+        for line in await load_demo(engine):
+            print(line)
+    finally:
+        await engine.drain()
+        await engine.store.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="tmfstack", description="TM Forum Open APIs server")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve every API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--database", help="sqlite:///file.db (default) or postgresql://user:pass@host:port/db")
+    serve.add_argument("--public-url", help="base of hrefs (default http://HOST:PORT)")
+    serve.add_argument("--demo", action="store_true", help="load the demo catalog before serving")
+    serve.add_argument("--log-level", default="warning")
+    demo = sub.add_parser("demo", help="load the demo catalog into the database")
+    demo.add_argument("--database")
+    args = parser.parse_args(argv)
+
+    settings = Settings()
+    if args.database:
+        settings.database_url = args.database
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.command == "demo":
+        asyncio.run(_demo(settings))
+        return 0
+
+    import uvicorn
+
+    from .web.app import create_app
+
+    settings.public_url = args.public_url or settings.public_url or f"http://{args.host}:{args.port}"
+    if args.demo:
+        asyncio.run(_demo(settings))
+    app = create_app(settings)
+    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

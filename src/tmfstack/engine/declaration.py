@@ -1,0 +1,87 @@
+"""How an API is declared: data the engine serves, plus the hooks its domain rules implement.
+
+An API module builds one ``ApiDecl`` from its generated contract (``tools/gen_specs.py``)::
+
+    API = ApiDecl.from_contract(
+        "tmf620_v4", name="productCatalogManagement", version="v4",
+        resources=[ResourceDecl("productOffering", lifecycle=CATALOG_LIFECYCLE, ...)],
+    )
+
+The engine knows no API by name: routes, validation, queries, events and hub all
+come from these declarations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .contract import Contract, load_contract
+from .lifecycle import StateMachine
+
+if TYPE_CHECKING:
+    from .service import ResourceService
+
+Doc = dict[str, Any]
+#: a rule run on a document before it is stored (create and patch); raises TmfError to refuse
+Rule = Callable[[Doc, "Doc | None"], None]
+#: runs after a resource was committed (e.g. starts an import job); must be idempotent
+AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
+Resume = Callable[["ResourceService"], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ResourceDecl:
+    """One TMF resource (a path segment under the API root)."""
+
+    name: str  #: path segment and event payload key, e.g. "productOffering"
+    entity: str = ""  #: schema/event name, e.g. "ProductOffering" (default: Name capitalised)
+    lifecycle: StateMachine | None = None
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    #: attributes the server owns on top of those the spec's _Create/_Update leave out
+    server_owned: frozenset[str] = frozenset()
+    rules: Sequence[Rule] = ()
+    after_commit: AfterCommit | None = None
+    #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
+    resume: Resume | None = None
+    #: attribute stamped with the time of every write ("lastUpdate"), if the schema has it
+    stamp: str | None = "lastUpdate"
+    #: attribute stamped once at creation (e.g. "creationDate")
+    created_stamp: str | None = None
+
+    @property
+    def entity_name(self) -> str:
+        return self.entity or self.name[0].upper() + self.name[1:]
+
+    @property
+    def status_attr(self) -> str | None:
+        return self.lifecycle.attribute if self.lifecycle else None
+
+
+@dataclass(frozen=True)
+class ApiDecl:
+    """One TM Forum API at one major version, served under ``/tmf-api/<name>/<version>``."""
+
+    key: str  #: e.g. "tmf620"
+    name: str  #: e.g. "productCatalogManagement"
+    version: str  #: e.g. "v4"
+    contract: Contract
+    resources: Mapping[str, ResourceDecl]
+
+    @classmethod
+    def build(cls, key: str, contract: str, name: str, version: str, resources: Sequence[ResourceDecl]) -> ApiDecl:
+        loaded = load_contract(contract)
+        table = {r.name: r for r in resources}
+        missing = set(table) - set(loaded.operations)
+        if missing:
+            raise ValueError(f"{key}: resources not in the spec: {sorted(missing)}")
+        return cls(key, name, version, loaded, table)
+
+    @property
+    def root(self) -> str:
+        return f"/tmf-api/{self.name}/{self.version}"
+
+    def kind(self, resource: str) -> str:
+        """Storage key of a resource type; versions of one API share their data."""
+        return f"{self.key}.{resource}"

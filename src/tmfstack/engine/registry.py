@@ -1,0 +1,77 @@
+"""The engine: every declared API's resource services over one store."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..store.base import Store
+from .declaration import ApiDecl
+from .hubs import HubService
+from .service import ResourceService
+
+log = logging.getLogger("tmfstack.engine")
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        apis: Sequence[ApiDecl],
+        *,
+        public_url: str = "http://localhost:8080",
+        default_limit: int = 100,
+        max_limit: int = 1000,
+        export_dir: Path = Path("exports"),
+    ) -> None:
+        self.store = store
+        self.public_url = public_url.rstrip("/")
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+        self.export_dir = export_dir
+        self.apis = {api.root: api for api in apis}
+        self.services: dict[str, dict[str, ResourceService]] = {
+            api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
+        }
+        self.hubs = {api.root: HubService(self, api) for api in apis}
+        self._wake: Callable[[], None] | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    def service(self, api: ApiDecl, resource: str) -> ResourceService:
+        return self.services[api.root][resource]
+
+    def on_event(self, wake: Callable[[], None]) -> None:
+        """Register the dispatcher's wake-up, called after a transaction wrote deliveries."""
+        self._wake = wake
+
+    def wake_dispatcher(self) -> None:
+        if self._wake is not None:
+            self._wake()
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        """Run background work (jobs) whose progress is itself stored, so a restart resumes it."""
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+        return task
+
+    def _done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background task failed", exc_info=task.exception())
+
+    async def resume(self) -> None:
+        """Restart unfinished work of every resource that declares a resume hook."""
+        for services in self.services.values():
+            for svc in services.values():
+                if svc.decl.resume is not None:
+                    await svc.decl.resume(svc)
+
+    async def drain(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,283 @@
+"""The generic TMF resource service: create, read, list, patch, delete, with events.
+
+One ``ResourceService`` per declared resource; no resource has CRUD code of its own.
+Every write commits the row and its events (outbox) in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ..clock import new_id, now_iso
+from ..errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..events.envelope import envelope
+from ..events.subscriptions import wanted_by
+from ..store.base import Indexed, Row, SqlCond, Store, Tx
+from ..tmf630 import Condition, Query, matches, parse_query, project, sort_key
+from . import patch as patching
+from .declaration import ApiDecl, Doc, ResourceDecl
+
+if TYPE_CHECKING:
+    from .registry import Engine
+
+_SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
+_CAS_RETRIES = 3
+
+
+def etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def check_if_match(header: str | None, version: int) -> None:
+    if header is None:
+        return
+    tags = [t.strip().removeprefix("W/") for t in header.split(",")]
+    if "*" not in tags and etag(version) not in tags:
+        raise PreconditionFailed(f"If-Match {header} does not match the current ETag {etag(version)}")
+
+
+@dataclass
+class Page:
+    total: int
+    items: list[bytes]
+
+
+class ResourceService:
+    def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
+        self.engine, self.api, self.decl = engine, api, decl
+        self.name = decl.name
+        self.kind = api.kind(decl.name)
+        self.entity = decl.entity_name
+        self.event_api = f"{api.key}.{api.version}"
+        contract = api.contract
+        full = set(contract.properties(self.entity))
+        create_def = f"{self.entity}_Create"
+        update_def = f"{self.entity}_Update"
+        self.create_def = create_def if contract.has(create_def) else self.entity
+        self.update_def = update_def if contract.has(update_def) else None
+        owned = {"id", "href"} | set(decl.server_owned)
+        if decl.stamp:
+            owned.add(decl.stamp)
+        self.owned_on_create = (full - set(contract.properties(self.create_def))) | owned
+        patchable = set(contract.properties(self.update_def)) if self.update_def else full
+        self.owned_on_patch = (full - patchable) | owned
+        # attribute -> indexed column; conditions and sorts on these run in SQL
+        self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
+        if decl.status_attr:
+            self.columns[decl.status_attr] = "status"
+        if decl.stamp:
+            self.columns[decl.stamp] = "last_update"
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    def href(self, id: str) -> str:
+        return f"{self.engine.public_url}{self.api.root}/{self.name}/{id}"
+
+    # -- queries ---------------------------------------------------------------------
+
+    def classify(self, path: list[str]) -> str:
+        return self.api.contract.path_kind(self.entity, path)
+
+    def canonical(self, attribute: str, value: str) -> str:
+        machine = self.decl.lifecycle
+        if machine and attribute == machine.attribute:
+            try:
+                return machine.canonical(value)
+            except BadRequest:
+                return value  # an unknown state simply matches nothing
+        return value
+
+    def parse(self, params: list[tuple[str, str]]) -> Query:
+        return parse_query(
+            params,
+            default_limit=self.engine.default_limit,
+            max_limit=self.engine.max_limit,
+            classify=self.classify,
+            canonical=self.canonical,
+        )
+
+    def _sql(self, cond: Condition) -> SqlCond | None:
+        if len(cond.path) != 1 or cond.op not in _SQL_OPS:
+            return None
+        column = self.columns.get(cond.path[0])
+        return SqlCond(column, cond.op, cond.values) if column else None  # type: ignore[arg-type]
+
+    async def list(self, query: Query) -> Page:
+        sql: list[SqlCond] = []
+        rest: list[Condition] = []
+        for cond in query.conditions:
+            compiled = self._sql(cond)
+            if compiled is None:
+                rest.append(cond)
+            else:
+                sql.append(compiled)
+        order = []
+        for path, desc in query.sort:
+            column = self.columns.get(path[0]) if len(path) == 1 else None
+            if column is None:
+                break
+            order.append((column, desc))
+        else:
+            if not rest:
+                total = await self.store.count(self.kind, sql)
+                items = []
+                if query.offset < total:
+                    items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
+                return Page(total, self._shape(items, query))
+        # evaluated here: conditions or sort keys the indexes cannot serve
+        found: list[tuple[bytes, Doc]] = []
+        async for raw in self.store.scan(self.kind, sql):
+            doc = orjson.loads(raw)
+            if matches(doc, rest):
+                found.append((raw, doc))
+        for path, desc in reversed(query.sort):
+            found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
+        window = found[query.offset : query.offset + query.limit]
+        return Page(len(found), self._shape([raw for raw, _ in window], query))
+
+    def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
+        if query.fields is None:
+            return items
+        return [self.project(raw, query.fields) for raw in items]
+
+    def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
+        return orjson.dumps(project(orjson.loads(raw), fields))
+
+    async def get(self, id: str) -> Row:
+        row = await self.store.get(self.kind, id)
+        if row is None:
+            raise NotFound(f"{self.name} {id!r} does not exist")
+        return row
+
+    # -- writes ----------------------------------------------------------------------
+
+    def indexed(self, doc: Doc) -> Indexed:
+        def text(key: str | None) -> str | None:
+            value = doc.get(key) if key else None
+            return value if isinstance(value, str) else None
+
+        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.stamp), text("@type"))
+
+    async def emit(self, tx: Tx, kind: str, doc: Doc, field_path: str | None = None) -> None:
+        event = envelope(f"{self.entity}{kind}Event", self.name, doc, field_path)
+        hubs = await tx.hubs(self.event_api)
+        await tx.add_event(
+            self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted_by(hubs, event)
+        )
+        if hubs:
+            self.engine.wake_dispatcher()
+
+    def _finish(self, doc: Doc, before: Doc | None) -> Doc:
+        """Lifecycle, rules and the response contract, shared by create and patch."""
+        machine = self.decl.lifecycle
+        if machine:
+            attr = machine.attribute
+            if attr in doc:
+                doc[attr] = machine.canonical(doc[attr])
+            elif before is None and machine.initial:
+                doc[attr] = machine.initial
+            if before is None:
+                if attr in doc:
+                    machine.check_create(doc[attr])
+            elif attr in before:
+                if attr not in doc:
+                    raise BadRequest(f"{attr} cannot be removed", code="INVALID_VALUE")
+                machine.check(before[attr], doc[attr])
+        for rule in self.decl.rules:
+            rule(doc, before)
+        if self.decl.stamp:
+            doc[self.decl.stamp] = now_iso()
+        self.api.contract.validate(self.entity, doc)
+        return doc
+
+    def prepare_create(self, body: Any, keep_id: bool = False) -> Doc:
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        owned = self.owned_on_create - ({"id", "href"} if keep_id else set())
+        sent = sorted(k for k in body if k in owned)
+        if sent:
+            raise BadRequest(
+                f"{', '.join(sent)} {'is' if len(sent) == 1 else 'are'} set by the server and cannot be sent on create",
+                code="READ_ONLY_ATTRIBUTE",
+            )
+        given_id = body.pop("id", None) if keep_id else None
+        body.pop("href", None)
+        self.api.contract.validate(self.create_def, body)
+        doc: Doc = {**self.decl.defaults, **body}
+        id = str(given_id) if given_id else new_id()
+        doc = {"id": id, "href": self.href(id), **doc}
+        doc.setdefault("@type", self.entity)
+        if self.decl.created_stamp:
+            doc[self.decl.created_stamp] = now_iso()
+        return self._finish(doc, None)
+
+    async def create(self, body: Any, keep_id: bool = False) -> tuple[Doc, bytes, int]:
+        doc = self.prepare_create(body, keep_id)
+        raw = orjson.dumps(doc)
+        async with self.store.transaction() as tx:
+            await tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
+            await self.emit(tx, "Create", doc)
+        if self.decl.after_commit:
+            await self.decl.after_commit(self, doc)
+        return doc, raw, 1
+
+    async def patch(
+        self, id: str, body: bytes, content_type: str | None, if_match: str | None = None
+    ) -> tuple[Doc, bytes, int]:
+        def change(before: Doc) -> Doc:
+            after = patching.apply(before, body, content_type)
+            touched = sorted(
+                k for k in set(before) | set(after) if k in self.owned_on_patch and before.get(k) != after.get(k)
+            )
+            if touched:
+                raise BadRequest(
+                    f"{', '.join(touched)} cannot be changed by PATCH (owned by the server)",
+                    code="READ_ONLY_ATTRIBUTE",
+                )
+            return after
+
+        return await self.update(id, change, if_match)
+
+    async def update(
+        self, id: str, change: Callable[[Doc], Doc], if_match: str | None = None
+    ) -> tuple[Doc, bytes, int]:
+        """Read, change, check and write with compare-and-set; emits the change events."""
+        for _ in range(_CAS_RETRIES):
+            row = await self.get(id)
+            check_if_match(if_match, row.version)
+            before = orjson.loads(row.doc)
+            after = change(orjson.loads(row.doc))
+            if after == before:
+                return before, row.doc, row.version
+            after = self._finish(after, before)
+            raw = orjson.dumps(after)
+            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+            status = self.decl.status_attr
+            try:
+                async with self.store.transaction() as tx:
+                    version = await tx.update(self.kind, id, row.version, self.indexed(after), raw)
+                    attrs = [k for k in changed if k not in (status, self.decl.stamp)]
+                    if attrs:
+                        await self.emit(tx, "AttributeValueChange", after, ",".join(attrs))
+                    if status and before.get(status) != after.get(status):
+                        await self.emit(tx, "StateChange", after)
+            except Conflict:
+                if if_match is not None:
+                    raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
+                continue
+            return after, raw, version
+        raise Conflict(f"{self.name} {id!r} is being changed concurrently; retry", code="CONCURRENT_UPDATE")
+
+    async def delete(self, id: str, if_match: str | None = None) -> None:
+        row = await self.get(id)
+        check_if_match(if_match, row.version)
+        async with self.store.transaction() as tx:
+            if not await tx.delete(self.kind, id, row.version):
+                raise Conflict(f"{self.name} {id!r} changed concurrently; retry", code="CONCURRENT_UPDATE")
+            await self.emit(tx, "Delete", orjson.loads(row.doc))

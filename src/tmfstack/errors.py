@@ -1,0 +1,84 @@
+"""The one exception tree of tmfstack, mapped to TMF Error bodies at the HTTP edge.
+
+    TmfError (status 500)
+     ├── BadRequest (400)           malformed JSON, bad query, schema violation
+     │    └── InvalidQuery (400)     unknown operator, malformed filter/paging value
+     ├── NotFound (404)
+     ├── MethodNotAllowed (405)
+     ├── PreconditionFailed (412)   If-Match does not match the current ETag
+     ├── PayloadTooLarge (413)
+     ├── UnsupportedMediaType (415)
+     ├── Conflict (409)             concurrent change, duplicate id
+     │    └── InvalidTransition (409)  a state/lifecycle change the machine refuses
+     └── ServiceUnavailable (503)
+
+Domain and engine code raise these; the edge turns ``exc.to_error()`` into the body.
+Storage drivers' errors are translated inside the store and never surface here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TmfError(Exception):
+    status = 500
+    code = "INTERNAL"
+    reason = "Internal error"
+
+    def __init__(self, message: str, *, code: str | None = None, reason: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        if reason:
+            self.reason = reason
+
+    def to_error(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "reason": self.reason,
+            "message": self.message,
+            "status": str(self.status),
+            "@type": "Error",
+        }
+
+
+class BadRequest(TmfError):
+    status, code, reason = 400, "BAD_REQUEST", "Bad request"
+
+
+class InvalidQuery(BadRequest):
+    code, reason = "INVALID_QUERY", "Invalid query parameter"
+
+
+class NotFound(TmfError):
+    status, code, reason = 404, "NOT_FOUND", "Resource not found"
+
+
+class MethodNotAllowed(TmfError):
+    status, code, reason = 405, "METHOD_NOT_ALLOWED", "Method not allowed"
+
+
+class Conflict(TmfError):
+    status, code, reason = 409, "CONFLICT", "Conflict"
+
+
+class InvalidTransition(Conflict):
+    code, reason = "INVALID_TRANSITION", "State transition not allowed"
+
+
+class PreconditionFailed(TmfError):
+    status, code, reason = 412, "PRECONDITION_FAILED", "Precondition failed"
+
+
+class PayloadTooLarge(TmfError):
+    status, code, reason = 413, "PAYLOAD_TOO_LARGE", "Request body too large"
+
+
+class UnsupportedMediaType(TmfError):
+    status, code, reason = 415, "UNSUPPORTED_MEDIA_TYPE", "Unsupported media type"
+
+
+class ServiceUnavailable(TmfError):
+    status, code, reason = 503, "UNAVAILABLE", "Service unavailable"

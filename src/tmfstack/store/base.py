@@ -1,0 +1,169 @@
+"""The storage contract every backend implements (SQLite embedded, PostgreSQL for scale-out).
+
+A resource is stored as its JSON document (bytes, exactly as served) plus a few
+indexed columns the engine extracts from it. Counters per (kind, status) and
+(kind, @type) are kept in the same transaction as the rows, so exact
+``X-Total-Count`` answers for the common filters cost O(1) at any size.
+
+The outbox lives here too: events and their per-subscription deliveries are
+written in the transaction of the change that caused them; the dispatcher claims
+deliveries with a lease so that several server processes share the work.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from typing import Literal
+
+#: the indexed columns; the engine maps attributes onto them per resource
+COLUMNS = ("id", "name", "status", "last_update", "type")
+Op = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
+
+
+@dataclass(frozen=True)
+class Indexed:
+    """The indexed values of one document."""
+
+    name: str | None
+    status: str | None
+    last_update: str | None
+    type: str | None
+
+
+@dataclass(frozen=True)
+class SqlCond:
+    column: str  #: one of COLUMNS
+    op: Op
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    version: int
+    doc: bytes
+
+
+@dataclass(frozen=True)
+class HubRow:
+    id: str
+    api: str
+    callback: str
+    query: str | None
+    doc: bytes
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    hub_id: str
+    callback: str
+    event_id: str
+    event_type: str
+    payload: bytes
+    attempts: int
+    status: str = "pending"
+    last_error: str | None = None
+
+
+class Tx(abc.ABC):
+    """One database transaction; everything done through it commits or rolls back together."""
+
+    @abc.abstractmethod
+    async def get(self, kind: str, id: str) -> Row | None: ...
+
+    @abc.abstractmethod
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
+        """Raise Conflict when (kind, id) exists."""
+
+    @abc.abstractmethod
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+        """Compare-and-set on ``version``; return the new version or raise Conflict."""
+
+    @abc.abstractmethod
+    async def delete(self, kind: str, id: str, version: int | None) -> bool: ...
+
+    @abc.abstractmethod
+    async def hubs(self, api: str) -> list[HubRow]: ...
+
+    @abc.abstractmethod
+    async def add_event(
+        self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]
+    ) -> None: ...
+
+    @abc.abstractmethod
+    async def insert_hub(self, hub: HubRow) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_hub(self, api: str, id: str) -> bool: ...
+
+
+class Store(abc.ABC):
+    """A backend. Reads go straight to the database; writes go through ``transaction()``."""
+
+    @abc.abstractmethod
+    async def open(self) -> None:
+        """Connect and create or migrate the schema."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+
+    @abc.abstractmethod
+    async def get(self, kind: str, id: str) -> Row | None: ...
+
+    @abc.abstractmethod
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        """Documents matching all ``conds``, ordered by ``order`` (column, descending) then id."""
+
+    @abc.abstractmethod
+    async def count(self, kind: str, conds: Sequence[SqlCond]) -> int: ...
+
+    @abc.abstractmethod
+    def scan(self, kind: str, conds: Sequence[SqlCond]) -> AsyncIterator[bytes]:
+        """Every matching document, for filters and sorts the engine evaluates itself."""
+
+    @abc.abstractmethod
+    async def get_hub(self, api: str, id: str) -> HubRow | None: ...
+
+    # -- outbox delivery -------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
+        """Lease the oldest pending, due delivery of each subscription (keeps per-hub order)."""
+
+    @abc.abstractmethod
+    async def mark_delivered(self, delivery_id: int, now: float, status_code: int) -> None: ...
+
+    @abc.abstractmethod
+    async def mark_failed(self, delivery_id: int, now: float, next_attempt: float, error: str, dead: bool) -> None: ...
+
+    @abc.abstractmethod
+    async def deliveries(self, status: str | None, limit: int) -> list[Delivery]: ...
+
+    @abc.abstractmethod
+    async def redeliver(self, delivery_id: int, now: float) -> bool:
+        """Put a dead (or delivered) delivery back in the queue."""
+
+    @abc.abstractmethod
+    async def next_due(self) -> float | None:
+        """Earliest next_attempt among pending deliveries, to know how long to sleep."""
+
+
+def open_store(url: str) -> Store:
+    if url.startswith("sqlite:"):
+        from .sqlite import SqliteStore
+
+        return SqliteStore(url)
+    if url.startswith(("postgresql:", "postgres:")):
+        from .postgres import PostgresStore
+
+        return PostgresStore(url)
+    raise ValueError(f"unsupported database URL {url!r} (use sqlite:///file.db or postgresql://…)")

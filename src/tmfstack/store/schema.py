@@ -1,0 +1,82 @@
+"""Schema migrations, shared by the backends (the dialect differences are substituted).
+
+Each entry is applied once, in order, and recorded in ``tmfstack_meta``; a new
+version appends an entry and never edits an old one.
+"""
+
+from __future__ import annotations
+
+#: {seq} is the auto-increment primary key type, {blob} the bytes type, {real} a float
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE resource (
+        seq {seq},
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        name TEXT,
+        status TEXT,
+        last_update TEXT,
+        type TEXT,
+        doc {blob} NOT NULL,
+        UNIQUE (kind, id)
+    );
+    CREATE INDEX resource_name ON resource (kind, name{collate}, seq);
+    CREATE INDEX resource_status ON resource (kind, status{collate}, seq);
+    CREATE INDEX resource_last_update ON resource (kind, last_update{collate}, seq);
+    CREATE INDEX resource_type ON resource (kind, type{collate}, seq);
+    CREATE TABLE resource_count (
+        kind TEXT NOT NULL,
+        facet TEXT NOT NULL,
+        value TEXT NOT NULL,
+        n BIGINT NOT NULL,
+        PRIMARY KEY (kind, facet, value)
+    );
+    CREATE TABLE event (
+        seq {seq},
+        event_id TEXT NOT NULL UNIQUE,
+        api TEXT NOT NULL,
+        event_type TEXT NOT NULL,
+        created {real} NOT NULL,
+        payload {blob} NOT NULL
+    );
+    CREATE TABLE hub (
+        id TEXT PRIMARY KEY,
+        api TEXT NOT NULL,
+        callback TEXT NOT NULL,
+        query TEXT,
+        created {real} NOT NULL,
+        doc {blob} NOT NULL
+    );
+    CREATE INDEX hub_api ON hub (api);
+    CREATE TABLE delivery (
+        id {seq},
+        hub_id TEXT NOT NULL,
+        event_seq BIGINT NOT NULL,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt {real} NOT NULL,
+        lease_owner TEXT,
+        lease_until {real},
+        last_error TEXT,
+        last_status INTEGER,
+        delivered_at {real}
+    );
+    CREATE INDEX delivery_queue ON delivery (status, hub_id, id);
+    CREATE TABLE delivery_attempt (
+        delivery_id BIGINT NOT NULL,
+        at {real} NOT NULL,
+        status_code INTEGER,
+        error TEXT
+    );
+    CREATE INDEX delivery_attempt_id ON delivery_attempt (delivery_id);
+    """,
+)
+
+SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}
+POSTGRES = {"seq": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA", "real": "DOUBLE PRECISION", "collate": ' COLLATE "C"'}
+
+
+def statements(migration: str, dialect: dict[str, str]) -> list[str]:
+    sql = migration.format(**dialect)
+    return [s.strip() for s in sql.split(";") if s.strip()]

@@ -1,0 +1,307 @@
+"""Embedded SQLite backend: stdlib ``sqlite3`` called directly on the event loop.
+
+Measured on the target machine, a direct indexed read costs ~7 µs and the same
+read through a thread pool ~20 µs, so the calls stay on the loop; they never wait
+on the network, and WAL mode keeps readers and the single writer apart. Writes
+take an asyncio lock so that two coroutines never interleave one connection's
+transaction, and ``BEGIN IMMEDIATE`` plus ``busy_timeout`` serialise writers of
+other processes (``tmfstack demo`` while a server runs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from ..errors import Conflict
+from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Tx
+from .schema import MIGRATIONS, SQLITE, statements
+from .sqlparts import count_plan, order_sql, where_sql
+
+_SCAN_BATCH = 500
+
+
+def _path(url: str) -> str:
+    """``sqlite:///rel.db`` -> rel.db, ``sqlite:////abs/x.db`` -> /abs/x.db, ``sqlite:///:memory:``."""
+    path = url.removeprefix("sqlite:").removeprefix("//")
+    return path[1:] if path.startswith("/") else path or "tmfstack.db"
+
+
+class SqliteStore(Store):
+    placeholder = "?"
+
+    def __init__(self, url: str) -> None:
+        self.path = _path(url)
+        self._conn: sqlite3.Connection | None = None
+        self._write = asyncio.Lock()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        assert self._conn is not None, "store is not open"
+        return self._conn
+
+    async def open(self) -> None:
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable against process crashes (kill -9) in WAL mode; only an OS
+        # crash or power loss may lose the last transactions.
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA busy_timeout=10000")
+        conn.execute("PRAGMA temp_store=MEMORY")
+        conn.execute("PRAGMA cache_size=-65536")
+        conn.execute("PRAGMA mmap_size=268435456")
+        self._conn = conn
+        self._migrate()
+
+    def _migrate(self) -> None:
+        conn = self.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("CREATE TABLE IF NOT EXISTS tmfstack_meta (key TEXT PRIMARY KEY, value TEXT)")
+            row = conn.execute("SELECT value FROM tmfstack_meta WHERE key='schema'").fetchone()
+            done = int(row[0]) if row else 0
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number <= done:
+                    continue
+                for stmt in statements(migration, SQLITE):
+                    conn.execute(stmt)
+                conn.execute(
+                    "INSERT INTO tmfstack_meta(key, value) VALUES('schema', ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    (str(number),),
+                )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self._write:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield SqliteTx(conn)
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def get(self, kind: str, id: str) -> Row | None:
+        return _get(self.conn, kind, id)
+
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        where, args = where_sql(kind, conds, "?")
+        sql = f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=False)} LIMIT ? OFFSET ?"
+        return [r[0] for r in self.conn.execute(sql, (*args, limit, offset))]
+
+    async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
+        plan = count_plan(kind, conds, "?")
+        return sum(r[0] for r in self.conn.execute(*plan))
+
+    async def scan(self, kind: str, conds: Sequence[SqlCond]) -> AsyncIterator[bytes]:
+        where, args = where_sql(kind, conds, "?")
+        last = 0
+        while True:
+            # keyset pagination keeps each batch short, so the loop is never held for long
+            rows = self.conn.execute(
+                f"SELECT seq, doc FROM resource WHERE {where} AND seq > ? ORDER BY seq LIMIT {_SCAN_BATCH}",
+                (*args, last),
+            ).fetchall()
+            for seq, doc in rows:
+                last = seq
+                yield doc
+            if len(rows) < _SCAN_BATCH:
+                return
+            await asyncio.sleep(0)
+
+    async def get_hub(self, api: str, id: str) -> HubRow | None:
+        row = self.conn.execute(
+            "SELECT id, api, callback, query, doc FROM hub WHERE api=? AND id=?", (api, id)
+        ).fetchone()
+        return HubRow(*row) if row else None
+
+    # -- outbox delivery -------------------------------------------------------------
+
+    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
+        async with self._write:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                ids = [
+                    r[0]
+                    for r in conn.execute(
+                        "UPDATE delivery SET lease_owner=?, lease_until=? WHERE id IN ("
+                        " SELECT MIN(id) FROM delivery WHERE status='pending' GROUP BY hub_id)"
+                        " AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                        " RETURNING id",
+                        (owner, now + lease, now, now),
+                    ).fetchall()
+                ][:limit]
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return _deliveries(conn, "d.id IN ({})".format(",".join("?" * len(ids))), ids) if ids else []
+
+    async def mark_delivered(self, delivery_id: int, now: float, status_code: int) -> None:
+        async with self.transaction():
+            self.conn.execute(
+                "UPDATE delivery SET status='delivered', delivered_at=?, last_status=?, attempts=attempts+1,"
+                " lease_owner=NULL, lease_until=NULL WHERE id=?",
+                (now, status_code, delivery_id),
+            )
+            self.conn.execute(
+                "INSERT INTO delivery_attempt(delivery_id, at, status_code) VALUES(?,?,?)",
+                (delivery_id, now, status_code),
+            )
+
+    async def mark_failed(self, delivery_id: int, now: float, next_attempt: float, error: str, dead: bool) -> None:
+        async with self.transaction():
+            self.conn.execute(
+                "UPDATE delivery SET status=?, attempts=attempts+1, next_attempt=?, last_error=?,"
+                " lease_owner=NULL, lease_until=NULL WHERE id=?",
+                ("dead" if dead else "pending", next_attempt, error[:1000], delivery_id),
+            )
+            self.conn.execute(
+                "INSERT INTO delivery_attempt(delivery_id, at, error) VALUES(?,?,?)", (delivery_id, now, error[:1000])
+            )
+
+    async def deliveries(self, status: str | None, limit: int) -> list[Delivery]:
+        if status:
+            return _deliveries(self.conn, "d.status=?", [status], limit)
+        return _deliveries(self.conn, "1=1", [], limit)
+
+    async def redeliver(self, delivery_id: int, now: float) -> bool:
+        async with self.transaction():
+            cur = self.conn.execute(
+                "UPDATE delivery SET status='pending', next_attempt=?, attempts=0, lease_owner=NULL,"
+                " lease_until=NULL WHERE id=? AND status IN ('dead', 'delivered')",
+                (now, delivery_id),
+            )
+            return cur.rowcount > 0
+
+    async def next_due(self) -> float | None:
+        row = self.conn.execute("SELECT MIN(next_attempt) FROM delivery WHERE status='pending'").fetchone()
+        return row[0] if row else None
+
+
+def _deliveries(conn: sqlite3.Connection, where: str, args: Sequence[Any], limit: int = 1000) -> list[Delivery]:
+    sql = (
+        "SELECT d.id, d.hub_id, h.callback, e.event_id, e.event_type, e.payload, d.attempts, d.status, d.last_error"
+        " FROM delivery d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id"
+        f" WHERE {where} ORDER BY d.id LIMIT {int(limit)}"
+    )
+    return [Delivery(*r) for r in conn.execute(sql, tuple(args))]
+
+
+def _get(conn: sqlite3.Connection, kind: str, id: str) -> Row | None:
+    row = conn.execute("SELECT id, version, doc FROM resource WHERE kind=? AND id=?", (kind, id)).fetchone()
+    return Row(*row) if row else None
+
+
+def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
+    yield "", ""
+    if idx.status is not None:
+        yield "status", idx.status
+    if idx.type is not None:
+        yield "type", idx.type
+
+
+class SqliteTx(Tx):
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def _count(self, kind: str, idx: Indexed, delta: int) -> None:
+        for facet, value in _facets(idx):
+            self.conn.execute(
+                "INSERT INTO resource_count(kind, facet, value, n) VALUES(?,?,?,?)"
+                " ON CONFLICT(kind, facet, value) DO UPDATE SET n = n + excluded.n",
+                (kind, facet, value, delta),
+            )
+
+    async def get(self, kind: str, id: str) -> Row | None:
+        return _get(self.conn, kind, id)
+
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
+        try:
+            self.conn.execute(
+                "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc) VALUES(?,?,1,?,?,?,?,?)",
+                (kind, id, idx.name, idx.status, idx.last_update, idx.type, doc),
+            )
+        except sqlite3.IntegrityError:
+            raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID") from None
+        self._count(kind, idx, 1)
+
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+        old = self.conn.execute(
+            "SELECT name, status, last_update, type FROM resource WHERE kind=? AND id=? AND version=?",
+            (kind, id, version),
+        ).fetchone()
+        if old is None:
+            raise Conflict(f"{id!r} was changed concurrently; retry", code="CONCURRENT_UPDATE")
+        self.conn.execute(
+            "UPDATE resource SET version=version+1, name=?, status=?, last_update=?, type=?, doc=?"
+            " WHERE kind=? AND id=?",
+            (idx.name, idx.status, idx.last_update, idx.type, doc, kind, id),
+        )
+        before = Indexed(*old)
+        if (before.status, before.type) != (idx.status, idx.type):
+            self._count(kind, before, -1)
+            self._count(kind, idx, 1)
+        return version + 1
+
+    async def delete(self, kind: str, id: str, version: int | None) -> bool:
+        sql = "DELETE FROM resource WHERE kind=? AND id=?"
+        args: tuple[Any, ...] = (kind, id)
+        if version is not None:
+            sql, args = sql + " AND version=?", (*args, version)
+        row = self.conn.execute(sql + " RETURNING name, status, last_update, type", args).fetchone()
+        if row is None:
+            return False
+        self._count(kind, Indexed(*row), -1)
+        return True
+
+    async def hubs(self, api: str) -> list[HubRow]:
+        rows = self.conn.execute("SELECT id, api, callback, query, doc FROM hub WHERE api=?", (api,))
+        return [HubRow(*r) for r in rows]
+
+    async def add_event(self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]) -> None:
+        now = time.time()
+        seq = self.conn.execute(
+            "INSERT INTO event(event_id, api, event_type, created, payload) VALUES(?,?,?,?,?) RETURNING seq",
+            (event_id, api, event_type, now, payload),
+        ).fetchone()[0]
+        if hub_ids:
+            self.conn.executemany(
+                "INSERT INTO delivery(hub_id, event_seq, status, next_attempt) VALUES(?,?,'pending',?)",
+                [(h, seq, now) for h in hub_ids],
+            )
+
+    async def insert_hub(self, hub: HubRow) -> None:
+        self.conn.execute(
+            "INSERT INTO hub(id, api, callback, query, created, doc) VALUES(?,?,?,?,?,?)",
+            (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc),
+        )
+
+    async def delete_hub(self, api: str, id: str) -> bool:
+        cur = self.conn.execute("DELETE FROM hub WHERE api=? AND id=?", (api, id))
+        if cur.rowcount:
+            self.conn.execute("DELETE FROM delivery WHERE hub_id=? AND status='pending'", (id,))
+        return cur.rowcount > 0

@@ -1,0 +1,65 @@
+"""SQL fragments shared by the backends: WHERE clauses on indexed columns, ORDER BY, count plans."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .base import COLUMNS, SqlCond
+
+_CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _ph(style: str, n: int) -> str:
+    return "?" if style == "?" else f"${n}"
+
+
+def where_sql(kind: str, conds: Sequence[SqlCond], style: str, start: int = 1) -> tuple[str, list[Any]]:
+    """``style`` is "?" (sqlite) or "$" (asyncpg numbered placeholders)."""
+    args: list[Any] = [kind]
+    parts = [f"kind = {_ph(style, start)}"]
+    for cond in conds:
+        if cond.column not in COLUMNS:
+            raise ValueError(cond.column)
+        col = cond.column
+        marks = []
+        for value in cond.values:
+            args.append(value)
+            marks.append(_ph(style, start + len(args) - 1))
+        if cond.op == "eq":
+            parts.append(f"{col} IN ({', '.join(marks)})")
+        elif cond.op == "ne":
+            parts.append(f"({col} IS NOT NULL AND {col} NOT IN ({', '.join(marks)}))")
+        else:
+            parts.append(f"{col} {_CMP[cond.op]} {marks[0]}")
+    return " AND ".join(parts), args
+
+
+def order_sql(order: Sequence[tuple[str, bool]], nulls: bool) -> str:
+    """Missing values sort first ascending, last descending (as ``tmf630.sort_key``)."""
+    parts = []
+    for column, desc in order:
+        if column not in COLUMNS:
+            raise ValueError(column)
+        direction = "DESC" if desc else "ASC"
+        suffix = (" NULLS LAST" if desc else " NULLS FIRST") if nulls else ""
+        parts.append(f"{column} {direction}{suffix}")
+    parts.append("seq ASC")
+    return ", ".join(parts)
+
+
+def count_plan(kind: str, conds: Sequence[SqlCond], style: str) -> tuple[str, list[Any]]:
+    """Use the maintained counters when they answer exactly, else count the rows."""
+    if not conds:
+        return (f"SELECT n FROM resource_count WHERE kind = {_ph(style, 1)} AND facet = ''", [kind])
+    if len(conds) == 1 and conds[0].op == "eq" and conds[0].column in ("status", "type"):
+        cond = conds[0]
+        values = list(dict.fromkeys(cond.values))
+        marks = ", ".join(_ph(style, i + 3) for i in range(len(values)))
+        return (
+            f"SELECT n FROM resource_count WHERE kind = {_ph(style, 1)} AND facet = {_ph(style, 2)}"
+            f" AND value IN ({marks})",
+            [kind, cond.column, *values],
+        )
+    where, args = where_sql(kind, conds, style)
+    return (f"SELECT COUNT(*) FROM resource WHERE {where}", args)

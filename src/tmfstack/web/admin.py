@@ -1,0 +1,44 @@
+"""Operator endpoints outside the TMF roots: health, and the event deliveries (dead letters)."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..errors import BadRequest, NotFound, TmfError
+from ..store.base import Store
+from .responses import error, json_bytes
+
+_STATUSES = {"pending", "delivered", "dead"}
+
+
+def admin_routes(store: Store) -> dict[str, object]:
+    async def health(request: Request) -> Response:
+        return json_bytes(b'{"status":"ok"}')
+
+    async def deliveries(request: Request) -> Response:
+        status = request.query_params.get("status")
+        try:
+            if status is not None and status not in _STATUSES:
+                raise BadRequest(f"status must be one of {sorted(_STATUSES)}")
+            found = await store.deliveries(status, 1000)
+        except TmfError as exc:
+            return error(exc)
+        items = []
+        for d in found:
+            item = asdict(d)
+            item["payload"] = orjson.loads(item["payload"])
+            items.append(item)
+        return json_bytes(orjson.dumps(items))
+
+    async def redeliver(request: Request) -> Response:
+        raw = request.path_params["id"]
+        if not raw.isdigit() or not await store.redeliver(int(raw), time.time()):
+            return error(NotFound(f"no dead or delivered delivery {raw}"))
+        return Response(status_code=202)
+
+    return {"health": health, "deliveries": deliveries, "redeliver": redeliver}

@@ -1,0 +1,88 @@
+"""The ASGI application: the TMF dispatcher, operator endpoints and the lifespan.
+
+Starlette is used for what it does cheaply (request parsing, routing of the few
+fixed paths, the lifespan); the TMF paths are resolved by one dict lookup.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ..engine.registry import Engine
+from ..errors import MethodNotAllowed, NotFound, TmfError
+from ..events.dispatcher import Dispatcher, RetryPolicy
+from ..settings import Settings
+from .admin import admin_routes
+from .responses import error, internal_error
+from .tmf_routes import TmfDispatcher
+
+METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    mapped: TmfError = NotFound(f"nothing at {request.url.path}")
+    if exc.status_code == 405:
+        mapped = MethodNotAllowed(f"{request.method} is not allowed on {request.url.path}")
+    elif exc.status_code != 404:
+        mapped = TmfError(str(exc.detail))
+        mapped.status = exc.status_code
+    return error(mapped)
+
+
+async def _crash(request: Request, exc: Exception) -> Response:
+    return internal_error(exc)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
+    from ..apis import all_apis
+    from ..store.base import open_store
+
+    settings = settings or Settings()
+    if engine is None:
+        engine = Engine(
+            open_store(settings.database_url),
+            all_apis(),
+            public_url=settings.public_url or "http://localhost:8080",
+            default_limit=settings.default_limit,
+            max_limit=settings.max_limit,
+            export_dir=settings.export_dir,
+        )
+    policy = RetryPolicy(base=settings.retry_base, max_delay=settings.retry_max, max_attempts=settings.max_attempts)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await engine.store.open()
+        dispatcher = Dispatcher(engine.store, policy)
+        if settings.dispatcher:
+            engine.on_event(dispatcher.wake)
+            dispatcher.start()
+        await engine.resume()
+        try:
+            yield
+        finally:
+            await engine.drain()
+            await dispatcher.stop()
+            await engine.store.close()
+
+    admin = admin_routes(engine.store)
+    tmf = TmfDispatcher(engine)
+    app = Starlette(
+        routes=[
+            Route("/health", admin["health"], methods=["GET"]),  # type: ignore[arg-type]
+            Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
+            Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
+            Route("/tmf-api/{path:path}", tmf.__call__, methods=METHODS),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _crash},
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    return app

@@ -1,0 +1,143 @@
+"""The HTTP edge of every TMF API: ``/tmf-api/<api>/<version>/<resource>[/<id>]``.
+
+One dispatcher serves every declared API: it finds the API by its root, the
+resource by its path segment, and maps methods to the engine's operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ..engine.registry import Engine
+from ..engine.service import ResourceService, etag
+from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, TmfError, UnsupportedMediaType
+from .responses import error, internal_error, json_bytes
+
+MAX_BODY = 1 << 20  #: 1 MiB; catalog entities are a few KB, import files go through importJob URLs
+_ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "delete": "DELETE"}
+
+
+async def read_body(request: Request) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > MAX_BODY:
+        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {MAX_BODY}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge(f"request body exceeds the limit of {MAX_BODY} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request) -> Any:
+    kind = (request.headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
+    if kind != "application/json" and not kind.endswith("+json"):
+        raise UnsupportedMediaType(f"expected application/json, got {kind!r}")
+    body = await read_body(request)
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}", code="MALFORMED_JSON") from None
+
+
+def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllowed:
+    allowed = sorted({_ALLOW[o] for o in ops if (o in ("get", "patch", "delete")) == item})
+    exc = MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(allowed) or 'none'}")
+    exc.allow = ", ".join(allowed)  # type: ignore[attr-defined]
+    return exc
+
+
+class TmfDispatcher:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        # "/tmf-api/productCatalogManagement/v4" -> api root, split once at start
+        self.roots = {tuple(root.strip("/").split("/")): root for root in engine.apis}
+
+    async def __call__(self, request: Request) -> Response:
+        try:
+            return await self.dispatch(request)
+        except TmfError as exc:
+            allow = getattr(exc, "allow", None)
+            return error(exc, {"Allow": allow} if allow else None)
+        except Exception as exc:  # the edge turns every failure into a TMF error
+            return internal_error(exc)
+
+    async def dispatch(self, request: Request) -> Response:
+        parts = request.url.path.strip("/").split("/")
+        root = self.roots.get(tuple(parts[:3]))
+        rest = parts[3:]
+        if root is None or not rest or len(rest) > 2 or not all(rest):
+            raise NotFound(f"no TMF resource at {request.url.path}")
+        method = request.method
+        if rest[0] == "hub":
+            return await self.hub(root, rest, method, request)
+        svc = self.engine.services[root].get(rest[0])
+        if svc is None:
+            raise NotFound(f"no TMF resource at {request.url.path}")
+        ops = svc.api.contract.operations[svc.name]
+        if len(rest) == 1:
+            if method == "GET" and "list" in ops:
+                return await self.list(svc, request)
+            if method == "POST" and "create" in ops:
+                return await self.create(svc, request)
+            raise _not_allowed(ops, False, method)
+        id = rest[1]
+        if method in ("GET", "HEAD") and "get" in ops:
+            return await self.get(svc, id, request)
+        if method == "PATCH" and "patch" in ops:
+            body = await read_body(request)
+            _, raw, version = await svc.patch(
+                id, body, request.headers.get("content-type"), request.headers.get("if-match")
+            )
+            return self._item(svc, raw, version, request)
+        if method == "DELETE" and "delete" in ops:
+            await svc.delete(id, request.headers.get("if-match"))
+            return Response(status_code=204)
+        raise _not_allowed(ops, True, method)
+
+    def _item(self, svc: ResourceService, raw: bytes, version: int, request: Request, status: int = 200) -> Response:
+        fields = request.query_params.get("fields")
+        if fields is not None:
+            raw = svc.project(raw, svc.parse([("fields", fields)]).fields or frozenset())
+        return json_bytes(raw, status, {"ETag": etag(version)})
+
+    async def get(self, svc: ResourceService, id: str, request: Request) -> Response:
+        row = await svc.get(id)
+        tag = etag(row.version)
+        if request.headers.get("if-none-match") == tag:
+            return Response(status_code=304, headers={"ETag": tag})
+        return self._item(svc, row.doc, row.version, request)
+
+    async def list(self, svc: ResourceService, request: Request) -> Response:
+        query = svc.parse(request.query_params.multi_items())
+        page = await svc.list(query)
+        body = b"[" + b",".join(page.items) + b"]"
+        status = 206 if len(page.items) < page.total else 200
+        headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.items))}
+        return json_bytes(body, status, headers)
+
+    async def create(self, svc: ResourceService, request: Request) -> Response:
+        doc, raw, version = await svc.create(await read_json(request))
+        response = self._item(svc, raw, version, request, 201)
+        response.headers["Location"] = doc["href"]
+        return response
+
+    async def hub(self, root: str, rest: list[str], method: str, request: Request) -> Response:
+        hubs = self.engine.hubs[root]
+        if len(rest) == 1:
+            if method != "POST":
+                raise _not_allowed(frozenset({"create"}), False, method)
+            raw = await hubs.create(await read_json(request))
+            hub_id = orjson.loads(raw)["id"]
+            return json_bytes(raw, 201, {"Location": hubs.href(hub_id)})
+        if method == "GET":
+            return json_bytes(await hubs.get(rest[1]))
+        if method == "DELETE":
+            await hubs.delete(rest[1])
+            return Response(status_code=204)
+        raise _not_allowed(frozenset({"get", "delete"}), True, method)

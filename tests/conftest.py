@@ -1,0 +1,66 @@
+"""Shared fixtures: a real server app over a real database, through an in-process client.
+
+The backend is SQLite in a temporary folder, or PostgreSQL when
+``TMFSTACK_TEST_DATABASE_URL`` names a server (``.ci/run`` runs the suite both ways).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from starlette.testclient import TestClient
+
+from tmfstack.settings import Settings
+from tmfstack.web.app import create_app
+
+CATALOG = "/tmf-api/productCatalogManagement/v4"
+PG_URL = os.environ.get("TMFSTACK_TEST_DATABASE_URL", "")
+
+
+def _fresh_postgres(base: str) -> str:
+    """A new, empty database on the test server for one test."""
+    import asyncio
+
+    import asyncpg
+
+    name = "t_" + uuid.uuid4().hex[:12]
+
+    async def create() -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    head, _, _ = base.rpartition("/")
+    return f"{head}/{name}"
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    if PG_URL:
+        return _fresh_postgres(PG_URL)
+    return f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        public_url="http://testserver",
+        export_dir=tmp_path / "exports",
+        retry_base=0.05,
+        retry_max=0.2,
+        max_attempts=4,
+    )
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(settings)) as c:
+        yield c

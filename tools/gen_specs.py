@@ -1,0 +1,97 @@
+"""Derive tmfstack's compact contract files from the official TM Forum OpenAPI files.
+
+Reads ``../shared/specs/<file>`` (never committed) and writes
+``src/tmfstack/_generated/<key>.json``: the base path, the operations of each
+resource, the listener event names and the schema definitions stripped of
+prose (descriptions and examples), which is what the engine validates against.
+
+    python tools/gen_specs.py            # regenerate every file listed in SPECS
+    python tools/gen_specs.py --check    # exit 1 when a generated file is stale
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS_DIR = ROOT.parent / "shared" / "specs"
+OUT_DIR = ROOT / "src" / "tmfstack" / "_generated"
+
+#: generated key -> official v4 Swagger file
+SPECS = {
+    "tmf620_v4": "TMF620-ProductCatalog-v4.1.0.swagger.json",
+}
+
+_PROSE = {"description", "example", "examples", "title"}
+_METHODS = {"get": "get", "post": "create", "patch": "patch", "delete": "delete", "put": "put"}
+
+
+def _strip(node: Any) -> Any:
+    if isinstance(node, dict):
+        return {k: _strip(v) for k, v in node.items() if k not in _PROSE}
+    if isinstance(node, list):
+        return [_strip(v) for v in node]
+    return node
+
+
+def derive(spec: dict[str, Any], source: str) -> dict[str, Any]:
+    resources: dict[str, dict[str, Any]] = {}
+    listeners: list[str] = []
+    for path, ops in spec["paths"].items():
+        parts = path.strip("/").split("/")
+        if parts[0] == "listener":
+            listeners.append(parts[1][0].upper() + parts[1][1:])
+            continue
+        entry = resources.setdefault(parts[0], {"operations": []})
+        for method in ops:
+            if method not in _METHODS:
+                continue
+            op = _METHODS[method]
+            if op == "get":
+                op = "get" if len(parts) > 1 else "list"
+            entry["operations"].append(op)
+    for entry in resources.values():
+        entry["operations"].sort()
+    return {
+        "source": source,
+        "title": spec["info"]["title"],
+        "version": spec["info"]["version"],
+        "basePath": spec["basePath"].rstrip("/"),
+        "resources": resources,
+        "events": sorted(listeners),
+        "definitions": _strip(spec["definitions"]),
+    }
+
+
+def render(key: str) -> str:
+    source = SPECS[key]
+    spec = json.loads((SPECS_DIR / source).read_text(encoding="utf-8"))
+    return json.dumps(derive(spec, source), indent=1, sort_keys=True) + "\n"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="fail when a generated file is stale")
+    args = parser.parse_args()
+    stale = []
+    for key in SPECS:
+        target = OUT_DIR / f"{key}.json"
+        text = render(key)
+        if args.check:
+            if not target.exists() or target.read_text(encoding="utf-8") != text:
+                stale.append(target.name)
+        else:
+            target.write_text(text, encoding="utf-8")
+            print(f"wrote {target.relative_to(ROOT)}")
+    if stale:
+        print("stale generated files: " + ", ".join(stale), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
