@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ..engine.registry import Engine
 from ..errors import MethodNotAllowed, NotFound, TmfError
@@ -22,8 +23,6 @@ from ..settings import Settings
 from .admin import admin_routes
 from .responses import error, internal_error
 from .tmf_routes import TmfDispatcher
-
-METHODS = ["GET", "HEAD", "POST", "PATCH", "PUT", "DELETE", "OPTIONS"]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -41,7 +40,22 @@ async def _crash(request: Request, exc: Exception) -> Response:
     return internal_error(exc)
 
 
-def create_app(settings: Settings | None = None, engine: Engine | None = None) -> Starlette:
+class TmfStackApp:
+    """Sends ``/tmf-api/…`` straight to the TMF dispatcher; everything else (and the lifespan) to Starlette."""
+
+    def __init__(self, starlette: Starlette, tmf: TmfDispatcher) -> None:
+        self.starlette, self.tmf = starlette, tmf
+        self.state = starlette.state
+        self.router = starlette.router
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/tmf-api/"):
+            await self.tmf.asgi(scope, receive, send)
+        else:
+            await self.starlette(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> TmfStackApp:
     from ..apis import all_apis
     from ..store.base import open_store
 
@@ -79,10 +93,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/health", admin["health"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
-            Route("/tmf-api/{path:path}", tmf.__call__, methods=METHODS),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _crash},
         lifespan=lifespan,
     )
     app.state.engine = engine
-    return app
+    return TmfStackApp(app, tmf)

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..engine.registry import Engine
 from ..engine.service import ResourceService, etag
@@ -58,6 +59,11 @@ class TmfDispatcher:
         # "/tmf-api/productCatalogManagement/v4" -> api root, split once at start
         self.roots = {tuple(root.strip("/").split("/")): root for root in engine.apis}
 
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve a ``/tmf-api/…`` request without the generic router and middleware (hot path)."""
+        response = await self(Request(scope, receive))
+        await response(scope, receive, send)
+
     async def __call__(self, request: Request) -> Response:
         try:
             return await self.dispatch(request)
@@ -68,17 +74,18 @@ class TmfDispatcher:
             return internal_error(exc)
 
     async def dispatch(self, request: Request) -> Response:
-        parts = request.url.path.strip("/").split("/")
+        path = request.scope["path"]
+        parts = path.strip("/").split("/")
         root = self.roots.get(tuple(parts[:3]))
         rest = parts[3:]
         if root is None or not rest or len(rest) > 2 or not all(rest):
-            raise NotFound(f"no TMF resource at {request.url.path}")
+            raise NotFound(f"no TMF resource at {path}")
         method = request.method
         if rest[0] == "hub":
             return await self.hub(root, rest, method, request)
         svc = self.engine.services[root].get(rest[0])
         if svc is None:
-            raise NotFound(f"no TMF resource at {request.url.path}")
+            raise NotFound(f"no TMF resource at {path}")
         ops = svc.api.contract.operations[svc.name]
         if len(rest) == 1:
             if method == "GET" and "list" in ops:
@@ -101,7 +108,7 @@ class TmfDispatcher:
         raise _not_allowed(ops, True, method)
 
     def _item(self, svc: ResourceService, raw: bytes, version: int, request: Request, status: int = 200) -> Response:
-        fields = request.query_params.get("fields")
+        fields = request.query_params.get("fields") if request.scope["query_string"] else None
         if fields is not None:
             raw = svc.project(raw, svc.parse([("fields", fields)]).fields or frozenset())
         return json_bytes(raw, status, {"ETag": etag(version)})
