@@ -148,12 +148,13 @@ class SqliteStore(Store):
                     r[0]
                     for r in conn.execute(
                         "UPDATE delivery SET lease_owner=?, lease_until=? WHERE id IN ("
-                        " SELECT MIN(id) FROM delivery WHERE status='pending' GROUP BY hub_id)"
-                        " AND next_attempt <= ? AND (lease_until IS NULL OR lease_until < ?)"
-                        " RETURNING id",
-                        (owner, now + lease, now, now),
+                        " SELECT d.id FROM (SELECT MIN(id) AS id FROM delivery WHERE status='pending'"
+                        " GROUP BY hub_id) head JOIN delivery d ON d.id = head.id"
+                        " WHERE d.next_attempt <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)"
+                        " ORDER BY d.id LIMIT ?) RETURNING id",
+                        (owner, now + lease, now, now, limit),
                     ).fetchall()
-                ][:limit]
+                ]
                 conn.execute("COMMIT")
             except BaseException:
                 conn.execute("ROLLBACK")
