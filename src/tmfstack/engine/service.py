@@ -164,13 +164,19 @@ class ResourceService:
 
         return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.stamp), text("@type"))
 
-    async def emit(self, tx: Tx, kind: str, doc: Doc, field_path: str | None = None) -> None:
+    async def emit(self, tx: Tx, kind: str, doc: Doc, field_path: str | None = None) -> int:
+        """Write the event and its deliveries in ``tx``; returns how many subscribers want it.
+
+        Callers wake the dispatcher *after* the commit, when the deliveries are visible.
+        """
         event = envelope(f"{self.entity}{kind}Event", self.name, doc, field_path)
         hubs = await tx.hubs(self.event_api)
-        await tx.add_event(
-            self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted_by(hubs, event)
-        )
-        if hubs:
+        wanted = wanted_by(hubs, event)
+        await tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
+        return len(wanted)
+
+    def _delivered(self, deliveries: int) -> None:
+        if deliveries:
             self.engine.wake_dispatcher()
 
     def _finish(self, doc: Doc, before: Doc | None) -> Doc:
@@ -222,7 +228,8 @@ class ResourceService:
         raw = orjson.dumps(doc)
         async with self.store.transaction() as tx:
             await tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
-            await self.emit(tx, "Create", doc)
+            deliveries = await self.emit(tx, "Create", doc)
+        self._delivered(deliveries)
         if self.decl.after_commit:
             await self.decl.after_commit(self, doc)
         return doc, raw, 1
@@ -260,17 +267,19 @@ class ResourceService:
             changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
             status = self.decl.status_attr
             try:
+                deliveries = 0
                 async with self.store.transaction() as tx:
                     version = await tx.update(self.kind, id, row.version, self.indexed(after), raw)
                     attrs = [k for k in changed if k not in (status, self.decl.stamp)]
                     if attrs:
-                        await self.emit(tx, "AttributeValueChange", after, ",".join(attrs))
+                        deliveries += await self.emit(tx, "AttributeValueChange", after, ",".join(attrs))
                     if status and before.get(status) != after.get(status):
-                        await self.emit(tx, "StateChange", after)
+                        deliveries += await self.emit(tx, "StateChange", after)
             except Conflict:
                 if if_match is not None:
                     raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
                 continue
+            self._delivered(deliveries)
             return after, raw, version
         raise Conflict(f"{self.name} {id!r} is being changed concurrently; retry", code="CONCURRENT_UPDATE")
 
@@ -280,4 +289,5 @@ class ResourceService:
         async with self.store.transaction() as tx:
             if not await tx.delete(self.kind, id, row.version):
                 raise Conflict(f"{self.name} {id!r} changed concurrently; retry", code="CONCURRENT_UPDATE")
-            await self.emit(tx, "Delete", orjson.loads(row.doc))
+            deliveries = await self.emit(tx, "Delete", orjson.loads(row.doc))
+        self._delivered(deliveries)
