@@ -36,7 +36,9 @@ class HubService:
         query = body.get("query") or None
         parse_hub_query(query)  # refuse a malformed query now, not at delivery time
         hub_id = new_id()
-        doc = {"id": hub_id, "callback": callback, "query": query}
+        doc = {"id": hub_id, "callback": callback}
+        if query is not None:
+            doc["query"] = query
         raw = orjson.dumps(doc)
         async with self.engine.store.transaction() as tx:
             await tx.insert_hub(HubRow(hub_id, self.event_api, callback, query, raw))

@@ -47,14 +47,15 @@ class Dispatcher:
         store: Store,
         policy: RetryPolicy | None = None,
         *,
-        lease: float = 30.0,
+        lease: float = 15.0,
         batch: int = 64,
         poll: float = 0.5,
         timeout: float = 5.0,
     ) -> None:
         self.store = store
         self.policy = policy or RetryPolicy()
-        self.lease, self.batch, self.poll = lease, batch, poll
+        # the lease must outlast one delivery attempt, or a slow listener would be sent twice
+        self.lease, self.batch, self.poll = max(lease, 2 * timeout), batch, poll
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
         self._wake = asyncio.Event()

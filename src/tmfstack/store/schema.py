@@ -74,7 +74,12 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}
-POSTGRES = {"seq": "BIGSERIAL PRIMARY KEY", "blob": "BYTEA", "real": "DOUBLE PRECISION", "collate": ' COLLATE "C"'}
+POSTGRES = {
+    "seq": "BIGSERIAL PRIMARY KEY",
+    "blob": "BYTEA",
+    "real": "DOUBLE PRECISION",
+    "collate": ' COLLATE "C" NULLS FIRST',
+}
 
 
 def statements(migration: str, dialect: dict[str, str]) -> list[str]:

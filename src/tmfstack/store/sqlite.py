@@ -193,13 +193,17 @@ class SqliteStore(Store):
         async with self.transaction():
             cur = self.conn.execute(
                 "UPDATE delivery SET status='pending', next_attempt=?, attempts=0, lease_owner=NULL,"
-                " lease_until=NULL WHERE id=? AND status IN ('dead', 'delivered')",
+                " lease_until=NULL WHERE id=? AND status IN ('dead', 'delivered')"
+                " AND hub_id IN (SELECT id FROM hub)",
                 (now, delivery_id),
             )
             return cur.rowcount > 0
 
     async def next_due(self) -> float | None:
-        row = self.conn.execute("SELECT MIN(next_attempt) FROM delivery WHERE status='pending'").fetchone()
+        # a leased delivery is not due before its lease ends (a crashed owner's lease must expire)
+        row = self.conn.execute(
+            "SELECT MIN(MAX(next_attempt, COALESCE(lease_until, 0))) FROM delivery WHERE status='pending'"
+        ).fetchone()
         return row[0] if row else None
 
 
@@ -304,5 +308,6 @@ class SqliteTx(Tx):
     async def delete_hub(self, api: str, id: str) -> bool:
         cur = self.conn.execute("DELETE FROM hub WHERE api=? AND id=?", (api, id))
         if cur.rowcount:
-            self.conn.execute("DELETE FROM delivery WHERE hub_id=? AND status='pending'", (id,))
+            # undelivered work of a removed subscription is dropped; delivered rows stay as history
+            self.conn.execute("DELETE FROM delivery WHERE hub_id=? AND status IN ('pending', 'dead')", (id,))
         return cur.rowcount > 0

@@ -14,14 +14,19 @@ def _ph(style: str, n: int) -> str:
     return "?" if style == "?" else f"${n}"
 
 
-def where_sql(kind: str, conds: Sequence[SqlCond], style: str, start: int = 1) -> tuple[str, list[Any]]:
-    """``style`` is "?" (sqlite) or "$" (asyncpg numbered placeholders)."""
+def where_sql(
+    kind: str, conds: Sequence[SqlCond], style: str, start: int = 1, collate: str = ""
+) -> tuple[str, list[Any]]:
+    """``style`` is "?" (sqlite) or "$" (asyncpg numbered placeholders).
+
+    ``collate`` (e.g. ``' COLLATE "C"'``) follows each column, to match the collation of the indexes.
+    """
     args: list[Any] = [kind]
     parts = [f"kind = {_ph(style, start)}"]
     for cond in conds:
         if cond.column not in COLUMNS:
             raise ValueError(cond.column)
-        col = cond.column
+        col = cond.column + collate
         marks = []
         for value in cond.values:
             args.append(value)
@@ -35,7 +40,7 @@ def where_sql(kind: str, conds: Sequence[SqlCond], style: str, start: int = 1) -
     return " AND ".join(parts), args
 
 
-def order_sql(order: Sequence[tuple[str, bool]], nulls: bool) -> str:
+def order_sql(order: Sequence[tuple[str, bool]], nulls: bool, collate: str = "") -> str:
     """Missing values sort first ascending, last descending (as ``tmf630.sort_key``)."""
     parts = []
     for column, desc in order:
@@ -43,12 +48,12 @@ def order_sql(order: Sequence[tuple[str, bool]], nulls: bool) -> str:
             raise ValueError(column)
         direction = "DESC" if desc else "ASC"
         suffix = (" NULLS LAST" if desc else " NULLS FIRST") if nulls else ""
-        parts.append(f"{column} {direction}{suffix}")
+        parts.append(f"{column}{collate} {direction}{suffix}")
     parts.append("seq ASC")
     return ", ".join(parts)
 
 
-def count_plan(kind: str, conds: Sequence[SqlCond], style: str) -> tuple[str, list[Any]]:
+def count_plan(kind: str, conds: Sequence[SqlCond], style: str, collate: str = "") -> tuple[str, list[Any]]:
     """Use the maintained counters when they answer exactly, else count the rows."""
     if not conds:
         return (f"SELECT n FROM resource_count WHERE kind = {_ph(style, 1)} AND facet = ''", [kind])
@@ -61,5 +66,5 @@ def count_plan(kind: str, conds: Sequence[SqlCond], style: str) -> tuple[str, li
             f" AND value IN ({marks})",
             [kind, cond.column, *values],
         )
-    where, args = where_sql(kind, conds, style)
+    where, args = where_sql(kind, conds, style, collate=collate)
     return (f"SELECT COUNT(*) FROM resource WHERE {where}", args)

@@ -1,0 +1,406 @@
+"""PostgreSQL backend (asyncpg), for several server processes sharing one database.
+
+Semantics mirror the SQLite backend exactly; the differences are about concurrency:
+
+* the schema is migrated under a transaction-scoped advisory lock, so processes
+  starting together migrate once;
+* transactions run at READ COMMITTED: an insert of an existing id is refused with
+  ``ON CONFLICT DO NOTHING`` (the transaction stays usable, as with SQLite), an
+  update is a compare-and-set on ``version`` that locks the row, and counter
+  changes are netted per transaction and applied in key order (no deadlocks among
+  counter rows, and an update that keeps status and type touches none);
+* deliveries are claimed with ``FOR UPDATE SKIP LOCKED``: each hub's head (its
+  lowest-id pending delivery) goes to one process at a time, and a later delivery
+  of a hub is never handed out while an earlier one is pending.
+
+Text comparisons and orderings use ``COLLATE "C"`` (code-point order, as Python),
+which is also the collation of the indexes, so that the planner can use them.
+Driver errors are translated here into ``tmfstack.errors``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager, suppress
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+
+from ..errors import Conflict, ServiceUnavailable, TmfError
+from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Tx
+from .schema import MIGRATIONS, POSTGRES, statements
+from .sqlparts import count_plan, order_sql, where_sql
+
+_SCAN_BATCH = 500
+_COLLATE = ' COLLATE "C"'
+#: pg_advisory_xact_lock key taken while migrating ("tmfstack" in ASCII)
+_MIGRATION_LOCK = 0x746D66737461636B
+_POOL_PARAMS = ("pool_min", "pool_max")
+
+_DELIVERY_COLS = "d.id, d.hub_id, h.callback, e.event_id, e.event_type, e.payload, d.attempts, d.status, d.last_error"
+
+
+def _dsn(url: str) -> tuple[str, int, int]:
+    """Strip the pool sizes (``?pool_min=1&pool_max=10``) that asyncpg would not understand."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    sizes = {k: int(v) for k, v in query if k in _POOL_PARAMS}
+    rest = urlencode([(k, v) for k, v in query if k not in _POOL_PARAMS])
+    low, high = sizes.get("pool_min", 1), sizes.get("pool_max", 10)
+    return urlunsplit(parts._replace(query=rest)), low, max(low, high)
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    """Turn the driver's exceptions into ``tmfstack.errors``; nothing asyncpg-specific escapes."""
+    try:
+        yield
+    except asyncpg.UniqueViolationError as exc:
+        raise Conflict(f"already exists: {exc.detail or exc}", code="DUPLICATE_ID") from None
+    except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
+        raise Conflict("changed concurrently; retry", code="CONCURRENT_UPDATE") from None
+    except (
+        asyncpg.PostgresConnectionError,
+        asyncpg.CannotConnectNowError,
+        asyncpg.TooManyConnectionsError,
+        asyncpg.AdminShutdownError,
+        asyncpg.InterfaceError,
+        OSError,
+    ) as exc:
+        raise ServiceUnavailable(f"database unavailable: {exc}") from exc
+    except asyncpg.PostgresError as exc:
+        raise TmfError(f"database error: {type(exc).__name__}: {exc}") from exc
+
+
+class PostgresStore(Store):
+    placeholder = "$"
+
+    def __init__(self, url: str) -> None:
+        self.dsn, self.min_size, self.max_size = _dsn(url)
+        self._pool: asyncpg.Pool | None = None
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        assert self._pool is not None, "store is not open"
+        return self._pool
+
+    async def open(self) -> None:
+        with _translated():
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=self.min_size, max_size=self.max_size)
+            try:
+                await self._migrate()
+            except BaseException:
+                await self._pool.close()
+                self._pool = None
+                raise
+
+    async def _migrate(self) -> None:
+        async with self.pool.acquire() as conn, conn.transaction():
+            # serialises processes migrating one database; released at commit
+            await conn.execute("SELECT pg_advisory_xact_lock($1)", _MIGRATION_LOCK)
+            await conn.execute("CREATE TABLE IF NOT EXISTS tmfstack_meta (key TEXT PRIMARY KEY, value TEXT)")
+            value = await conn.fetchval("SELECT value FROM tmfstack_meta WHERE key='schema'")
+            done = int(value) if value else 0
+            for number, migration in enumerate(MIGRATIONS, start=1):
+                if number <= done:
+                    continue
+                for stmt in statements(migration, POSTGRES):
+                    await conn.execute(stmt)
+                await conn.execute(
+                    "INSERT INTO tmfstack_meta(key, value) VALUES('schema', $1)"
+                    " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                    str(number),
+                )
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            with _translated():
+                await pool.close()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        with _translated():
+            conn = await self.pool.acquire()
+        try:
+            tr = conn.transaction()
+            with _translated():
+                await tr.start()
+            try:
+                yield PostgresTx(conn)
+            except BaseException:
+                with suppress(Exception):  # a broken connection is dropped by release()
+                    await tr.rollback()
+                raise
+            with _translated():
+                await tr.commit()
+        finally:
+            await self.pool.release(conn)
+
+    # -- reads -----------------------------------------------------------------------
+
+    async def get(self, kind: str, id: str) -> Row | None:
+        with _translated():
+            row = await self.pool.fetchrow("SELECT id, version, doc FROM resource WHERE kind=$1 AND id=$2", kind, id)
+        return Row(*row) if row else None
+
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        where, args = where_sql(kind, conds, "$", collate=_COLLATE)
+        n = len(args)
+        sql = (
+            f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=True, collate=_COLLATE)}"
+            f" LIMIT ${n + 1} OFFSET ${n + 2}"
+        )
+        with _translated():
+            return [r[0] for r in await self.pool.fetch(sql, *args, limit, offset)]
+
+    async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
+        sql, args = count_plan(kind, conds, "$", collate=_COLLATE)
+        with _translated():
+            return sum(r[0] for r in await self.pool.fetch(sql, *args))
+
+    async def scan(self, kind: str, conds: Sequence[SqlCond]) -> AsyncIterator[bytes]:
+        where, args = where_sql(kind, conds, "$", collate=_COLLATE)
+        sql = f"SELECT seq, doc FROM resource WHERE {where} AND seq > ${len(args) + 1} ORDER BY seq LIMIT {_SCAN_BATCH}"
+        last = 0
+        while True:
+            # keyset pagination: short statements, no cursor held across the consumer's awaits
+            with _translated():
+                rows = await self.pool.fetch(sql, *args, last)
+            for seq, doc in rows:
+                last = seq
+                yield doc
+            if len(rows) < _SCAN_BATCH:
+                return
+
+    async def get_hub(self, api: str, id: str) -> HubRow | None:
+        with _translated():
+            row = await self.pool.fetchrow(
+                "SELECT id, api, callback, query, doc FROM hub WHERE api=$1 AND id=$2", api, id
+            )
+        return HubRow(*row) if row else None
+
+    # -- outbox delivery -------------------------------------------------------------
+
+    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
+        # ``heads``: each hub's lowest-id pending delivery (from this statement's snapshot).
+        # ``picked`` locks those that are due and not leased, skipping heads another process
+        # is claiming or finishing right now; a head committed meanwhile is re-checked on the
+        # latest row version by FOR UPDATE, so a fresh lease or a finished delivery drops out.
+        # Only heads are ever candidates, so a later delivery of a hub never overtakes one.
+        sql = f"""
+            WITH heads AS (
+                SELECT DISTINCT ON (hub_id) id FROM delivery WHERE status = 'pending' ORDER BY hub_id, id
+            ), picked AS (
+                SELECT d.id FROM delivery d JOIN heads USING (id)
+                WHERE d.status = 'pending' AND d.next_attempt <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
+                ORDER BY d.id LIMIT $4
+                FOR UPDATE OF d SKIP LOCKED
+            ), leased AS (
+                UPDATE delivery SET lease_owner = $1, lease_until = $3 FROM picked WHERE delivery.id = picked.id
+                RETURNING delivery.*
+            )
+            SELECT {_DELIVERY_COLS}
+            FROM leased d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id
+            ORDER BY d.id
+        """
+        with _translated():
+            rows = await self.pool.fetch(sql, owner, now, now + lease, limit)
+        return [Delivery(*r) for r in rows]
+
+    async def mark_delivered(self, delivery_id: int, now: float, status_code: int) -> None:
+        with _translated():
+            await self.pool.execute(
+                "WITH done AS ("
+                " UPDATE delivery SET status='delivered', delivered_at=$2, last_status=$3, attempts=attempts+1,"
+                " lease_owner=NULL, lease_until=NULL WHERE id=$1)"
+                " INSERT INTO delivery_attempt(delivery_id, at, status_code) VALUES($1, $2, $3)",
+                delivery_id,
+                now,
+                status_code,
+            )
+
+    async def mark_failed(self, delivery_id: int, now: float, next_attempt: float, error: str, dead: bool) -> None:
+        with _translated():
+            await self.pool.execute(
+                "WITH failed AS ("
+                " UPDATE delivery SET status=$3, attempts=attempts+1, next_attempt=$4, last_error=$5,"
+                " lease_owner=NULL, lease_until=NULL WHERE id=$1)"
+                " INSERT INTO delivery_attempt(delivery_id, at, error) VALUES($1, $2, $5)",
+                delivery_id,
+                now,
+                "dead" if dead else "pending",
+                next_attempt,
+                error[:1000],
+            )
+
+    async def deliveries(self, status: str | None, limit: int) -> list[Delivery]:
+        if status:
+            return await self._deliveries("d.status=$1", [status], limit)
+        return await self._deliveries("TRUE", [], limit)
+
+    async def _deliveries(self, where: str, args: Sequence[Any], limit: int) -> list[Delivery]:
+        sql = (
+            f"SELECT {_DELIVERY_COLS}"
+            " FROM delivery d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id"
+            f" WHERE {where} ORDER BY d.id LIMIT {int(limit)}"
+        )
+        with _translated():
+            return [Delivery(*r) for r in await self.pool.fetch(sql, *args)]
+
+    async def redeliver(self, delivery_id: int, now: float) -> bool:
+        with _translated():
+            found = await self.pool.fetchval(
+                "UPDATE delivery SET status='pending', next_attempt=$2, attempts=0, lease_owner=NULL,"
+                " lease_until=NULL WHERE id=$1 AND status IN ('dead', 'delivered') RETURNING id",
+                delivery_id,
+                now,
+            )
+        return found is not None
+
+    async def next_due(self) -> float | None:
+        with _translated():
+            value: float | None = await self.pool.fetchval(
+                "SELECT MIN(next_attempt) FROM delivery WHERE status='pending'"
+            )
+        return value
+
+
+def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
+    yield "", ""
+    if idx.status is not None:
+        yield "status", idx.status
+    if idx.type is not None:
+        yield "type", idx.type
+
+
+class PostgresTx(Tx):
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def _count(self, kind: str, changes: Sequence[tuple[Indexed, int]]) -> None:
+        """Apply the net counter changes in one statement, in key order."""
+        net: dict[tuple[str, str], int] = {}
+        for idx, delta in changes:
+            for key in _facets(idx):
+                net[key] = net.get(key, 0) + delta
+        keys = sorted(k for k, n in net.items() if n)
+        if not keys:
+            return
+        await self.conn.execute(
+            "INSERT INTO resource_count(kind, facet, value, n)"
+            " SELECT $1, f, v, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(f, v, n)"
+            " ON CONFLICT (kind, facet, value) DO UPDATE SET n = resource_count.n + excluded.n",
+            kind,
+            [f for f, _ in keys],
+            [v for _, v in keys],
+            [net[k] for k in keys],
+        )
+
+    async def get(self, kind: str, id: str) -> Row | None:
+        with _translated():
+            row = await self.conn.fetchrow("SELECT id, version, doc FROM resource WHERE kind=$1 AND id=$2", kind, id)
+        return Row(*row) if row else None
+
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
+        with _translated():
+            seq = await self.conn.fetchval(
+                "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc)"
+                " VALUES($1, $2, 1, $3, $4, $5, $6, $7) ON CONFLICT (kind, id) DO NOTHING RETURNING seq",
+                kind,
+                id,
+                idx.name,
+                idx.status,
+                idx.last_update,
+                idx.type,
+                doc,
+            )
+            if seq is None:
+                raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID")
+            await self._count(kind, [(idx, 1)])
+
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+        with _translated():
+            # the CTE locks the row; a concurrent committed change fails the version re-check
+            old = await self.conn.fetchrow(
+                "WITH old AS ("
+                " SELECT seq, name, status, last_update, type FROM resource"
+                " WHERE kind=$1 AND id=$2 AND version=$3 FOR UPDATE)"
+                " UPDATE resource r SET version=r.version+1, name=$4, status=$5, last_update=$6, type=$7, doc=$8"
+                " FROM old WHERE r.seq = old.seq RETURNING old.name, old.status, old.last_update, old.type",
+                kind,
+                id,
+                version,
+                idx.name,
+                idx.status,
+                idx.last_update,
+                idx.type,
+                doc,
+            )
+            if old is None:
+                raise Conflict(f"{id!r} was changed concurrently; retry", code="CONCURRENT_UPDATE")
+            before = Indexed(*old)
+            if (before.status, before.type) != (idx.status, idx.type):
+                await self._count(kind, [(before, -1), (idx, 1)])
+        return version + 1
+
+    async def delete(self, kind: str, id: str, version: int | None) -> bool:
+        sql = "DELETE FROM resource WHERE kind=$1 AND id=$2"
+        args: tuple[Any, ...] = (kind, id)
+        if version is not None:
+            sql, args = sql + " AND version=$3", (*args, version)
+        with _translated():
+            row = await self.conn.fetchrow(sql + " RETURNING name, status, last_update, type", *args)
+            if row is None:
+                return False
+            await self._count(kind, [(Indexed(*row), -1)])
+        return True
+
+    async def hubs(self, api: str) -> list[HubRow]:
+        with _translated():
+            rows = await self.conn.fetch("SELECT id, api, callback, query, doc FROM hub WHERE api=$1", api)
+        return [HubRow(*r) for r in rows]
+
+    async def add_event(self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]) -> None:
+        with _translated():
+            await self.conn.execute(
+                "WITH e AS ("
+                " INSERT INTO event(event_id, api, event_type, created, payload) VALUES($1, $2, $3, $4, $5)"
+                " RETURNING seq)"
+                " INSERT INTO delivery(hub_id, event_seq, status, next_attempt)"
+                " SELECT h.hub_id, e.seq, 'pending', $4 FROM e, unnest($6::text[]) WITH ORDINALITY AS h(hub_id, n)"
+                " ORDER BY h.n",
+                event_id,
+                api,
+                event_type,
+                time.time(),
+                payload,
+                list(hub_ids),
+            )
+
+    async def insert_hub(self, hub: HubRow) -> None:
+        with _translated():
+            done = await self.conn.fetchval(
+                "INSERT INTO hub(id, api, callback, query, created, doc) VALUES($1, $2, $3, $4, $5, $6)"
+                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                hub.id,
+                hub.api,
+                hub.callback,
+                hub.query,
+                time.time(),
+                hub.doc,
+            )
+        if done is None:
+            raise Conflict(f"a hub with id {hub.id!r} already exists", code="DUPLICATE_ID")
+
+    async def delete_hub(self, api: str, id: str) -> bool:
+        with _translated():
+            found = await self.conn.fetchval("DELETE FROM hub WHERE api=$1 AND id=$2 RETURNING id", api, id)
+            if found is None:
+                return False
+            await self.conn.execute("DELETE FROM delivery WHERE hub_id=$1 AND status='pending'", id)
+        return True
