@@ -205,7 +205,9 @@ class ResourceService:
     def prepare_create(self, body: Any, keep_id: bool = False) -> Doc:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        owned = self.owned_on_create - ({"id", "href"} if keep_id else set())
+        # an import (keep_id) may carry what an export wrote: its id is kept, href and stamps are redone
+        restamped = {"id", "href", self.decl.stamp, self.decl.created_stamp} - {None}
+        owned = self.owned_on_create - (restamped if keep_id else set())
         sent = sorted(k for k in body if k in owned)
         if sent:
             raise BadRequest(
@@ -213,7 +215,8 @@ class ResourceService:
                 code="READ_ONLY_ATTRIBUTE",
             )
         given_id = body.pop("id", None) if keep_id else None
-        body.pop("href", None)
+        for key in restamped:
+            body.pop(key, None)
         self.api.contract.validate(self.create_def, body)
         doc: Doc = {**self.decl.defaults, **body}
         id = str(given_id) if given_id else new_id()

@@ -111,7 +111,7 @@ def parse_filters(
         if op == "regex":
             try:
                 pattern = re.compile(raw)
-            except re.error as exc:
+            except (re.error, OverflowError, RecursionError) as exc:
                 raise InvalidQuery(f"{key}: invalid regular expression ({exc})") from None
             others.append(Condition(path, op, (raw,), pattern))
         else:

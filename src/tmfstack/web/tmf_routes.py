@@ -88,7 +88,7 @@ class TmfDispatcher:
             raise NotFound(f"no TMF resource at {path}")
         ops = svc.api.contract.operations[svc.name]
         if len(rest) == 1:
-            if method == "GET" and "list" in ops:
+            if method in ("GET", "HEAD") and "list" in ops:
                 return await self.list(svc, request)
             if method == "POST" and "create" in ops:
                 return await self.create(svc, request)

@@ -52,14 +52,23 @@ async def fetch(url: str) -> bytes:
     raise ValueError(f"unsupported URL scheme in {url!r} (use file:// or http(s)://)")
 
 
-def _entities(svc: ResourceService, data: Any, path: str | None) -> list[tuple[str, Any]]:
+def _entities(svc: ResourceService, data: Any, path: str | None) -> list[tuple[str, str, Any]]:
+    """(resource, label, entity) for each entity; the label locates it in the file."""
     by_entity = {s.entity: name for name, s in svc.engine.services[svc.api.root].items()}
     if isinstance(data, dict) and path:
         data = {path: data.get(path, [])}
     if isinstance(data, dict):
-        return [(name, e) for name, items in data.items() for e in (items if isinstance(items, list) else [items])]
+        out = []
+        for name, items in data.items():
+            listed = items if isinstance(items, list) else [items]
+            out.extend((name, f"{name}[{i}]", e) for i, e in enumerate(listed))
+        return out
     if isinstance(data, list):
-        return [(by_entity.get(e.get("@type", "") if isinstance(e, dict) else "", ""), e) for e in data]
+        types = [e.get("@type", "") if isinstance(e, dict) else "" for e in data]
+        return [
+            (by_entity.get(t, ""), f"[{i}] ({t or 'no @type'})", e)
+            for i, (t, e) in enumerate(zip(types, data, strict=True))
+        ]
     raise ValueError("an import file holds an object of arrays keyed by resource, or an array of entities")
 
 
@@ -77,9 +86,8 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
     created = skipped = 0
     try:
         data = orjson.loads(await fetch(job["url"]))
-        for index, (resource, entity) in enumerate(_entities(svc, data, job.get("path"))):
+        for resource, label, entity in _entities(svc, data, job.get("path")):
             target = services.get(resource)
-            label = f"{resource or 'entity'}[{index}]"
             if target is None or target.decl.after_commit is not None:
                 errors.append(f"{label}: {resource!r} is not a catalog resource of this API")
                 continue
