@@ -8,7 +8,8 @@
      ├── PreconditionFailed (412)   If-Match does not match the current ETag
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
-     ├── Conflict (409)             concurrent change, duplicate id
+     ├── Conflict (409)             duplicate id, business conflict
+     │    ├── ConcurrentUpdate (409)   a compare-and-set write lost a race (retryable)
      │    └── InvalidTransition (409)  a state/lifecycle change the machine refuses
      └── ServiceUnavailable (503)
 
@@ -62,6 +63,10 @@ class MethodNotAllowed(TmfError):
 
 class Conflict(TmfError):
     status, code, reason = 409, "CONFLICT", "Conflict"
+
+
+class ConcurrentUpdate(Conflict):
+    code, reason = "CONCURRENT_UPDATE", "Concurrent update"
 
 
 class InvalidTransition(Conflict):

@@ -24,3 +24,5 @@ class Settings:
     retry_base: float = field(default_factory=lambda: float(_env("RETRY_BASE", "1.0")))
     retry_max: float = field(default_factory=lambda: float(_env("RETRY_MAX", "300")))
     dispatcher: bool = field(default_factory=lambda: _env("DISPATCHER", "1") != "0")
+    #: run the orchestration task runner (order manager) in this process
+    workers: bool = field(default_factory=lambda: _env("WORKERS", "1") != "0")

@@ -68,15 +68,25 @@ class ApiDecl:
     version: str  #: e.g. "v4"
     contract: Contract
     resources: Mapping[str, ResourceDecl]
+    #: durable task queues this API's domain rules run (queue name -> handler), see engine/tasks.py
+    tasks: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, key: str, contract: str, name: str, version: str, resources: Sequence[ResourceDecl]) -> ApiDecl:
+    def build(
+        cls,
+        key: str,
+        contract: str,
+        name: str,
+        version: str,
+        resources: Sequence[ResourceDecl],
+        tasks: Mapping[str, Any] | None = None,
+    ) -> ApiDecl:
         loaded = load_contract(contract)
         table = {r.name: r for r in resources}
         missing = set(table) - set(loaded.operations)
         if missing:
             raise ValueError(f"{key}: resources not in the spec: {sorted(missing)}")
-        return cls(key, name, version, loaded, table)
+        return cls(key, name, version, loaded, table, dict(tasks or {}))
 
     @property
     def root(self) -> str:

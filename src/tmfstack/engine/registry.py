@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
 from .service import ResourceService
+from .unit import Unit
 
 log = logging.getLogger("tmfstack.engine")
 
@@ -38,7 +40,24 @@ class Engine:
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
         self._wake: Callable[[], None] | None = None
+        self._wake_tasks: Callable[[], None] | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[Unit]:
+        """One transaction across resources; wakes the workers and runs hooks after the commit."""
+        async with self.store.transaction() as tx:
+            unit = Unit(tx)
+            yield unit
+        if unit.deliveries:
+            self.wake_dispatcher()
+        if unit.tasks and self._wake_tasks is not None:
+            self._wake_tasks()
+        for hook in unit.later:
+            await hook()
+
+    def on_task(self, wake: Callable[[], None]) -> None:
+        self._wake_tasks = wake
 
     def service(self, api: ApiDecl, resource: str) -> ResourceService:
         return self.services[api.root][resource]

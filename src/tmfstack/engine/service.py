@@ -13,13 +13,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..clock import new_id, now_iso
-from ..errors import BadRequest, Conflict, NotFound, PreconditionFailed
+from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed
 from ..events.envelope import envelope
 from ..events.subscriptions import wanted_by
-from ..store.base import Indexed, Row, SqlCond, Store, Tx
+from ..store.base import Indexed, Row, SqlCond, Store
 from ..tmf630 import Condition, Query, matches, parse_query, project, sort_key
 from . import patch as patching
 from .declaration import ApiDecl, Doc, ResourceDecl
+from .unit import Unit
 
 if TYPE_CHECKING:
     from .registry import Engine
@@ -164,20 +165,13 @@ class ResourceService:
 
         return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.stamp), text("@type"))
 
-    async def emit(self, tx: Tx, kind: str, doc: Doc, field_path: str | None = None) -> int:
-        """Write the event and its deliveries in ``tx``; returns how many subscribers want it.
-
-        Callers wake the dispatcher *after* the commit, when the deliveries are visible.
-        """
+    async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
+        """Write the event and one delivery per interested subscription in the unit's transaction."""
         event = envelope(f"{self.entity}{kind}Event", self.name, doc, field_path)
-        hubs = await tx.hubs(self.event_api)
+        hubs = await unit.tx.hubs(self.event_api)
         wanted = wanted_by(hubs, event)
-        await tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
-        return len(wanted)
-
-    def _delivered(self, deliveries: int) -> None:
-        if deliveries:
-            self.engine.wake_dispatcher()
+        await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
+        unit.deliveries += len(wanted)
 
     def _finish(self, doc: Doc, before: Doc | None) -> Doc:
         """Lifecycle, rules and the response contract, shared by create and patch."""
@@ -226,15 +220,21 @@ class ResourceService:
             doc[self.decl.created_stamp] = now_iso()
         return self._finish(doc, None)
 
-    async def create(self, body: Any, keep_id: bool = False) -> tuple[Doc, bytes, int]:
+    async def create(self, body: Any, keep_id: bool = False, unit: Unit | None = None) -> tuple[Doc, bytes, int]:
         doc = self.prepare_create(body, keep_id)
+        if unit is None:
+            async with self.engine.unit() as own:
+                return await self.insert(own, doc)
+        return await self.insert(unit, doc)
+
+    async def insert(self, unit: Unit, doc: Doc) -> tuple[Doc, bytes, int]:
+        """Store a prepared document and its CreateEvent in ``unit``."""
         raw = orjson.dumps(doc)
-        async with self.store.transaction() as tx:
-            await tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
-            deliveries = await self.emit(tx, "Create", doc)
-        self._delivered(deliveries)
-        if self.decl.after_commit:
-            await self.decl.after_commit(self, doc)
+        await unit.tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
+        await self.emit(unit, "Create", doc)
+        hook = self.decl.after_commit
+        if hook is not None:
+            unit.later.append(lambda: hook(self, doc))
         return doc, raw, 1
 
     async def patch(
@@ -255,42 +255,56 @@ class ResourceService:
         return await self.update(id, change, if_match)
 
     async def update(
-        self, id: str, change: Callable[[Doc], Doc], if_match: str | None = None
+        self, id: str, change: Callable[[Doc], Doc], if_match: str | None = None, unit: Unit | None = None
     ) -> tuple[Doc, bytes, int]:
-        """Read, change, check and write with compare-and-set; emits the change events."""
+        """Read, change, check and write with compare-and-set; emits the change events.
+
+        Without a unit, a concurrent change is retried from a fresh read; inside a unit the
+        Conflict aborts the unit and its owner retries the whole of it.
+        """
+        if unit is not None:
+            return await self._update(unit, id, change, if_match)
         for _ in range(_CAS_RETRIES):
-            row = await self.get(id)
-            check_if_match(if_match, row.version)
-            before = orjson.loads(row.doc)
-            after = change(orjson.loads(row.doc))
-            if after == before:
-                return before, row.doc, row.version
-            after = self._finish(after, before)
-            raw = orjson.dumps(after)
-            changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
-            status = self.decl.status_attr
             try:
-                deliveries = 0
-                async with self.store.transaction() as tx:
-                    version = await tx.update(self.kind, id, row.version, self.indexed(after), raw)
-                    attrs = [k for k in changed if k not in (status, self.decl.stamp)]
-                    if attrs:
-                        deliveries += await self.emit(tx, "AttributeValueChange", after, ",".join(attrs))
-                    if status and before.get(status) != after.get(status):
-                        deliveries += await self.emit(tx, "StateChange", after)
-            except Conflict:
+                async with self.engine.unit() as own:
+                    return await self._update(own, id, change, if_match)
+            except ConcurrentUpdate:
                 if if_match is not None:
                     raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
-                continue
-            self._delivered(deliveries)
-            return after, raw, version
-        raise Conflict(f"{self.name} {id!r} is being changed concurrently; retry", code="CONCURRENT_UPDATE")
+        raise ConcurrentUpdate(f"{self.name} {id!r} is being changed concurrently; retry")
 
-    async def delete(self, id: str, if_match: str | None = None) -> None:
-        row = await self.get(id)
+    async def _update(
+        self, unit: Unit, id: str, change: Callable[[Doc], Doc], if_match: str | None
+    ) -> tuple[Doc, bytes, int]:
+        row = await unit.tx.get(self.kind, id)
+        if row is None:
+            raise NotFound(f"{self.name} {id!r} does not exist")
         check_if_match(if_match, row.version)
-        async with self.store.transaction() as tx:
-            if not await tx.delete(self.kind, id, row.version):
-                raise Conflict(f"{self.name} {id!r} changed concurrently; retry", code="CONCURRENT_UPDATE")
-            deliveries = await self.emit(tx, "Delete", orjson.loads(row.doc))
-        self._delivered(deliveries)
+        before = orjson.loads(row.doc)
+        after = change(orjson.loads(row.doc))
+        if after == before:
+            return before, row.doc, row.version
+        after = self._finish(after, before)
+        raw = orjson.dumps(after)
+        version = await unit.tx.update(self.kind, id, row.version, self.indexed(after), raw)
+        status, stamp = self.decl.status_attr, self.decl.stamp
+        attrs = [
+            k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k) and k not in (status, stamp)
+        ]
+        if attrs:
+            await self.emit(unit, "AttributeValueChange", after, ",".join(attrs))
+        if status and before.get(status) != after.get(status):
+            await self.emit(unit, "StateChange", after)
+        return after, raw, version
+
+    async def delete(self, id: str, if_match: str | None = None, unit: Unit | None = None) -> None:
+        if unit is None:
+            async with self.engine.unit() as own:
+                return await self.delete(id, if_match, own)
+        row = await unit.tx.get(self.kind, id)
+        if row is None:
+            raise NotFound(f"{self.name} {id!r} does not exist")
+        check_if_match(if_match, row.version)
+        if not await unit.tx.delete(self.kind, id, row.version):
+            raise ConcurrentUpdate(f"{self.name} {id!r} changed concurrently; retry")
+        await self.emit(unit, "Delete", orjson.loads(row.doc))

@@ -69,6 +69,16 @@ class Delivery:
     last_error: str | None = None
 
 
+@dataclass(frozen=True)
+class Task:
+    id: int
+    queue: str
+    key: str
+    gen: int  #: bumped by every schedule(); finishing an older generation keeps the task
+    attempts: int
+    last_error: str | None = None
+
+
 class Tx(abc.ABC):
     """One database transaction; everything done through it commits or rolls back together."""
 
@@ -96,6 +106,14 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def insert_hub(self, hub: HubRow) -> None: ...
+
+    @abc.abstractmethod
+    async def schedule(self, queue: str, key: str, due: float) -> None:
+        """Create the (queue, key) task, or bring its due time forward and bump its generation."""
+
+    @abc.abstractmethod
+    async def finish_task(self, task: Task) -> None:
+        """Delete the task if nobody re-scheduled it since the claim, else just release it."""
 
     @abc.abstractmethod
     async def delete_hub(self, api: str, id: str) -> bool: ...
@@ -151,6 +169,21 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def redeliver(self, delivery_id: int, now: float) -> bool:
         """Put a dead (or delivered) delivery back in the queue."""
+
+    # -- task queue ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def claim_tasks(self, owner: str, now: float, lease: float, limit: int) -> list[Task]:
+        """Lease due, unleased tasks, earliest first."""
+
+    @abc.abstractmethod
+    async def fail_task(self, task: Task, next_due: float, error: str) -> None: ...
+
+    @abc.abstractmethod
+    async def next_task_due(self) -> float | None: ...
+
+    @abc.abstractmethod
+    async def tasks(self, queue: str | None = None) -> list[Task]: ...
 
     @abc.abstractmethod
     async def next_due(self) -> float | None:

@@ -71,6 +71,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delivery_attempt_id ON delivery_attempt (delivery_id);
     """,
+    # 2: durable task queue for orchestration (order manager steps, scheduled starts)
+    """
+    CREATE TABLE task (
+        id {seq},
+        queue TEXT NOT NULL,
+        key TEXT NOT NULL,
+        due {real} NOT NULL,
+        gen INTEGER NOT NULL DEFAULT 1,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until {real},
+        last_error TEXT,
+        UNIQUE (queue, key)
+    );
+    CREATE INDEX task_due ON task (due);
+    """,
 )
 
 SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}

@@ -18,8 +18,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import Conflict
-from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Tx
+from ..errors import ConcurrentUpdate, Conflict
+from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlparts import count_plan, order_sql, where_sql
 
@@ -199,6 +199,41 @@ class SqliteStore(Store):
             )
             return cur.rowcount > 0
 
+    # -- task queue ------------------------------------------------------------------
+
+    async def claim_tasks(self, owner: str, now: float, lease: float, limit: int) -> list[Task]:
+        async with self._write:
+            conn = self.conn
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(
+                    "UPDATE task SET lease_owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
+                    " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                    " ORDER BY due LIMIT ?) RETURNING id, queue, key, gen, attempts, last_error",
+                    (owner, now + lease, now, now, limit),
+                ).fetchall()
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return sorted((Task(*r) for r in rows), key=lambda t: t.id)
+
+    async def fail_task(self, task: Task, next_due: float, error: str) -> None:
+        async with self.transaction():
+            self.conn.execute(
+                "UPDATE task SET due=?, last_error=?, lease_owner=NULL, lease_until=NULL WHERE id=?",
+                (next_due, error[:1000], task.id),
+            )
+
+    async def next_task_due(self) -> float | None:
+        row = self.conn.execute("SELECT MIN(MAX(due, COALESCE(lease_until, 0))) FROM task").fetchone()
+        return row[0] if row else None
+
+    async def tasks(self, queue: str | None = None) -> list[Task]:
+        sql = "SELECT id, queue, key, gen, attempts, last_error FROM task"
+        rows = self.conn.execute(sql + " WHERE queue=? ORDER BY id", (queue,)) if queue else self.conn.execute(sql)
+        return [Task(*r) for r in rows]
+
     async def next_due(self) -> float | None:
         # a leased delivery is not due before its lease ends (a crashed owner's lease must expire)
         row = self.conn.execute(
@@ -260,7 +295,7 @@ class SqliteTx(Tx):
             (kind, id, version),
         ).fetchone()
         if old is None:
-            raise Conflict(f"{id!r} was changed concurrently; retry", code="CONCURRENT_UPDATE")
+            raise ConcurrentUpdate(f"{id!r} was changed concurrently; retry")
         self.conn.execute(
             "UPDATE resource SET version=version+1, name=?, status=?, last_update=?, type=?, doc=?"
             " WHERE kind=? AND id=?",
@@ -304,6 +339,18 @@ class SqliteTx(Tx):
             "INSERT INTO hub(id, api, callback, query, created, doc) VALUES(?,?,?,?,?,?)",
             (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc),
         )
+
+    async def schedule(self, queue: str, key: str, due: float) -> None:
+        self.conn.execute(
+            "INSERT INTO task(queue, key, due) VALUES(?,?,?) ON CONFLICT(queue, key) DO UPDATE"
+            " SET due = MIN(task.due, excluded.due), gen = task.gen + 1",
+            (queue, key, due),
+        )
+
+    async def finish_task(self, task: Task) -> None:
+        cur = self.conn.execute("DELETE FROM task WHERE id=? AND gen=?", (task.id, task.gen))
+        if cur.rowcount == 0:
+            self.conn.execute("UPDATE task SET lease_owner=NULL, lease_until=NULL WHERE id=?", (task.id,))
 
     async def delete_hub(self, api: str, id: str) -> bool:
         cur = self.conn.execute("DELETE FROM hub WHERE api=? AND id=?", (api, id))

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from ..engine.registry import Engine
+from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
 from ..settings import Settings
@@ -75,14 +76,18 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.store.open()
         dispatcher = Dispatcher(engine.store, policy)
+        runner = TaskRunner(engine, {q: h for api in engine.apis.values() for q, h in api.tasks.items()})
         if settings.dispatcher:
             engine.on_event(dispatcher.wake)
             dispatcher.start()
+        if settings.workers:
+            runner.start()
         await engine.resume()
         try:
             yield
         finally:
             await engine.drain()
+            await runner.stop()
             await dispatcher.stop()
             await engine.store.close()
 

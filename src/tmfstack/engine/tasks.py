@@ -1,0 +1,105 @@
+"""Runs durable tasks: the orchestration steps of domain modules (e.g. the order manager).
+
+A task is a (queue, key) row, due at a time. The runner leases due tasks, and for
+each opens a unit of work, finishes the task in it and calls the queue's handler,
+so the handler's writes, its events, the tasks it schedules and the task's removal
+commit together. A handler that raises rolls all of that back; the task is retried
+after a backoff. A process killed mid-step leaves a lease that expires, and the
+step runs again from the committed state: handlers must be written as "look at the
+state, do the next thing", never as "do the thing I was told".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TYPE_CHECKING
+
+from ..errors import ConcurrentUpdate
+from ..store.base import Task
+from .unit import Unit
+
+if TYPE_CHECKING:
+    from .registry import Engine
+
+log = logging.getLogger("tmfstack.tasks")
+
+#: handler(engine, unit, key): one step for ``key``, inside ``unit``
+Handler = Callable[["Engine", Unit, str], Awaitable[None]]
+
+
+class TaskRunner:
+    def __init__(
+        self,
+        engine: Engine,
+        handlers: Mapping[str, Handler],
+        *,
+        lease: float = 30.0,
+        batch: int = 32,
+        poll: float = 0.5,
+        max_backoff: float = 60.0,
+    ) -> None:
+        self.engine, self.handlers = engine, dict(handlers)
+        self.lease, self.batch, self.poll, self.max_backoff = lease, batch, poll, max_backoff
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:tasks"
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self.engine.on_task(self.wake)
+        self._task = asyncio.get_running_loop().create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def run(self) -> None:
+        store = self.engine.store
+        while True:
+            try:
+                worked = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # the loop must outlive a database hiccup
+                log.exception("task round failed")
+                worked = 0
+            if worked:
+                await asyncio.sleep(0)  # let requests in between rounds
+                continue
+            self._wake.clear()
+            due = await store.next_task_due()
+            wait = self.poll if due is None else max(0.005, min(self.poll, due - time.time()))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), wait)
+
+    async def run_once(self) -> int:
+        claimed = await self.engine.store.claim_tasks(self.owner, time.time(), self.lease, self.batch)
+        for task in claimed:
+            await self.step(task)
+        return len(claimed)
+
+    async def step(self, task: Task) -> None:
+        handler = self.handlers.get(task.queue)
+        try:
+            if handler is None:
+                raise LookupError(f"no handler for task queue {task.queue!r}")
+            async with self.engine.unit() as unit:
+                await unit.tx.finish_task(task)
+                await handler(self.engine, unit, task.key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raced = isinstance(exc, ConcurrentUpdate)  # lost a compare-and-set: retry at once
+            delay = 0.0 if raced else min(0.1 * 2.0 ** (task.attempts - 1), self.max_backoff)
+            if not raced:
+                log.warning("task %s/%s failed (attempt %d): %s", task.queue, task.key, task.attempts, exc)
+            await self.engine.store.fail_task(task, time.time() + delay, f"{type(exc).__name__}: {exc}")

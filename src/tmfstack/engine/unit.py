@@ -1,0 +1,28 @@
+"""A unit of work: one store transaction spanning any resources of any API, plus what runs
+after it commits (waking the event dispatcher and the task runner, after-commit hooks).
+
+    async with engine.unit() as unit:
+        order, _, _ = await orders.update(order_id, start, unit=unit)
+        await products.create(product_body, keep_id=True, unit=unit)
+    # both rows and their events are committed together, or neither is
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from ..store.base import Tx
+
+
+@dataclass
+class Unit:
+    tx: Tx
+    deliveries: int = 0  #: event deliveries written; the dispatcher is woken after commit
+    tasks: int = 0  #: tasks scheduled; the task runner is woken after commit
+    later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def schedule(self, queue: str, key: str, due: float) -> None:
+        """Ask for ``queue``'s handler to run for ``key`` at ``due`` (epoch seconds), durably."""
+        await self.tx.schedule(queue, key, due)
+        self.tasks += 1
