@@ -24,6 +24,8 @@ OUT_DIR = ROOT / "src" / "tmfstack" / "_generated"
 #: generated key -> official v4 Swagger file
 SPECS = {
     "tmf620_v4": "TMF620-ProductCatalog-v4.1.0.swagger.json",
+    "tmf622_v4": "TMF622-ProductOrder-v4.0.0.swagger.json",
+    "tmf637_v4": "TMF637-ProductInventory-v4.0.0.swagger.json",
 }
 
 _PROSE = {"description", "example", "examples", "title"}

@@ -7,28 +7,14 @@ import asyncio
 import logging
 import sys
 
+from .bootstrap import build_engine
 from .settings import Settings
-
-
-def _engine(settings: Settings):  # type: ignore[no-untyped-def]
-    from .apis import all_apis
-    from .engine.registry import Engine
-    from .store.base import open_store
-
-    return Engine(
-        open_store(settings.database_url),
-        all_apis(),
-        public_url=settings.public_url or "http://localhost:8080",
-        default_limit=settings.default_limit,
-        max_limit=settings.max_limit,
-        export_dir=settings.export_dir,
-    )
 
 
 async def _demo(settings: Settings) -> None:
     from .demo import load_demo
 
-    engine = _engine(settings)
+    engine = build_engine(settings)
     await engine.store.open()
     try:
         for line in await load_demo(engine):

@@ -8,6 +8,7 @@
      ├── PreconditionFailed (412)   If-Match does not match the current ETag
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
+     ├── Unprocessable (422)        a valid body the business rules refuse (strict ordering)
      ├── Conflict (409)             duplicate id, business conflict
      │    ├── ConcurrentUpdate (409)   a compare-and-set write lost a race (retryable)
      │    └── InvalidTransition (409)  a state/lifecycle change the machine refuses
@@ -79,6 +80,10 @@ class PreconditionFailed(TmfError):
 
 class PayloadTooLarge(TmfError):
     status, code, reason = 413, "PAYLOAD_TOO_LARGE", "Request body too large"
+
+
+class Unprocessable(TmfError):
+    status, code, reason = 422, "UNPROCESSABLE", "Request cannot be processed"
 
 
 class UnsupportedMediaType(TmfError):

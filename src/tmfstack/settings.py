@@ -24,5 +24,7 @@ class Settings:
     retry_base: float = field(default_factory=lambda: float(_env("RETRY_BASE", "1.0")))
     retry_max: float = field(default_factory=lambda: float(_env("RETRY_MAX", "300")))
     dispatcher: bool = field(default_factory=lambda: _env("DISPATCHER", "1") != "0")
+    #: refuse invalid product orders synchronously (422) instead of accepting then rejecting them
+    strict_orders: bool = field(default_factory=lambda: _env("STRICT_ORDERS", "0") == "1")
     #: run the orchestration task runner (order manager) in this process
     workers: bool = field(default_factory=lambda: _env("WORKERS", "1") != "0")

@@ -1,6 +1,6 @@
 """The TM Forum APIs tmfstack serves, one module per API, grouped by family.
 
-Adding an API: write its declaration module and list it in ``ALL`` below.
+Adding an API: write its declaration module and list it in ``all_apis`` below.
 """
 
 from __future__ import annotations
@@ -10,5 +10,6 @@ from ..engine.declaration import ApiDecl
 
 def all_apis() -> list[ApiDecl]:
     from .catalog import tmf620
+    from .inventory import tmf637
 
-    return [tmf620.API]
+    return [tmf620.API, tmf637.API]

@@ -22,6 +22,7 @@ from .lifecycle import StateMachine
 
 if TYPE_CHECKING:
     from .service import ResourceService
+    from .unit import Unit
 
 Doc = dict[str, Any]
 #: a rule run on a document before it is stored (create and patch); raises TmfError to refuse
@@ -29,6 +30,8 @@ Rule = Callable[[Doc, "Doc | None"], None]
 #: runs after a resource was committed (e.g. starts an import job); must be idempotent
 AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
 Resume = Callable[["ResourceService"], Awaitable[None]]
+OnCreate = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
+OnUpdate = Callable[["ResourceService", "Unit", Doc, Doc], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,14 @@ class ResourceDecl:
     #: attributes the server owns on top of those the spec's _Create/_Update leave out
     server_owned: frozenset[str] = frozenset()
     rules: Sequence[Rule] = ()
+    #: rules for client PATCH only (what a client may change), on top of ``rules``
+    patch_rules: Sequence[Rule] = ()
+    #: runs inside the creating unit of work, after the insert (e.g. schedules processing)
+    on_create: OnCreate | None = None
+    #: runs inside the updating unit of work after a change (e.g. wakes the order manager)
+    on_update: OnUpdate | None = None
+    #: raises a TmfError when the resource may not be deleted in its current state
+    can_delete: Callable[[Doc], None] | None = None
     after_commit: AfterCommit | None = None
     #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
     resume: Resume | None = None
@@ -53,6 +64,11 @@ class ResourceDecl:
     @property
     def entity_name(self) -> str:
         return self.entity or self.name[0].upper() + self.name[1:]
+
+    @property
+    def date_attr(self) -> str | None:
+        """The date kept in the indexed ``last_update`` column (filters and sorts on it use the index)."""
+        return self.stamp or self.created_stamp
 
     @property
     def status_attr(self) -> str | None:

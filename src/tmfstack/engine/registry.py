@@ -28,12 +28,15 @@ class Engine:
         default_limit: int = 100,
         max_limit: int = 1000,
         export_dir: Path = Path("exports"),
+        options: dict[str, Any] | None = None,
     ) -> None:
         self.store = store
         self.public_url = public_url.rstrip("/")
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.export_dir = export_dir
+        #: settings domain modules read (e.g. "strict_orders")
+        self.options: dict[str, Any] = dict(options or {})
         self.apis = {api.root: api for api in apis}
         self.services: dict[str, dict[str, ResourceService]] = {
             api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis

@@ -70,8 +70,8 @@ class ResourceService:
         self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
         if decl.status_attr:
             self.columns[decl.status_attr] = "status"
-        if decl.stamp:
-            self.columns[decl.stamp] = "last_update"
+        if decl.date_attr:
+            self.columns[decl.date_attr] = "last_update"
 
     @property
     def store(self) -> Store:
@@ -163,7 +163,7 @@ class ResourceService:
             value = doc.get(key) if key else None
             return value if isinstance(value, str) else None
 
-        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.stamp), text("@type"))
+        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"))
 
     async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
         """Write the event and one delivery per interested subscription in the unit's transaction."""
@@ -232,6 +232,8 @@ class ResourceService:
         raw = orjson.dumps(doc)
         await unit.tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
         await self.emit(unit, "Create", doc)
+        if self.decl.on_create is not None:
+            await self.decl.on_create(self, unit, doc)
         hook = self.decl.after_commit
         if hook is not None:
             unit.later.append(lambda: hook(self, doc))
@@ -250,6 +252,8 @@ class ResourceService:
                     f"{', '.join(touched)} cannot be changed by PATCH (owned by the server)",
                     code="READ_ONLY_ATTRIBUTE",
                 )
+            for rule in self.decl.patch_rules:
+                rule(after, before)
             return after
 
         return await self.update(id, change, if_match)
@@ -295,6 +299,8 @@ class ResourceService:
             await self.emit(unit, "AttributeValueChange", after, ",".join(attrs))
         if status and before.get(status) != after.get(status):
             await self.emit(unit, "StateChange", after)
+        if self.decl.on_update is not None:
+            await self.decl.on_update(self, unit, before, after)
         return after, raw, version
 
     async def delete(self, id: str, if_match: str | None = None, unit: Unit | None = None) -> None:
@@ -305,6 +311,8 @@ class ResourceService:
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
         check_if_match(if_match, row.version)
+        if self.decl.can_delete is not None:
+            self.decl.can_delete(orjson.loads(row.doc))
         if not await unit.tx.delete(self.kind, id, row.version):
             raise ConcurrentUpdate(f"{self.name} {id!r} changed concurrently; retry")
         await self.emit(unit, "Delete", orjson.loads(row.doc))

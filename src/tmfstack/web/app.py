@@ -57,19 +57,11 @@ class TmfStackApp:
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> TmfStackApp:
-    from ..apis import all_apis
-    from ..store.base import open_store
+    from ..bootstrap import build_engine
 
     settings = settings or Settings()
     if engine is None:
-        engine = Engine(
-            open_store(settings.database_url),
-            all_apis(),
-            public_url=settings.public_url or "http://localhost:8080",
-            default_limit=settings.default_limit,
-            max_limit=settings.max_limit,
-            export_dir=settings.export_dir,
-        )
+        engine = build_engine(settings)
     policy = RetryPolicy(base=settings.retry_base, max_delay=settings.retry_max, max_attempts=settings.max_attempts)
 
     @asynccontextmanager

@@ -1,0 +1,189 @@
+"""The order manager's durable steps (task handlers), driven from committed state.
+
+``productOrder`` step, for one order, does the next thing its state calls for:
+
+- acknowledged: validate against the catalog and inventory; rejected (reasons in
+  ``note``) or priced and moved to inProgress, items to inProgress, or pending until a
+  future ``requestedStartDate`` (the step is scheduled for that time);
+- inProgress: fulfil each startable item through the ``Fulfiller``, roll item states
+  up, and end the order completed / failed / partial.
+
+``cancelProductOrder`` step: refuses (terminatedWithError) an order that already
+ended; otherwise assessingCancellation → pendingCancellation → cancelled, undoing
+what was fulfilled. Every state change appends a line to the order's ``note``
+(author "order manager"), its readable history.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ....clock import now_iso
+from ...ordering.states import ITEM_TERMINAL, TERMINAL, roll_up
+from .fulfil import DirectFulfiller, Fulfiller, ItemFailed, StepContext
+from .pricing import price_order
+from .validate import validate_order
+from .view import CatalogView
+
+if TYPE_CHECKING:
+    from ....engine.registry import Engine
+    from ....engine.service import ResourceService
+    from ....engine.unit import Unit
+
+Doc = dict[str, Any]
+ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
+ORDER_QUEUE = "productOrder"
+CANCEL_QUEUE = "cancelProductOrder"
+AUTHOR = "order manager"
+
+#: the seam issue 4 replaces with decomposition into service orders
+FULFILLER: Fulfiller = DirectFulfiller()
+
+
+def _epoch(iso: str | None) -> float | None:
+    if not iso:
+        return None
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def note(text: str) -> Doc:
+    return {"author": AUTHOR, "date": now_iso(), "text": text, "@type": "Note"}
+
+
+def _orders(engine: Engine) -> ResourceService:
+    return engine.services[ORDERING_ROOT]["productOrder"]
+
+
+async def _save(engine: Engine, unit: Unit, order: Doc) -> Doc:
+    doc, _, _ = await _orders(engine).update(order["id"], lambda _: order, unit=unit)
+    return orjson.loads(orjson.dumps(doc))
+
+
+def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> None:
+    for item in items:
+        if only is None or item.get("state") in only:
+            item["state"] = state
+        _set_items(item.get("productOrderItem") or [], state, only)
+
+
+async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
+    row = await unit.tx.get(_orders(engine).kind, order_id)
+    if row is None:
+        return  # deleted meanwhile
+    order: Doc = orjson.loads(row.doc)
+    view = CatalogView(engine, unit)
+    if order["state"] == "acknowledged":
+        order = await _decide(engine, unit, view, order)
+    if order["state"] == "inProgress":
+        await _progress(engine, unit, view, order)
+
+
+async def _decide(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> Doc:
+    problems = await validate_order(order, view, order.get("orderDate") or now_iso())
+    notes = order.setdefault("note", [])
+    if problems:
+        for p in problems:
+            where = f"item {p.item}: " if p.item else ""
+            notes.append(note(f"rejected: {where}{p.message} [{p.code}]"))
+        _set_items(order["productOrderItem"], "rejected")
+        order["state"] = "rejected"
+        order["completionDate"] = now_iso()
+        return await _save(engine, unit, order)
+    for disagreement in await price_order(order, view):
+        notes.append(note(f"price check: {disagreement}"))
+    start = _epoch(order.get("requestedStartDate"))
+    later = start is not None and start > time.time()
+    _set_items(order["productOrderItem"], "pending" if later else "inProgress")
+    order["state"] = "inProgress"
+    when = f"; items wait for the requested start {order['requestedStartDate']}" if later else ""
+    notes.append(note(f"acknowledged → inProgress: validated against the catalog{when}"))
+    return await _save(engine, unit, order)
+
+
+async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> None:
+    start = _epoch(order.get("requestedStartDate"))
+    if start is not None and start > time.time():
+        await unit.schedule(ORDER_QUEUE, order["id"], start)
+        return
+    ctx = StepContext(engine, unit, view, order)
+    for item in order["productOrderItem"]:
+        if item.get("state") == "pending":
+            item["state"] = "inProgress"
+        if item.get("state") != "inProgress":
+            continue
+        try:
+            outcome = await FULFILLER.fulfil(ctx, item)
+        except ItemFailed as exc:
+            outcome = "failed"
+            order.setdefault("note", []).append(note(f"item {item['id']} failed: {exc}"))
+        if outcome in ITEM_TERMINAL:
+            _set_items([item], outcome, only={"inProgress", "pending", "acknowledged"})
+    final = roll_up([i["state"] for i in order["productOrderItem"]])
+    if final is not None:
+        order["state"] = final
+        order["completionDate"] = now_iso()
+        order.setdefault("note", []).append(note(f"inProgress → {final}"))
+    await _save(engine, unit, order)
+
+
+async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
+    cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
+    row = await unit.tx.get(cancels.kind, cancel_id)
+    if row is None:
+        return
+    cancel: Doc = orjson.loads(row.doc)
+    if cancel["state"] in ("done", "terminatedWithError"):
+        return
+    order_id = (cancel.get("productOrder") or {}).get("id")
+    order_row = await unit.tx.get(_orders(engine).kind, order_id) if order_id else None
+
+    async def finish(state: str, reason: str | None = None) -> None:
+        def change(doc: Doc) -> Doc:
+            doc["state"] = state
+            if state == "done":
+                doc["effectiveCancellationDate"] = now_iso()
+            elif reason:
+                doc["cancellationReason"] = f"{doc.get('cancellationReason') or ''} [refused: {reason}]".strip()
+            return doc
+
+        if cancel["state"] == "acknowledged":
+            await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
+        await cancels.update(cancel_id, change, unit=unit)
+
+    if order_row is None:
+        await finish("terminatedWithError", f"product order {order_id!r} does not exist")
+        return
+    order: Doc = orjson.loads(order_row.doc)
+    previous = order["state"]
+    if previous in TERMINAL or previous in ("assessingCancellation", "pendingCancellation"):
+        await finish("terminatedWithError", f"too late: the order is {previous}")
+        return
+    notes = order.setdefault("note", [])
+    notes.append(note(f"{previous} → assessingCancellation: cancellation {cancel_id} requested"))
+    order["state"] = "assessingCancellation"
+    order = await _save(engine, unit, order)
+    order["note"].append(note("assessingCancellation → pendingCancellation: nothing irreversible started"))
+    order["state"] = "pendingCancellation"
+    order = await _save(engine, unit, order)
+    ctx = StepContext(engine, unit, CatalogView(engine, unit), order)
+    for item in order["productOrderItem"]:
+        if item.get("state") == "completed":
+            await FULFILLER.compensate(ctx, item)
+    _set_items(order["productOrderItem"], "cancelled", only={"acknowledged", "inProgress", "pending", "held"})
+    order["state"] = "cancelled"
+    order["cancellationDate"] = now_iso()
+    if cancel.get("cancellationReason"):
+        order["cancellationReason"] = cancel["cancellationReason"]
+    order["note"].append(note("pendingCancellation → cancelled"))
+    await _save(engine, unit, order)
+    await finish("done")
+
+
+TASKS = {ORDER_QUEUE: process_order, CANCEL_QUEUE: process_cancel}

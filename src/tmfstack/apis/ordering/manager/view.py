@@ -1,0 +1,64 @@
+"""What the order manager's rules read: catalog entities and the customer's inventory.
+
+Reads go through the unit's transaction, so a step sees one consistent state. A
+``CatalogView`` caches within one step (an order may name the same offering twice).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+if TYPE_CHECKING:
+    from ....engine.registry import Engine
+    from ....engine.unit import Unit
+
+Doc = dict[str, Any]
+
+CATALOG_ROOT = "/tmf-api/productCatalogManagement/v4"
+INVENTORY_ROOT = "/tmf-api/productInventory/v4"
+
+
+class CatalogView:
+    def __init__(self, engine: Engine, unit: Unit) -> None:
+        self.engine, self.unit = engine, unit
+        self._cache: dict[tuple[str, str], Doc | None] = {}
+
+    async def _get(self, root: str, resource: str, id: str | None) -> Doc | None:
+        if not id:
+            return None
+        key = (resource, id)
+        if key not in self._cache:
+            svc = self.engine.services[root][resource]
+            row = await self.unit.tx.get(svc.kind, id)
+            self._cache[key] = orjson.loads(row.doc) if row else None
+        return self._cache[key]
+
+    async def offering(self, id: str | None) -> Doc | None:
+        return await self._get(CATALOG_ROOT, "productOffering", id)
+
+    async def specification(self, id: str | None) -> Doc | None:
+        return await self._get(CATALOG_ROOT, "productSpecification", id)
+
+    async def price(self, id: str | None) -> Doc | None:
+        return await self._get(CATALOG_ROOT, "productOfferingPrice", id)
+
+    async def product(self, id: str | None) -> Doc | None:
+        return await self._get(INVENTORY_ROOT, "product", id)
+
+    async def customer_products(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[Doc]:
+        """The customer's products in the given statuses (status is indexed; the party is filtered here)."""
+        svc = self.engine.services[INVENTORY_ROOT]["product"]
+        query = svc.parse([("status", ",".join(statuses)), ("relatedParty.id", customer_id)])
+        page = await svc.list(query.__class__(query.conditions, None, (), 0, 1 << 30))
+        return [orjson.loads(raw) for raw in page.items]
+
+
+def customer_of(order: Doc) -> Doc | None:
+    """The ordering customer: the relatedParty with role customer, else the first relatedParty."""
+    parties = [p for p in order.get("relatedParty") or [] if isinstance(p, dict)]
+    for party in parties:
+        if str(party.get("role", "")).casefold() == "customer":
+            return party
+    return parties[0] if parties else None
