@@ -11,5 +11,6 @@ from ..engine.declaration import ApiDecl
 def all_apis() -> list[ApiDecl]:
     from .catalog import tmf620
     from .inventory import tmf637
+    from .ordering import tmf622
 
-    return [tmf620.API, tmf637.API]
+    return [tmf620.API, tmf622.API, tmf637.API]

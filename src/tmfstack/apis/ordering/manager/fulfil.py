@@ -120,7 +120,7 @@ class DirectFulfiller:
             "status": "created",
             "isBundle": bool(offering.get("isBundle")),
             "productOffering": _ref(offering, "ProductOffering") or item.get("productOffering"),
-            "productCharacteristic": default_characteristics(spec, wanted.get("productCharacteristic") or []),
+            "productCharacteristic": default_characteristics(spec, wanted.get("productCharacteristic") or [], offering),
             "productPrice": _product_prices(item),
             "relatedParty": parties,
             "productOrderItem": [self._order_ref(ctx, item)],
