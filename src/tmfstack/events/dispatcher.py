@@ -86,7 +86,8 @@ class Dispatcher:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), await self._idle_wait())
+                timeout = await self._idle_wait()
+                await asyncio.wait_for(self._wake.wait(), timeout)
 
     async def _idle_wait(self) -> float:
         due = await self.store.next_due()

@@ -7,8 +7,9 @@ Semantics mirror the SQLite backend exactly; the differences are about concurren
 * transactions run at READ COMMITTED: an insert of an existing id is refused with
   ``ON CONFLICT DO NOTHING`` (the transaction stays usable, as with SQLite), an
   update is a compare-and-set on ``version`` that locks the row, and counter
-  changes are netted per transaction and applied in key order (no deadlocks among
-  counter rows, and an update that keeps status and type touches none);
+  changes are netted per write and applied in key order in one statement (an update
+  that keeps status and type touches none); a deadlock between units of work that
+  write several resources surfaces as the retryable ``ConcurrentUpdate``;
 * deliveries are claimed with ``FOR UPDATE SKIP LOCKED``: each hub's head (its
   lowest-id pending delivery) goes to one process at a time, and a later delivery
   of a hub is never handed out while an earlier one is pending.
@@ -28,8 +29,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from ..errors import Conflict, ServiceUnavailable, TmfError
-from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Tx
+from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
+from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import count_plan, order_sql, where_sql
 
@@ -60,7 +61,7 @@ def _translated() -> Iterator[None]:
     except asyncpg.UniqueViolationError as exc:
         raise Conflict(f"already exists: {exc.detail or exc}", code="DUPLICATE_ID") from None
     except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
-        raise Conflict("changed concurrently; retry", code="CONCURRENT_UPDATE") from None
+        raise ConcurrentUpdate("changed concurrently (deadlock or serialization failure); retry") from None
     except (
         asyncpg.PostgresConnectionError,
         asyncpg.CannotConnectNowError,
@@ -256,16 +257,61 @@ class PostgresStore(Store):
         with _translated():
             found = await self.pool.fetchval(
                 "UPDATE delivery SET status='pending', next_attempt=$2, attempts=0, lease_owner=NULL,"
-                " lease_until=NULL WHERE id=$1 AND status IN ('dead', 'delivered') RETURNING id",
+                " lease_until=NULL WHERE id=$1 AND status IN ('dead', 'delivered')"
+                " AND hub_id IN (SELECT id FROM hub) RETURNING id",
                 delivery_id,
                 now,
             )
         return found is not None
 
+    # -- task queue ------------------------------------------------------------------
+
+    async def claim_tasks(self, owner: str, now: float, lease: float, limit: int) -> list[Task]:
+        # SKIP LOCKED: processes claiming together take disjoint tasks; a task leased meanwhile
+        # is re-checked on its latest version by FOR UPDATE and drops out
+        with _translated():
+            rows = await self.pool.fetch(
+                "UPDATE task SET lease_owner=$1, lease_until=$2, attempts=attempts+1 WHERE id IN ("
+                " SELECT id FROM task WHERE due <= $3 AND (lease_until IS NULL OR lease_until < $3)"
+                " ORDER BY due LIMIT $4 FOR UPDATE SKIP LOCKED)"
+                " RETURNING id, queue, key, gen, attempts, last_error",
+                owner,
+                now + lease,
+                now,
+                limit,
+            )
+        return sorted((Task(*r) for r in rows), key=lambda t: t.id)
+
+    async def fail_task(self, task: Task, next_due: float, error: str) -> None:
+        with _translated():
+            await self.pool.execute(
+                "UPDATE task SET due=$2, last_error=$3, lease_owner=NULL, lease_until=NULL WHERE id=$1",
+                task.id,
+                next_due,
+                error[:1000],
+            )
+
+    async def next_task_due(self) -> float | None:
+        with _translated():
+            value: float | None = await self.pool.fetchval(
+                "SELECT MIN(GREATEST(due, COALESCE(lease_until, 0))) FROM task"
+            )
+        return value
+
+    async def tasks(self, queue: str | None = None) -> list[Task]:
+        sql = "SELECT id, queue, key, gen, attempts, last_error FROM task"
+        with _translated():
+            if queue:
+                rows = await self.pool.fetch(sql + " WHERE queue=$1 ORDER BY id", queue)
+            else:
+                rows = await self.pool.fetch(sql + " ORDER BY id")
+        return [Task(*r) for r in rows]
+
     async def next_due(self) -> float | None:
         with _translated():
             value: float | None = await self.pool.fetchval(
-                "SELECT MIN(next_attempt) FROM delivery WHERE status='pending'"
+                # a leased delivery is not due before its lease ends (a crashed owner's lease must expire)
+                "SELECT MIN(GREATEST(next_attempt, COALESCE(lease_until, 0))) FROM delivery WHERE status='pending'"
             )
         return value
 
@@ -342,7 +388,7 @@ class PostgresTx(Tx):
                 doc,
             )
             if old is None:
-                raise Conflict(f"{id!r} was changed concurrently; retry", code="CONCURRENT_UPDATE")
+                raise ConcurrentUpdate(f"{id!r} was changed concurrently; retry")
             before = Indexed(*old)
             if (before.status, before.type) != (idx.status, idx.type):
                 await self._count(kind, [(before, -1), (idx, 1)])
@@ -397,10 +443,27 @@ class PostgresTx(Tx):
         if done is None:
             raise Conflict(f"a hub with id {hub.id!r} already exists", code="DUPLICATE_ID")
 
+    async def schedule(self, queue: str, key: str, due: float) -> None:
+        with _translated():
+            await self.conn.execute(
+                "INSERT INTO task(queue, key, due) VALUES($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE"
+                " SET due = LEAST(task.due, excluded.due), gen = task.gen + 1",
+                queue,
+                key,
+                due,
+            )
+
+    async def finish_task(self, task: Task) -> None:
+        with _translated():
+            gone = await self.conn.fetchval("DELETE FROM task WHERE id=$1 AND gen=$2 RETURNING id", task.id, task.gen)
+            if gone is None:
+                await self.conn.execute("UPDATE task SET lease_owner=NULL, lease_until=NULL WHERE id=$1", task.id)
+
     async def delete_hub(self, api: str, id: str) -> bool:
         with _translated():
             found = await self.conn.fetchval("DELETE FROM hub WHERE api=$1 AND id=$2 RETURNING id", api, id)
             if found is None:
                 return False
-            await self.conn.execute("DELETE FROM delivery WHERE hub_id=$1 AND status='pending'", id)
+            # undelivered work of a removed subscription is dropped; delivered rows stay as history
+            await self.conn.execute("DELETE FROM delivery WHERE hub_id=$1 AND status IN ('pending', 'dead')", id)
         return True
