@@ -32,9 +32,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--port", type=int, default=8080)
     serve.add_argument("--database", help="sqlite:///file.db (default) or postgresql://user:pass@host:port/db")
     serve.add_argument("--public-url", help="base of hrefs (default http://HOST:PORT)")
-    serve.add_argument("--demo", action="store_true", help="load the demo catalog before serving")
+    serve.add_argument("--demo", action="store_true", help="load the demo catalog and orders before serving")
     serve.add_argument("--log-level", default="warning")
-    demo = sub.add_parser("demo", help="load the demo catalog into the database")
+    demo = sub.add_parser("demo", help="load the demo catalog and place demo orders (idempotent)")
     demo.add_argument("--database")
     args = parser.parse_args(argv)
 

@@ -1,19 +1,173 @@
-"""``tmfstack demo``: load the demo catalog through an importJob, the API's own code path."""
+"""``tmfstack demo``: the demo catalog and a few customers' orders, through the API's own code paths.
+
+The catalog is loaded by an importJob (``demo_catalog.json``); then each demo order is
+submitted like ``POST /productOrder`` (the TMF622 productOrder service's ``create``) and
+left to the order manager, which validates, prices and fulfils it into TMF637 products.
+The order manager runs in a ``TaskRunner``; the web app starts one in its lifespan, and
+``load_demo`` starts its own for as long as it waits for the orders (several runners on
+one database share the work through their leases).
+
+Loading twice creates nothing twice: catalog entities keep their ids (existing ones are
+skipped by the import) and demo orders carry a stable ``externalId``: one already placed
+is reported, not placed again.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import orjson
 
+from .apis.ordering.states import TERMINAL
 from .engine.registry import Engine
+from .engine.tasks import TaskRunner
+
+Doc = dict[str, Any]
 
 DEMO_FILES = {"/tmf-api/productCatalogManagement/v4": "tmfstack.apis.catalog"}
+ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
+INVENTORY_ROOT = "/tmf-api/productInventory/v4"
+#: how long one demo order may take to reach a terminal state (seconds)
+ORDER_TIMEOUT = 60.0
 
 
-async def load_demo(engine: Engine) -> list[str]:
-    """Import every demo file and wait for the jobs; returns one summary line per job."""
+@dataclass(frozen=True)
+class Customer:
+    id: str
+    name: str
+    referred_type: str  #: Individual or Organization (TMF632)
+    billing_account: str
+    channel: str  #: a sales channel of the demo catalog
+
+    def party(self) -> Doc:
+        return {"id": self.id, "name": self.name, "role": "customer", "@referredType": self.referred_type}
+
+    def account(self) -> Doc:
+        return {"id": self.billing_account, "name": f"{self.name} (monthly invoice)", "@referredType": "BillingAccount"}
+
+
+ANNA = Customer("cust-anna", "Anna Berger", "Individual", "ba-anna-01", "web")
+ACME = Customer("cust-acme", "ACME Logistics GmbH", "Organization", "ba-acme-01", "telesales")
+BEN = Customer("cust-ben", "Ben Okafor", "Individual", "ba-ben-01", "retail")
+CUSTOMERS = (ANNA, ACME, BEN)
+
+
+def _char(name: str, value: Any, value_type: str) -> Doc:
+    return {"name": name, "value": value, "valueType": value_type}
+
+
+def _add(item_id: str, offering: str, name: str, *chars: Doc, children: list[Doc] | None = None) -> Doc:
+    item: Doc = {
+        "id": item_id,
+        "action": "add",
+        "quantity": 1,
+        "productOffering": {"id": offering, "name": name, "@referredType": "ProductOffering"},
+    }
+    if chars:
+        item["product"] = {"productCharacteristic": list(chars), "@type": "Product"}
+    if children:
+        item["productOrderItem"] = children
+    return item
+
+
+@dataclass(frozen=True)
+class DemoOrder:
+    external_id: str
+    customer: Customer
+    summary: str
+    #: the order items; a modify order's items are built once the product it changes is known
+    items: Callable[[str | None], list[Doc]]
+    #: for a modify order: (offering id, status) of the customer's product it changes
+    changes: tuple[str, str] | None = None
+
+
+def _suspend(product_id: str | None) -> list[Doc]:
+    return [
+        {
+            "id": "1",
+            "action": "modify",
+            "quantity": 1,
+            "product": {"id": product_id, "status": "suspended", "@type": "Product"},
+        }
+    ]
+
+
+DEMO_ORDERS = (
+    DemoOrder(
+        "demo-anna-mobile",
+        ANNA,
+        "Mobile M (eSIM, +436641234567) with Extra data 10 GB",
+        lambda _: [
+            _add(
+                "1",
+                "po-mobile-m",
+                "Mobile M",
+                _char("MSISDN", "+436641234567", "string"),
+                _char("eSIM", True, "boolean"),
+            ),
+            _add("2", "po-extra-data-10gb", "Extra data 10 GB"),
+        ],
+    ),
+    DemoOrder(
+        "demo-acme-fibre",
+        ACME,
+        "Fibre 1000 with technician installation and a Wi-Fi 6 router with 2 mesh extenders",
+        lambda _: [
+            _add(
+                "1",
+                "po-fibre-1000",
+                "Fibre 1000",
+                _char("Installation type", "Technician installation", "string"),
+            ),
+            _add("2", "po-wifi-router", "Wi-Fi 6 router rental", _char("Mesh extenders", 2, "integer")),
+        ],
+    ),
+    DemoOrder(
+        "demo-ben-bundle",
+        BEN,
+        "Home & Mobile bundle: Fibre 500 and Mobile Unlimited (+436509876543)",
+        lambda _: [
+            _add(
+                "1",
+                "po-home-mobile-bundle",
+                "Home & Mobile bundle",
+                children=[
+                    _add("1.1", "po-fibre-500", "Fibre 500", _char("Installation type", "Self-installation", "string")),
+                    _add("1.2", "po-mobile-unlimited", "Mobile Unlimited", _char("MSISDN", "+436509876543", "string")),
+                ],
+            )
+        ],
+    ),
+    DemoOrder(
+        "demo-anna-suspend",
+        ANNA,
+        "suspend the Mobile M line (phone reported lost)",
+        _suspend,
+        changes=("po-mobile-m", "active"),
+    ),
+)
+
+
+async def load_demo(engine: Engine, *, orders: bool = True) -> list[str]:
+    """Import the demo catalog, then place the demo orders; returns one summary line per job and order."""
+    lines = await _import_catalog(engine)
+    if orders:
+        runner = TaskRunner(engine, {q: h for api in engine.apis.values() for q, h in api.tasks.items()})
+        runner.start()
+        try:
+            for demo in DEMO_ORDERS:
+                lines.append(await _place(engine, demo))
+        finally:
+            await runner.stop()
+    return lines
+
+
+async def _import_catalog(engine: Engine) -> list[str]:
     lines = []
     for root, package in DEMO_FILES.items():
         path = resources.files(package).joinpath("demo_catalog.json")
@@ -28,3 +182,53 @@ async def load_demo(engine: Engine) -> list[str]:
             await asyncio.sleep(0.05)
         lines.append(f"{root}: {current['status']} ({current.get('errorLog', '').splitlines()[0]})")
     return lines
+
+
+async def _find(engine: Engine, root: str, resource: str, params: list[tuple[str, str]]) -> list[Doc]:
+    svc = engine.services[root][resource]
+    page = await svc.list(svc.parse(params))
+    return [orjson.loads(raw) for raw in page.items]
+
+
+async def _place(engine: Engine, demo: DemoOrder) -> str:
+    label = f"productOrder {demo.external_id} ({demo.customer.name}: {demo.summary})"
+    placed = await _find(engine, ORDERING_ROOT, "productOrder", [("externalId", demo.external_id)])
+    if placed:
+        return f"{label}: already placed, {placed[0]['state']} [{placed[0]['id']}]"
+    product_id = None
+    if demo.changes is not None:
+        offering, status = demo.changes
+        params = [("relatedParty.id", demo.customer.id), ("productOffering.id", offering), ("status", status)]
+        products = await _find(engine, INVENTORY_ROOT, "product", params)
+        if not products:
+            return f"{label}: not placed, the customer has no {status} {offering} product"
+        product_id = products[0]["id"]
+    body: Doc = {
+        "externalId": demo.external_id,
+        "description": f"Demo order: {demo.summary}",
+        "category": "B2B" if demo.customer.referred_type == "Organization" else "B2C",
+        "priority": "4",
+        "channel": [{"id": demo.customer.channel, "@referredType": "SalesChannel"}],
+        "relatedParty": [demo.customer.party()],
+        "billingAccount": demo.customer.account(),
+        "productOrderItem": demo.items(product_id),
+        "@type": "ProductOrder",
+    }
+    orders = engine.services[ORDERING_ROOT]["productOrder"]
+    order, _, _ = await orders.create(body)
+    order = await _wait(engine, order["id"])
+    outcome = order["state"] if order["state"] in TERMINAL else f"still {order['state']} after {ORDER_TIMEOUT:.0f} s"
+    if order["state"] != "completed":
+        reasons = [n.get("text", "") for n in order.get("note") or [] if n.get("text", "").startswith("rejected")]
+        outcome += f" ({'; '.join(reasons)})" if reasons else ""
+    return f"{label}: {outcome} [{order['id']}]"
+
+
+async def _wait(engine: Engine, order_id: str) -> Doc:
+    orders = engine.services[ORDERING_ROOT]["productOrder"]
+    deadline = time.monotonic() + ORDER_TIMEOUT
+    while True:
+        order: Doc = orjson.loads((await orders.get(order_id)).doc)
+        if order["state"] in TERMINAL or time.monotonic() > deadline:
+            return order
+        await asyncio.sleep(0.01)

@@ -43,7 +43,7 @@ class Engine:
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
         self._wake: Callable[[], None] | None = None
-        self._wake_tasks: Callable[[], None] | None = None
+        self._wake_tasks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
 
     @asynccontextmanager
@@ -54,13 +54,16 @@ class Engine:
             yield unit
         if unit.deliveries:
             self.wake_dispatcher()
-        if unit.tasks and self._wake_tasks is not None:
-            self._wake_tasks()
+        if unit.tasks:
+            for wake in self._wake_tasks:
+                wake()
         for hook in unit.later:
             await hook()
 
-    def on_task(self, wake: Callable[[], None]) -> None:
-        self._wake_tasks = wake
+    def on_task(self, wake: Callable[[], None]) -> Callable[[], None]:
+        """Register a task runner's wake-up; returns the function that unregisters it."""
+        self._wake_tasks.append(wake)
+        return lambda: self._wake_tasks.remove(wake)
 
     def service(self, api: ApiDecl, resource: str) -> ResourceService:
         return self.services[api.root][resource]

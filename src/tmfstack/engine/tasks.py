@@ -54,13 +54,15 @@ class TaskRunner:
         self._wake.set()
 
     def start(self) -> None:
-        self.engine.on_task(self.wake)
+        self._unregister = self.engine.on_task(self.wake)
         self._task = asyncio.get_running_loop().create_task(self.run())
 
     async def stop(self) -> None:
         if self._task is not None:
+            self._unregister()
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
 
     async def run(self) -> None:
         store = self.engine.store
