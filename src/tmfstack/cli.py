@@ -15,7 +15,7 @@ async def _demo(settings: Settings) -> None:
     from .demo import load_demo
 
     engine = build_engine(settings)
-    await engine.store.open()
+    await engine.open()
     try:
         for line in await load_demo(engine):
             print(line)

@@ -42,7 +42,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
     eng = Engine(open_store(f"sqlite:///{tmp_path}/t.db"), all_apis(), public_url="http://test")
-    await eng.store.open()
+    await eng.open()
     await load_demo(eng, orders=False)
     try:
         yield eng

@@ -56,6 +56,8 @@ class ResourceDecl:
     after_commit: AfterCommit | None = None
     #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
     resume: Resume | None = None
+    #: nested attributes whose equality filters use an index (e.g. "relatedParty.id")
+    ref_paths: tuple[str, ...] = ()
     #: attribute stamped with the time of every write ("lastUpdate"), if the schema has it
     stamp: str | None = "lastUpdate"
     #: attribute stamped once at creation (e.g. "creationDate")

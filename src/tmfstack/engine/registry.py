@@ -65,6 +65,17 @@ class Engine:
         self._wake_tasks.append(wake)
         return lambda: self._wake_tasks.remove(wake)
 
+    async def open(self) -> None:
+        """Open the store and bring each resource's reference index in line with its declaration."""
+        await self.store.open()
+        for services in self.services.values():
+            for svc in services.values():
+                marker = (f"refs:{svc.kind}", ",".join(sorted(svc.decl.ref_paths)))
+                if await self.store.meta(marker[0]) != marker[1]:
+                    count = await self.store.reindex_refs(svc.kind, svc.refs_of, marker)
+                    if count:
+                        log.info("re-indexed %d %s documents for %s", count, svc.kind, marker[1] or "no paths")
+
     def service(self, api: ApiDecl, resource: str) -> ResourceService:
         return self.services[api.root][resource]
 

@@ -7,7 +7,7 @@ Every write commits the row and its events (outbox) in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -16,8 +16,9 @@ from ..clock import new_id, now_iso
 from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed
 from ..events.envelope import envelope
 from ..events.subscriptions import wanted_by
-from ..store.base import Indexed, Row, SqlCond, Store
-from ..tmf630 import Condition, Query, matches, parse_query, project, sort_key
+from ..store.base import REF, Indexed, Row, SqlCond, Store
+from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
+from ..tmf630.evaluate import text as _text
 from . import patch as patching
 from .declaration import ApiDecl, Doc, ResourceDecl
 from .unit import Unit
@@ -66,6 +67,7 @@ class ResourceService:
         self.owned_on_create = (full - set(contract.properties(self.create_def))) | owned
         patchable = set(contract.properties(self.update_def)) if self.update_def else full
         self.owned_on_patch = (full - patchable) | owned
+        self._ref_paths = [(p, tuple(p.split("."))) for p in decl.ref_paths]
         # attribute -> indexed column; conditions and sorts on these run in SQL
         self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
         if decl.status_attr:
@@ -104,6 +106,8 @@ class ResourceService:
         )
 
     def _sql(self, cond: Condition) -> SqlCond | None:
+        if cond.op == "eq" and cond.attribute in self.decl.ref_paths:
+            return SqlCond(REF + cond.attribute, "eq", cond.values)
         if len(cond.path) != 1 or cond.op not in _SQL_OPS:
             return None
         column = self.columns.get(cond.path[0])
@@ -163,12 +167,16 @@ class ResourceService:
             value = doc.get(key) if key else None
             return value if isinstance(value, str) else None
 
-        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"))
+        refs = tuple(sorted({(path, _text(v)) for path, parts in self._ref_paths for v in leaves(doc, parts)}))
+        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"), refs)
+
+    def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
+        return self.indexed(orjson.loads(raw)).refs
 
     async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
         """Write the event and one delivery per interested subscription in the unit's transaction."""
         event = envelope(f"{self.entity}{kind}Event", self.name, doc, field_path)
-        hubs = await unit.tx.hubs(self.event_api)
+        hubs = await unit.subscriptions(self.event_api)
         wanted = wanted_by(hubs, event)
         await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
         unit.deliveries += len(wanted)
@@ -290,7 +298,10 @@ class ResourceService:
             return before, row.doc, row.version
         after = self._finish(after, before)
         raw = orjson.dumps(after)
-        version = await unit.tx.update(self.kind, id, row.version, self.indexed(after), raw)
+        idx = self.indexed(after)
+        if self._ref_paths and idx.refs == self.indexed(before).refs:
+            idx = replace(idx, refs=None)  # unchanged: the store keeps the stored ones
+        version = await unit.tx.update(self.kind, id, row.version, idx, raw)
         status, stamp = self.decl.status_attr, self.decl.stamp
         attrs = [
             k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k) and k not in (status, stamp)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from ..store.base import Tx
+from ..store.base import HubRow, Tx
 
 
 @dataclass
@@ -21,6 +21,14 @@ class Unit:
     deliveries: int = 0  #: event deliveries written; the dispatcher is woken after commit
     tasks: int = 0  #: tasks scheduled; the task runner is woken after commit
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    #: subscriptions per event API, read once per unit (a step may emit many events)
+    hubs: dict[str, list[HubRow]] = field(default_factory=dict)
+
+    async def subscriptions(self, event_api: str) -> list[HubRow]:
+        found = self.hubs.get(event_api)
+        if found is None:
+            found = self.hubs[event_api] = await self.tx.hubs(event_api)
+        return found
 
     async def schedule(self, queue: str, key: str, due: float) -> None:
         """Ask for ``queue``'s handler to run for ``key`` at ``due`` (epoch seconds), durably."""

@@ -13,13 +13,16 @@ deliveries with a lease so that several server processes share the work.
 from __future__ import annotations
 
 import abc
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal
 
 #: the indexed columns; the engine maps attributes onto them per resource
 COLUMNS = ("id", "name", "status", "last_update", "type")
+#: prefix of a SqlCond column naming a declared reference path, e.g. "ref:relatedParty.id"
+REF = "ref:"
+Refs = tuple[tuple[str, str], ...]
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
 
 
@@ -31,11 +34,14 @@ class Indexed:
     status: str | None
     last_update: str | None
     type: str | None
+    #: (path, value) pairs of the declared reference paths, kept in ``resource_ref``;
+    #: None on an update means "unchanged"
+    refs: Refs | None = ()
 
 
 @dataclass(frozen=True)
 class SqlCond:
-    column: str  #: one of COLUMNS
+    column: str  #: one of COLUMNS, or REF + a declared path (equality only)
     op: Op
     values: tuple[str, ...]
 
@@ -150,6 +156,14 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def get_hub(self, api: str, id: str) -> HubRow | None: ...
+
+    @abc.abstractmethod
+    async def meta(self, key: str) -> str | None: ...
+
+    @abc.abstractmethod
+    async def reindex_refs(self, kind: str, extract: Callable[[bytes], Refs], marker: tuple[str, str]) -> int:
+        """Rebuild ``kind``'s reference index from its documents and record ``marker`` (key, value)
+        in the same transaction; returns the number of rows indexed."""
 
     # -- outbox delivery -------------------------------------------------------------
 

@@ -22,7 +22,7 @@ Driver errors are translated here into ``tmfstack.errors``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
-from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Task, Tx
+from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import count_plan, order_sql, where_sql
 
@@ -177,6 +177,26 @@ class PostgresStore(Store):
                 yield doc
             if len(rows) < _SCAN_BATCH:
                 return
+
+    async def meta(self, key: str) -> str | None:
+        with _translated():
+            return await self.pool.fetchval("SELECT value FROM tmfstack_meta WHERE key=$1", key)
+
+    async def reindex_refs(self, kind: str, extract: Callable[[bytes], Refs], marker: tuple[str, str]) -> int:
+        async with self.transaction() as tx:
+            assert isinstance(tx, PostgresTx)
+            with _translated():
+                await tx.conn.execute("LOCK TABLE resource_ref IN SHARE ROW EXCLUSIVE MODE")
+                await tx.conn.execute("DELETE FROM resource_ref WHERE kind=$1", kind)
+                rows = await tx.conn.fetch("SELECT seq, doc FROM resource WHERE kind=$1", kind)
+                for seq, doc in rows:
+                    await tx._write_refs(kind, seq, extract(doc))
+                await tx.conn.execute(
+                    "INSERT INTO tmfstack_meta(key, value) VALUES($1, $2)"
+                    " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
+                    *marker,
+                )
+        return len(rows)
 
     async def get_hub(self, api: str, id: str) -> HubRow | None:
         with _translated():
@@ -347,6 +367,17 @@ class PostgresTx(Tx):
             [net[k] for k in keys],
         )
 
+    async def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:
+        if refs:
+            await self.conn.execute(
+                "INSERT INTO resource_ref(kind, path, value, seq)"
+                " SELECT $1, p, v, $2 FROM unnest($3::text[], $4::text[]) AS t(p, v) ON CONFLICT DO NOTHING",
+                kind,
+                seq,
+                [p for p, _ in refs],
+                [v for _, v in refs],
+            )
+
     async def get(self, kind: str, id: str) -> Row | None:
         with _translated():
             row = await self.conn.fetchrow("SELECT id, version, doc FROM resource WHERE kind=$1 AND id=$2", kind, id)
@@ -368,6 +399,7 @@ class PostgresTx(Tx):
             if seq is None:
                 raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID")
             await self._count(kind, [(idx, 1)])
+            await self._write_refs(kind, seq, idx.refs)
 
     async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
         with _translated():
@@ -377,7 +409,7 @@ class PostgresTx(Tx):
                 " SELECT seq, name, status, last_update, type FROM resource"
                 " WHERE kind=$1 AND id=$2 AND version=$3 FOR UPDATE)"
                 " UPDATE resource r SET version=r.version+1, name=$4, status=$5, last_update=$6, type=$7, doc=$8"
-                " FROM old WHERE r.seq = old.seq RETURNING old.name, old.status, old.last_update, old.type",
+                " FROM old WHERE r.seq = old.seq RETURNING old.name, old.status, old.last_update, old.type, old.seq",
                 kind,
                 id,
                 version,
@@ -389,9 +421,12 @@ class PostgresTx(Tx):
             )
             if old is None:
                 raise ConcurrentUpdate(f"{id!r} was changed concurrently; retry")
-            before = Indexed(*old)
+            before, seq = Indexed(*old[:4]), old[4]
             if (before.status, before.type) != (idx.status, idx.type):
                 await self._count(kind, [(before, -1), (idx, 1)])
+            if idx.refs is not None:
+                await self.conn.execute("DELETE FROM resource_ref WHERE kind=$1 AND seq=$2", kind, seq)
+                await self._write_refs(kind, seq, idx.refs)
         return version + 1
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
@@ -400,10 +435,11 @@ class PostgresTx(Tx):
         if version is not None:
             sql, args = sql + " AND version=$3", (*args, version)
         with _translated():
-            row = await self.conn.fetchrow(sql + " RETURNING name, status, last_update, type", *args)
+            row = await self.conn.fetchrow(sql + " RETURNING name, status, last_update, type, seq", *args)
             if row is None:
                 return False
-            await self._count(kind, [(Indexed(*row), -1)])
+            await self._count(kind, [(Indexed(*row[:4]), -1)])
+            await self.conn.execute("DELETE FROM resource_ref WHERE kind=$1 AND seq=$2", kind, row[4])
         return True
 
     async def hubs(self, api: str) -> list[HubRow]:

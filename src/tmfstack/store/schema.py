@@ -87,6 +87,17 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX task_due ON task (due);
     """,
+    # 3: values of declared nested paths (relatedParty.id, ...) for indexed equality filters
+    """
+    CREATE TABLE resource_ref (
+        kind TEXT NOT NULL,
+        path TEXT NOT NULL,
+        value TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        PRIMARY KEY (kind, path, value, seq)
+    );
+    CREATE INDEX resource_ref_seq ON resource_ref (kind, seq);
+    """,
 )
 
 SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}

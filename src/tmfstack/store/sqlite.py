@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConcurrentUpdate, Conflict
-from .base import Delivery, HubRow, Indexed, Row, SqlCond, Store, Task, Tx
+from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlparts import count_plan, order_sql, where_sql
 
@@ -130,6 +130,24 @@ class SqliteStore(Store):
             if len(rows) < _SCAN_BATCH:
                 return
             await asyncio.sleep(0)
+
+    async def meta(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM tmfstack_meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    async def reindex_refs(self, kind: str, extract: Callable[[bytes], Refs], marker: tuple[str, str]) -> int:
+        async with self.transaction() as tx:
+            assert isinstance(tx, SqliteTx)
+            self.conn.execute("DELETE FROM resource_ref WHERE kind=?", (kind,))
+            rows = self.conn.execute("SELECT seq, doc FROM resource WHERE kind=?", (kind,)).fetchall()
+            for seq, doc in rows:
+                tx._write_refs(kind, seq, extract(doc))
+            self.conn.execute(
+                "INSERT INTO tmfstack_meta(key, value) VALUES(?, ?)"
+                " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
+                marker,
+            )
+        return len(rows)
 
     async def get_hub(self, api: str, id: str) -> HubRow | None:
         row = self.conn.execute(
@@ -279,19 +297,27 @@ class SqliteTx(Tx):
     async def get(self, kind: str, id: str) -> Row | None:
         return _get(self.conn, kind, id)
 
+    def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:
+        if refs:
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO resource_ref(kind, path, value, seq) VALUES(?,?,?,?)",
+                [(kind, path, value, seq) for path, value in refs],
+            )
+
     async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
         try:
-            self.conn.execute(
+            cur = self.conn.execute(
                 "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc) VALUES(?,?,1,?,?,?,?,?)",
                 (kind, id, idx.name, idx.status, idx.last_update, idx.type, doc),
             )
         except sqlite3.IntegrityError:
             raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID") from None
         self._count(kind, idx, 1)
+        self._write_refs(kind, cur.lastrowid or 0, idx.refs)
 
     async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
         old = self.conn.execute(
-            "SELECT name, status, last_update, type FROM resource WHERE kind=? AND id=? AND version=?",
+            "SELECT name, status, last_update, type, seq FROM resource WHERE kind=? AND id=? AND version=?",
             (kind, id, version),
         ).fetchone()
         if old is None:
@@ -301,10 +327,13 @@ class SqliteTx(Tx):
             " WHERE kind=? AND id=?",
             (idx.name, idx.status, idx.last_update, idx.type, doc, kind, id),
         )
-        before = Indexed(*old)
+        before, seq = Indexed(*old[:4]), old[4]
         if (before.status, before.type) != (idx.status, idx.type):
             self._count(kind, before, -1)
             self._count(kind, idx, 1)
+        if idx.refs is not None:
+            self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, seq))
+            self._write_refs(kind, seq, idx.refs)
         return version + 1
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
@@ -312,10 +341,11 @@ class SqliteTx(Tx):
         args: tuple[Any, ...] = (kind, id)
         if version is not None:
             sql, args = sql + " AND version=?", (*args, version)
-        row = self.conn.execute(sql + " RETURNING name, status, last_update, type", args).fetchone()
+        row = self.conn.execute(sql + " RETURNING name, status, last_update, type, seq", args).fetchone()
         if row is None:
             return False
-        self._count(kind, Indexed(*row), -1)
+        self._count(kind, Indexed(*row[:4]), -1)
+        self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, row[4]))
         return True
 
     async def hubs(self, api: str) -> list[HubRow]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .base import COLUMNS, SqlCond
+from .base import COLUMNS, REF, SqlCond
 
 _CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -24,6 +24,23 @@ def where_sql(
     args: list[Any] = [kind]
     parts = [f"kind = {_ph(style, start)}"]
     for cond in conds:
+        if cond.column.startswith(REF):
+            # a declared nested path: any of the row's indexed values equals one of the wanted ones
+            args.append(kind)
+            kind_mark = _ph(style, start + len(args) - 1)
+            args.append(cond.column[len(REF) :])
+            path_mark = _ph(style, start + len(args) - 1)
+            marks = []
+            for value in cond.values:
+                args.append(value)
+                marks.append(_ph(style, start + len(args) - 1))
+            if cond.op != "eq":
+                raise ValueError(f"only equality is indexed for {cond.column}")
+            parts.append(
+                f"seq IN (SELECT seq FROM resource_ref WHERE kind = {kind_mark} AND path = {path_mark}"
+                f" AND value IN ({', '.join(marks)}))"
+            )
+            continue
         if cond.column not in COLUMNS:
             raise ValueError(cond.column)
         col = cond.column + collate

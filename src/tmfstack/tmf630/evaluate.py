@@ -34,7 +34,7 @@ def leaves(doc: Any, path: Iterable[str]) -> list[Any]:
     return [n for n in nodes if n is not None and not isinstance(n, (dict, list))]
 
 
-def _text(value: Any) -> str:
+def text(value: Any) -> str:
     if value is True:
         return "true"
     if value is False:
@@ -59,8 +59,8 @@ def _compare(leaf: Any, wanted: str) -> int:
             right = None
         if right is not None:
             return (left > right) - (left < right)
-    text = _text(leaf)
-    return (text > wanted) - (text < wanted)
+    shown = text(leaf)
+    return (shown > wanted) - (shown < wanted)
 
 
 def _holds(cond: Condition, values: list[Any]) -> bool:
@@ -71,7 +71,7 @@ def _holds(cond: Condition, values: list[Any]) -> bool:
         return bool(values) and not any(_compare(v, w) == 0 for v in values for w in cond.values)
     if op == "regex":
         assert cond.pattern is not None
-        return any(cond.pattern.search(_text(v)) for v in values)
+        return any(cond.pattern.search(text(v)) for v in values)
     wanted = cond.values[0]
     if op == "gt":
         return any(_compare(v, wanted) > 0 for v in values)
@@ -97,7 +97,7 @@ def sort_key(doc: Any, path: tuple[str, ...]) -> tuple[int, Any]:
     number = _number(first)
     if number is not None:
         return (1, number)
-    return (2, _text(first))
+    return (2, text(first))
 
 
 def project(doc: dict[str, Any], fields: frozenset[str], keep: Iterable[str] = ("id", "href")) -> dict[str, Any]:

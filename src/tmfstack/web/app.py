@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        await engine.store.open()
+        await engine.open()
         dispatcher = Dispatcher(engine.store, policy)
         runner = TaskRunner(engine, {q: h for api in engine.apis.values() for q, h in api.tasks.items()})
         if settings.dispatcher:

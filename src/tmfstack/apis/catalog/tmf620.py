@@ -16,8 +16,16 @@ from .lifecycle import CATALOG_LIFECYCLE, JOB_LIFECYCLE
 _JOB_OWNED = frozenset({"status", "completionDate", "creationDate", "errorLog"})
 
 
+#: nested references integrators filter on (equality on these uses an index)
+_REFS = {
+    "productOffering": ("category.id", "channel.id", "productSpecification.id", "productOfferingPrice.id"),
+    "productSpecification": ("serviceSpecification.id", "resourceSpecification.id"),
+    "category": ("parentId",),
+}
+
+
 def _entity(name: str) -> ResourceDecl:
-    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE)
+    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=_REFS.get(name, ()))
 
 
 API = ApiDecl.build(

@@ -41,5 +41,12 @@ API = ApiDecl.build(
     contract="tmf637_v4",
     name="productInventory",
     version="v4",
-    resources=[ResourceDecl("product", lifecycle=PRODUCT_LIFECYCLE, stamp=None)],
+    resources=[
+        ResourceDecl(
+            "product",
+            lifecycle=PRODUCT_LIFECYCLE,
+            stamp=None,
+            ref_paths=("relatedParty.id", "productOffering.id", "productOrderItem.productOrderId", "billingAccount.id"),
+        )
+    ],
 )

@@ -126,6 +126,7 @@ API = ApiDecl.build(
             lifecycle=ORDER,
             stamp=None,
             created_stamp="orderDate",
+            ref_paths=("relatedParty.id", "externalId", "productOrderItem.productOffering.id", "billingAccount.id"),
             server_owned=frozenset({"completionDate", "expectedCompletionDate", "cancellationDate"}),
             rules=[prepare_order],
             patch_rules=[client_patch],
@@ -136,6 +137,7 @@ API = ApiDecl.build(
         ResourceDecl(
             "cancelProductOrder",
             lifecycle=CANCEL,
+            ref_paths=("productOrder.id",),
             stamp=None,
             server_owned=frozenset({"effectiveCancellationDate"}),
             on_create=on_cancel_created,
