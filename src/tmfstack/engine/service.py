@@ -68,6 +68,9 @@ class ResourceService:
         patchable = set(contract.properties(self.update_def)) if self.update_def else full
         self.owned_on_patch = (full - patchable) | owned
         self._ref_paths = [(p, tuple(p.split("."))) for p in decl.ref_paths]
+        self.event_types = frozenset(
+            e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
+        )
         # attribute -> indexed column; conditions and sorts on these run in SQL
         self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
         if decl.status_attr:
@@ -174,8 +177,15 @@ class ResourceService:
         return self.indexed(orjson.loads(raw)).refs
 
     async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
-        """Write the event and one delivery per interested subscription in the unit's transaction."""
-        event = envelope(f"{self.entity}{kind}Event", self.name, doc, field_path)
+        """Write the event and one delivery per interested subscription in the unit's transaction.
+
+        Only the event types the spec defines for the entity are emitted; an entity for which
+        the spec defines none (e.g. v4 import jobs) gets the four standard ones.
+        """
+        event_type = f"{self.entity}{kind}Event"
+        if self.event_types and event_type not in self.event_types:
+            return
+        event = envelope(event_type, self.name, doc, field_path)
         hubs = await unit.subscriptions(self.event_api)
         wanted = wanted_by(hubs, event)
         await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
@@ -219,6 +229,9 @@ class ResourceService:
         given_id = body.pop("id", None) if keep_id else None
         for key in restamped:
             body.pop(key, None)
+        machine = self.decl.lifecycle
+        if machine and isinstance(body.get(machine.attribute), str):
+            body[machine.attribute] = machine.canonical(body[machine.attribute])  # before the enum check
         self.api.contract.validate(self.create_def, body)
         doc: Doc = {**self.decl.defaults, **body}
         id = str(given_id) if given_id else new_id()

@@ -286,12 +286,18 @@ class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
-    def _count(self, kind: str, idx: Indexed, delta: int) -> None:
-        for facet, value in _facets(idx):
-            self.conn.execute(
+    def _count(self, kind: str, changes: Sequence[tuple[Indexed, int]]) -> None:
+        """Apply the net counter changes (a status change touches only the two status counters)."""
+        net: dict[tuple[str, str], int] = {}
+        for idx, delta in changes:
+            for key in _facets(idx):
+                net[key] = net.get(key, 0) + delta
+        rows = [(kind, facet, value, n) for (facet, value), n in net.items() if n]
+        if rows:
+            self.conn.executemany(
                 "INSERT INTO resource_count(kind, facet, value, n) VALUES(?,?,?,?)"
                 " ON CONFLICT(kind, facet, value) DO UPDATE SET n = n + excluded.n",
-                (kind, facet, value, delta),
+                rows,
             )
 
     async def get(self, kind: str, id: str) -> Row | None:
@@ -312,7 +318,7 @@ class SqliteTx(Tx):
             )
         except sqlite3.IntegrityError:
             raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID") from None
-        self._count(kind, idx, 1)
+        self._count(kind, [(idx, 1)])
         self._write_refs(kind, cur.lastrowid or 0, idx.refs)
 
     async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
@@ -329,8 +335,7 @@ class SqliteTx(Tx):
         )
         before, seq = Indexed(*old[:4]), old[4]
         if (before.status, before.type) != (idx.status, idx.type):
-            self._count(kind, before, -1)
-            self._count(kind, idx, 1)
+            self._count(kind, [(before, -1), (idx, 1)])
         if idx.refs is not None:
             self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, seq))
             self._write_refs(kind, seq, idx.refs)
@@ -344,7 +349,7 @@ class SqliteTx(Tx):
         row = self.conn.execute(sql + " RETURNING name, status, last_update, type, seq", args).fetchone()
         if row is None:
             return False
-        self._count(kind, Indexed(*row[:4]), -1)
+        self._count(kind, [(Indexed(*row[:4]), -1)])
         self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, row[4]))
         return True
 

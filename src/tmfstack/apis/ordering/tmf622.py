@@ -67,6 +67,13 @@ def prepare_order(doc: Doc, before: Doc | None) -> None:
 
 
 def client_patch(after: Doc, before: Doc) -> None:
+    if "state" in after:
+        after["state"] = ORDER.canonical(after["state"])  # 400 for an unknown value, any casing
+    notes_before = before.get("note") or []
+    if (after.get("note") or [])[: len(notes_before)] != notes_before:
+        raise Conflict(
+            "notes can only be added: send the existing notes followed by the new ones", code="NOTES_APPEND_ONLY"
+        )
     changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
     refused = sorted(changed - CLIENT_PATCHABLE)
     if refused:

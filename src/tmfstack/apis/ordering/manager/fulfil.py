@@ -156,12 +156,18 @@ class DirectFulfiller:
     async def _modify(self, ctx: StepContext, item: Doc) -> None:
         target = await self._target(ctx, item)
         wanted = item.get("product") or {}
+        new_offering = await ctx.view.offering((item.get("productOffering") or {}).get("id"))
 
         def change(doc: Doc) -> Doc:
-            chars = {c.get("name"): c for c in doc.get("productCharacteristic") or []}
+            # names match case-insensitively, as validation reads them; the stored spelling stays
+            chars = {str(c.get("name", "")).casefold(): c for c in doc.get("productCharacteristic") or []}
             for c in wanted.get("productCharacteristic") or []:
-                chars[c.get("name")] = c
+                key = str(c.get("name", "")).casefold()
+                chars[key] = {**c, "name": chars[key]["name"]} if key in chars else c
             doc["productCharacteristic"] = list(chars.values())
+            if new_offering and new_offering["id"] != (doc.get("productOffering") or {}).get("id"):
+                doc["productOffering"] = _ref(new_offering, "ProductOffering")  # a plan change
+                doc["name"] = new_offering.get("name", doc.get("name"))
             if wanted.get("status") in ("active", "suspended"):
                 doc["status"] = wanted["status"]
             doc["productOrderItem"] = [*(doc.get("productOrderItem") or []), self._order_ref(ctx, item)]
@@ -177,8 +183,13 @@ class DirectFulfiller:
         await self.terminate(ctx, target, item)
 
     async def terminate(self, ctx: StepContext, target: str, item: Doc | None = None) -> None:
+        """Terminate a product and, for a bundle, its children still in service."""
         products = self._products(ctx)
         ref = [self._order_ref(ctx, item)] if item else []
+        for child in (await ctx.view.product(target) or {}).get("product") or []:
+            current = await ctx.unit.tx.get(products.kind, child.get("id", ""))
+            if current is not None and orjson.loads(current.doc).get("status") in ("active", "suspended"):
+                await self.terminate(ctx, child["id"], item)
 
         def pending(doc: Doc) -> Doc:
             return {

@@ -250,6 +250,16 @@ def check_characteristics(
             )
             continue
         counts[key] += 1
+        if not rule.configurable:
+            problems.append(
+                Problem(
+                    item_id,
+                    "CHARACTERISTIC_NOT_CONFIGURABLE",
+                    f"Characteristic {rule.name!r} of {who} is set by the operator during fulfilment,"
+                    " not by the order.",
+                )
+            )
+            continue
         problems += _check_value(item_id, who, rule, char.get("value"))
     for key, count in counts.items():
         rule = rules[key]

@@ -1,0 +1,303 @@
+"""The order manager across SIGKILLs: a real ``tmfstack serve`` killed while it takes and fulfils orders.
+
+Each order has three add items (fibre, a mobile line, a roaming pass that needs the
+line). The server is killed twice while orders are still coming in and being
+fulfilled, restarted on the same SQLite file each time, and then every order that
+was answered 201 (and every order committed whose answer was lost) must end; each
+completed order has exactly one product per add item (the product id derives from
+order and item ids, so a replayed step cannot create a second one).
+
+Timing: a step in flight at a kill holds its task lease (30 s, the TaskRunner default)
+before the next process runs it again; both kills fall inside one lease window so
+the test waits for it once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from ordering_helpers import (
+    ORDER_TERMINAL,
+    ORDERS,
+    PRODUCTS,
+    add,
+    assert_622,
+    assert_637,
+    mobile,
+    order,
+)
+from tmfstack.apis.ordering.manager.fulfil import product_id
+
+TMFSTACK = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tmfstack"
+LEASE = 30.0  # TaskRunner's default lease
+ITEMS = ("fibre", "line", "roaming")
+BATCH = 100
+
+pytestmark = pytest.mark.skipif(not TMFSTACK.exists(), reason="needs the tmfstack command in .venv")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """One ``tmfstack serve`` process at a time on a fixed port and SQLite file."""
+
+    def __init__(self, db: Path, log: Path) -> None:
+        self.db, self.log = db, log
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.starts = 0
+
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "TMFSTACK_EXPORT_DIR": str(self.db.parent / "exports")}
+        env.pop("TMFSTACK_DATABASE_URL", None)
+        env.pop("TMFSTACK_STRICT_ORDERS", None)
+        return env
+
+    def load_demo(self) -> None:
+        done = subprocess.run(
+            [str(TMFSTACK), "demo", "--database", f"sqlite:///{self.db}"],
+            env=self.env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert done.returncode == 0 and "Succeeded" in done.stdout, done.stdout + done.stderr
+
+    def start(self, timeout: float = 20.0) -> None:
+        assert self.proc is None
+        self.starts += 1
+        with self.log.open("ab") as out:
+            out.write(f"\n==== start {self.starts} ====\n".encode())
+            out.flush()
+            self.proc = subprocess.Popen(
+                [
+                    str(TMFSTACK),
+                    "serve",
+                    *("--host", "127.0.0.1", "--port", str(self.port)),
+                    *("--database", f"sqlite:///{self.db}", "--log-level", "warning"),
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env(),
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, f"no /health 200 within {timeout}s:\n{self.log.read_text()[-3000:]}"
+            time.sleep(0.05)
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        os.kill(self.proc.pid, signal.SIGKILL)
+        assert self.proc.wait(timeout=10) == -signal.SIGKILL
+        self.proc = None
+
+    def stop(self) -> None:
+        proc, self.proc = self.proc, None
+        if proc is None or proc.poll() is not None:
+            return
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+    def client(self) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=10)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(tmp_path / "orders.db", tmp_path / "server.log")
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
+def three_items(n: int) -> dict[str, Any]:
+    return order(
+        add("fibre", "po-fibre-300"),
+        mobile("line", number=f"+3370{n:07d}"),
+        add("roaming", "po-roaming-pass-world"),
+        customer=f"crash-{n}",
+    )
+
+
+class Poster:
+    """POSTs orders from a few threads until the numbers run out or the server dies under them.
+
+    The numbers come from one iterator shared by every run, so a run after a restart goes
+    on where the killed one stopped (an order whose POST died with the server is not sent
+    again: it may or may not have been committed).
+    """
+
+    THREADS = 4
+
+    def __init__(self, server: Server, numbers: Iterator[int]) -> None:
+        self.server, self.numbers = server, numbers
+        self.acknowledged: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(self.THREADS)]
+
+    def next_number(self) -> int | None:
+        with self.lock:
+            return next(self.numbers, None)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.server.url, timeout=10) as http:
+            while (n := self.next_number()) is not None:
+                try:
+                    r = http.post(ORDERS, json=three_items(n))
+                except httpx.HTTPError:
+                    return  # killed under this request
+                if r.status_code != 201:
+                    self.errors.append(f"{r.status_code}: {r.text[:300]}")
+                    return
+                with self.lock:
+                    self.acknowledged[r.json()["id"]] = r.json()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged)
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join(timeout=15)
+        assert not any(t.is_alive() for t in self.threads)
+        assert not self.errors, self.errors
+
+    def finish(self) -> None:
+        """Post the rest (no kill)."""
+        for t in self.threads:
+            t.start()
+        self.join()
+
+    def kill_after(self, acknowledged: int, timeout: float = 20.0) -> None:
+        """Start posting; SIGKILL the server once ``acknowledged`` orders got their 201."""
+        for t in self.threads:
+            t.start()
+        deadline = time.monotonic() + timeout
+        while self.count() < acknowledged:
+            assert not self.errors, self.errors
+            assert any(t.is_alive() for t in self.threads), "posters stopped early"
+            assert time.monotonic() < deadline, f"only {self.count()} orders acknowledged in {timeout}s"
+            time.sleep(0.002)
+        self.server.kill9()
+        self.join()
+
+
+def leftover_tasks(db: Path) -> list[tuple[str, str]]:
+    with sqlite3.connect(db) as conn:
+        return conn.execute(
+            "SELECT queue, key FROM task WHERE queue IN ('productOrder', 'cancelProductOrder')"
+        ).fetchall()
+
+
+def test_kill_9_twice_while_orders_are_fulfilled(server: Server) -> None:
+    started = time.monotonic()
+    server.load_demo()
+    server.start()
+
+    # one batch of orders, posted in three runs: the first two end with a SIGKILL mid-stream
+    numbers = iter(range(BATCH))
+    first = Poster(server, numbers)
+    first.kill_after(40)
+    server.start()
+    second = Poster(server, numbers)
+    second.kill_after(30)
+    server.start()
+    third = Poster(server, numbers)
+    third.finish()
+
+    acknowledged = {**first.acknowledged, **second.acknowledged, **third.acknowledged}
+    assert len(acknowledged) >= BATCH - 2 * Poster.THREADS
+    for doc in acknowledged.values():
+        assert doc["state"] == "acknowledged"
+        assert_622("ProductOrder", doc)
+
+    with server.client() as http:
+        deadline = time.monotonic() + LEASE + 10
+        while True:
+            r = http.get(ORDERS, params={"limit": 1000, "fields": "state"})
+            assert r.status_code == 200, r.text
+            states = {o["id"]: o["state"] for o in r.json()}
+            waiting = {i: s for i, s in states.items() if s not in ORDER_TERMINAL}
+            if not waiting and set(acknowledged) <= set(states):
+                break
+            assert time.monotonic() < deadline, f"{len(waiting)} orders still open: {Counter(waiting.values())}"
+            time.sleep(0.2)
+
+        # acknowledged orders survived; at most one per kill and thread was committed with its 201 lost
+        r = http.get(ORDERS, params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        everything = r.json()
+        assert_622("ProductOrder", everything)
+        orders = {o["id"]: o for o in everything if o["relatedParty"][0]["id"].startswith("crash-")}  # not the demo's
+        assert set(acknowledged) <= set(orders)
+        assert len(set(orders) - set(acknowledged)) <= 2 * Poster.THREADS
+        assert Counter(o["state"] for o in orders.values()) == {"completed": len(orders)}, [
+            (o["id"], o["state"], [n["text"] for n in o.get("note", [])])
+            for o in orders.values()
+            if o["state"] != "completed"
+        ]
+        customers = Counter(o["relatedParty"][0]["id"] for o in orders.values())
+        assert max(customers.values()) == 1, "an order was taken twice"
+
+        r = http.get(PRODUCTS, params={"limit": 1000})
+        assert r.status_code == 200, r.text
+        made = r.json()
+        assert_637("Product", made)
+
+    refs = Counter(
+        (ref["productOrderId"], ref["orderItemId"])
+        for p in made
+        for ref in p["productOrderItem"]
+        if ref.get("orderItemAction") == "add"
+    )
+    duplicated = [key for key, n in refs.items() if n > 1]
+    assert not duplicated, f"products created twice for {duplicated}"
+    assert len({p["id"] for p in made}) == len(made)
+    by_order: dict[str, set[str]] = {}
+    for p in made:
+        for ref in p["productOrderItem"]:
+            by_order.setdefault(ref["productOrderId"], set()).add(p["id"])
+    mine = [p for p in made if {r["productOrderId"] for r in p["productOrderItem"]} & set(orders)]
+    for order_id, doc in orders.items():
+        expected = {product_id(order_id, item) for item in ITEMS}
+        assert by_order.get(order_id) == expected, f"order {order_id}: {by_order.get(order_id)} != {expected}"
+        assert {i["state"] for i in doc["productOrderItem"]} == {"completed"}
+        assert doc["note"][-1]["text"] == "inProgress → completed"
+    assert len(mine) == 3 * len(orders)
+    assert {p["status"] for p in mine} == {"active"}
+
+    server.stop()
+    assert leftover_tasks(server.db) == []
+    assert time.monotonic() - started < 60
