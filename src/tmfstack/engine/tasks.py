@@ -39,7 +39,7 @@ class TaskRunner:
         engine: Engine,
         handlers: Mapping[str, Handler],
         *,
-        lease: float = 30.0,
+        lease: float = 10.0,  # steps take milliseconds; a dead process's steps resume after this
         batch: int = 32,
         poll: float = 0.5,
         max_backoff: float = 60.0,
