@@ -98,6 +98,10 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX resource_ref_seq ON resource_ref (kind, seq);
     """,
+    # 4: unfiltered lists page in insertion order without sorting the whole kind
+    """
+    CREATE INDEX resource_kind_seq ON resource (kind, seq);
+    """,
 )
 
 SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}

@@ -18,8 +18,7 @@ _JOB_OWNED = frozenset({"status", "completionDate", "creationDate", "errorLog"})
 
 #: nested references integrators filter on (equality on these uses an index)
 _REFS = {
-    "productOffering": ("category.id", "channel.id", "productSpecification.id", "productOfferingPrice.id"),
-    "productSpecification": ("serviceSpecification.id", "resourceSpecification.id"),
+    "productOffering": ("category.id", "channel.id"),
     "category": ("parentId",),
 }
 
