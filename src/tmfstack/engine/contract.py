@@ -45,8 +45,11 @@ class Contract:
         return found
 
     def errors(self, definition: str, instance: Any) -> list[str]:
+        validator = self.validator(definition)
+        if validator.is_valid(instance):  # the common case, without building error objects
+            return []
         out = []
-        for err in self.validator(definition).iter_errors(instance):
+        for err in validator.iter_errors(instance):
             out.append(f"{_pointer(list(err.instance_path))}: {err.message}")
             if len(out) >= _MAX_ERRORS:
                 break

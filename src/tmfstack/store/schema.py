@@ -95,7 +95,7 @@ MIGRATIONS: tuple[str, ...] = (
         value TEXT NOT NULL,
         seq BIGINT NOT NULL,
         PRIMARY KEY (kind, path, value, seq)
-    );
+    ){without_rowid};
     CREATE INDEX resource_ref_seq ON resource_ref (kind, seq);
     """,
     # 4: unfiltered lists page in insertion order without sorting the whole kind
@@ -104,12 +104,19 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 
-SQLITE = {"seq": "INTEGER PRIMARY KEY", "blob": "BLOB", "real": "REAL", "collate": ""}
+SQLITE = {
+    "seq": "INTEGER PRIMARY KEY",
+    "blob": "BLOB",
+    "real": "REAL",
+    "collate": "",
+    "without_rowid": " WITHOUT ROWID",
+}
 POSTGRES = {
     "seq": "BIGSERIAL PRIMARY KEY",
     "blob": "BYTEA",
     "real": "DOUBLE PRECISION",
     "collate": ' COLLATE "C" NULLS FIRST',
+    "without_rowid": "",
 }
 
 

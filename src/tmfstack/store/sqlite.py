@@ -4,13 +4,16 @@ Measured on the target machine, a direct indexed read costs ~7 µs and the same
 read through a thread pool ~20 µs, so the calls stay on the loop; they never wait
 on the network, and WAL mode keeps readers and the single writer apart. Writes
 take an asyncio lock so that two coroutines never interleave one connection's
-transaction, and ``BEGIN IMMEDIATE`` plus ``busy_timeout`` serialise writers of
-other processes (``tmfstack demo`` while a server runs).
+unit of work, units of one loop tick share a commit (see ``transaction``), and
+``BEGIN IMMEDIATE`` plus ``busy_timeout`` serialise writers of other processes
+(``tmfstack demo`` while a server runs). Reads on the shared connection may see a
+unit of the current tick a moment before its commit; no response is sent before it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
@@ -18,7 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConcurrentUpdate, Conflict
+from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlparts import count_plan, order_sql, where_sql
@@ -39,6 +42,7 @@ class SqliteStore(Store):
         self.path = _path(url)
         self._conn: sqlite3.Connection | None = None
         self._write = asyncio.Lock()
+        self._batch: asyncio.Future[None] | None = None
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -89,15 +93,46 @@ class SqliteStore(Store):
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Tx]:
+        """A unit of work, committed together with the other units of the same loop tick.
+
+        Each unit is a savepoint inside one open transaction; the first unit of a tick
+        schedules the COMMIT, and every unit waits for it before returning, so nothing is
+        acknowledged before it is durable. Grouping amortises the WAL pages a commit
+        writes (measured: ~27 pages per single-create commit).
+        """
         async with self._write:
             conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
+            if self._batch is None:
+                conn.execute("BEGIN IMMEDIATE")
+                self._batch = asyncio.get_running_loop().create_future()
+                asyncio.get_running_loop().call_soon(self._flush)
+            batch = self._batch
+            conn.execute("SAVEPOINT unit")
             try:
                 yield SqliteTx(conn)
             except BaseException:
-                conn.execute("ROLLBACK")
+                conn.execute("ROLLBACK TO unit")
+                conn.execute("RELEASE unit")
                 raise
-            conn.execute("COMMIT")
+            conn.execute("RELEASE unit")
+        await asyncio.shield(batch)
+
+    def _flush(self) -> None:
+        if self._write.locked():  # a unit is half-way (it awaited inside): commit after it
+            asyncio.get_running_loop().call_soon(self._flush)
+            return
+        batch, self._batch = self._batch, None
+        if batch is None:
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self.conn.execute("ROLLBACK")
+            batch.set_exception(ServiceUnavailable(f"the database could not commit: {exc}"))
+            batch.exception()  # retrieved here too, so an unawaited batch logs nothing
+        else:
+            batch.set_result(None)
 
     # -- reads -----------------------------------------------------------------------
 
@@ -158,25 +193,19 @@ class SqliteStore(Store):
     # -- outbox delivery -------------------------------------------------------------
 
     async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
-        async with self._write:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                ids = [
-                    r[0]
-                    for r in conn.execute(
-                        "UPDATE delivery SET lease_owner=?, lease_until=? WHERE id IN ("
-                        " SELECT d.id FROM (SELECT MIN(id) AS id FROM delivery WHERE status='pending'"
-                        " GROUP BY hub_id) head JOIN delivery d ON d.id = head.id"
-                        " WHERE d.next_attempt <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)"
-                        " ORDER BY d.id LIMIT ?) RETURNING id",
-                        (owner, now + lease, now, now, limit),
-                    ).fetchall()
-                ]
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        conn = self.conn
+        async with self.transaction():
+            ids = [
+                r[0]
+                for r in conn.execute(
+                    "UPDATE delivery SET lease_owner=?, lease_until=? WHERE id IN ("
+                    " SELECT d.id FROM (SELECT MIN(id) AS id FROM delivery WHERE status='pending'"
+                    " GROUP BY hub_id) head JOIN delivery d ON d.id = head.id"
+                    " WHERE d.next_attempt <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)"
+                    " ORDER BY d.id LIMIT ?) RETURNING id",
+                    (owner, now + lease, now, now, limit),
+                ).fetchall()
+            ]
         return _deliveries(conn, "d.id IN ({})".format(",".join("?" * len(ids))), ids) if ids else []
 
     async def mark_delivered(self, delivery_id: int, now: float, status_code: int) -> None:
@@ -220,20 +249,13 @@ class SqliteStore(Store):
     # -- task queue ------------------------------------------------------------------
 
     async def claim_tasks(self, owner: str, now: float, lease: float, limit: int) -> list[Task]:
-        async with self._write:
-            conn = self.conn
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = conn.execute(
-                    "UPDATE task SET lease_owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
-                    " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?)"
-                    " ORDER BY due LIMIT ?) RETURNING id, queue, key, gen, attempts, last_error",
-                    (owner, now + lease, now, now, limit),
-                ).fetchall()
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        async with self.transaction():
+            rows = self.conn.execute(
+                "UPDATE task SET lease_owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
+                " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                " ORDER BY due LIMIT ?) RETURNING id, queue, key, gen, attempts, last_error",
+                (owner, now + lease, now, now, limit),
+            ).fetchall()
         return sorted((Task(*r) for r in rows), key=lambda t: t.id)
 
     async def fail_task(self, task: Task, next_due: float, error: str) -> None:
