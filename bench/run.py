@@ -470,10 +470,9 @@ def targets(results: dict[str, Result]) -> dict[str, tuple[str, bool]]:
         r = results["get_by_id"]
         third = hello != hello or r.rps >= hello / 3  # NaN: hello-world not measured in this run
         out["get_by_id"] = ("≥ 8000 req/s and ≥ 1/3 hello", r.rps >= 8000 and third)
-    for name in ("list_filter", "list_all", "list_paged"):
-        if name in results:
-            r = results[name]
-            out[name] = ("≥ 3000 req/s, p99 ≤ 20 ms", r.rps >= 3000 and r.p99_ms <= 20)
+    if "list_filter" in results:  # the target: a filtered list, limit=20, over the full catalog
+        r = results["list_filter"]
+        out["list_filter"] = ("≥ 3000 req/s, p99 ≤ 20 ms", r.rps >= 3000 and r.p99_ms <= 20)
     if "post" in results:
         out["post"] = ("≥ 1500 req/s", results["post"].rps >= 1500)
     for name, r in results.items():  # unexpected statuses fail every scenario, with or without a target

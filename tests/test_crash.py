@@ -6,17 +6,13 @@ subscription; a delivery may repeat (same ``eventId``), never get lost.
 
 Worst case for the wait after a restart: a kill that lands while a POST to the
 listener is in flight leaves that delivery leased for the dispatcher's lease
-(30 s) before the new process retries it. The listener answers failures at once,
+(15 s) before the new process retries it. The listener answers failures at once,
 so that window is a millisecond or so per retry; the waits allow for it anyway.
 """
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import sqlite3
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -27,94 +23,27 @@ import httpx
 import pytest
 
 from listener import Listener
+from server_process import TMFSTACK, Server
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
 PO = f"{CATALOG}/productOffering"
-TMFSTACK = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tmfstack"
-LEASE = 30.0  # Dispatcher's default lease
+LEASE = 15.0  # Dispatcher's default lease
 DELIVERY_WAIT = LEASE + 15.0
 
 pytestmark = pytest.mark.skipif(not TMFSTACK.exists(), reason="needs the tmfstack command in .venv")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    """One ``tmfstack serve`` process at a time, on a fixed port and SQLite file."""
-
-    def __init__(self, db: Path, log: Path) -> None:
-        self.db, self.log = db, log
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.starts = 0
-
-    def start(self, timeout: float = 20.0) -> None:
-        assert self.proc is None
-        env = {
-            **os.environ,
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[Server]:
+    srv = Server(
+        tmp_path / "crash.db",
+        tmp_path / "server.log",
+        env={
             "TMFSTACK_RETRY_BASE": "0.05",
             "TMFSTACK_RETRY_MAX": "0.5",
             "TMFSTACK_MAX_ATTEMPTS": "10000",  # nothing is parked as dead during the outages below
-            "TMFSTACK_EXPORT_DIR": str(self.db.parent / "exports"),
-        }
-        env.pop("TMFSTACK_DATABASE_URL", None)
-        self.starts += 1
-        with self.log.open("ab") as out:
-            out.write(f"\n==== start {self.starts} ====\n".encode())
-            out.flush()
-            self.proc = subprocess.Popen(
-                [
-                    str(TMFSTACK),
-                    "serve",
-                    *("--host", "127.0.0.1", "--port", str(self.port)),
-                    *("--database", f"sqlite:///{self.db}", "--log-level", "warning"),
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.log.read_text()[-3000:]}")
-            try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, f"no /health 200 within {timeout}s:\n{self.log.read_text()[-3000:]}"
-            time.sleep(0.05)
-
-    def kill9(self) -> None:
-        assert self.proc is not None
-        os.kill(self.proc.pid, signal.SIGKILL)
-        assert self.proc.wait(timeout=10) == -signal.SIGKILL
-        self.proc = None
-
-    def stop(self) -> None:
-        proc, self.proc = self.proc, None
-        if proc is None or proc.poll() is not None:
-            return
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-
-    def client(self) -> httpx.Client:
-        return httpx.Client(base_url=self.url, timeout=10)
-
-
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[Server]:
-    srv = Server(tmp_path / "crash.db", tmp_path / "server.log")
+        },
+    )
     try:
         yield srv
     finally:

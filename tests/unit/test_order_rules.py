@@ -17,8 +17,10 @@ import orjson
 import pytest
 
 from tmfstack.apis import all_apis
+from tmfstack.apis.ordering.manager.characteristics import default_characteristics
+from tmfstack.apis.ordering.manager.common import Problem, walk_items
 from tmfstack.apis.ordering.manager.pricing import price_order
-from tmfstack.apis.ordering.manager.validate import Problem, default_characteristics, validate_order, walk_items
+from tmfstack.apis.ordering.manager.validate import validate_order
 from tmfstack.apis.ordering.manager.view import CATALOG_ROOT, INVENTORY_ROOT, CatalogView
 from tmfstack.demo import load_demo
 from tmfstack.engine.registry import Engine

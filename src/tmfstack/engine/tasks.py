@@ -12,7 +12,6 @@ state, do the next thing", never as "do the thing I was told".
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import ConcurrentUpdate
 from ..store.base import Task
+from ..worker import PollingWorker
 from .unit import Unit
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ log = logging.getLogger("tmfstack.tasks")
 Handler = Callable[["Engine", Unit, str], Awaitable[None]]
 
 
-class TaskRunner:
+class TaskRunner(PollingWorker):
     def __init__(
         self,
         engine: Engine,
@@ -47,46 +47,25 @@ class TaskRunner:
         self.engine, self.handlers = engine, dict(handlers)
         self.lease, self.batch, self.poll, self.max_backoff = lease, batch, poll, max_backoff
         self.owner = f"{socket.gethostname()}:{os.getpid()}:tasks"
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
+        super().__init__()
 
     def start(self) -> None:
         self._unregister = self.engine.on_task(self.wake)
-        self._task = asyncio.get_running_loop().create_task(self.run())
+        super().start()
 
     async def stop(self) -> None:
         if self._task is not None:
             self._unregister()
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await super().stop()
 
-    async def run(self) -> None:
-        store = self.engine.store
-        while True:
-            try:
-                worked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("task round failed")
-                worked = 0
-            if worked:
-                await asyncio.sleep(0)  # let requests in between rounds
-                continue
-            self._wake.clear()
-            due = await store.next_task_due()
-            wait = self.poll if due is None else max(0.005, min(self.poll, due - time.time()))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+    async def next_due(self) -> float | None:
+        return await self.engine.store.next_task_due()
 
     async def run_once(self) -> int:
         claimed = await self.engine.store.claim_tasks(self.owner, time.time(), self.lease, self.batch)
-        for task in claimed:
-            await self.step(task)
+        # steps of different keys run concurrently: their units share commits (SQLite group
+        # commit) or connections (PostgreSQL); a clash on shared rows is a CAS retry
+        await asyncio.gather(*(self.step(task) for task in claimed))
         return len(claimed)
 
     async def step(self, task: Task) -> None:

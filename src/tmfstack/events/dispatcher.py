@@ -11,7 +11,6 @@ the delivery is tried again: receivers de-duplicate by ``eventId``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 import httpx
 
 from ..store.base import Delivery, Store
+from ..worker import PollingWorker
 
 log = logging.getLogger("tmfstack.events")
 
@@ -41,7 +41,7 @@ class RetryPolicy:
         return float(min(self.base * self.factor ** max(attempts - 1, 0), self.max_delay))
 
 
-class Dispatcher:
+class Dispatcher(PollingWorker):
     def __init__(
         self,
         store: Store,
@@ -58,42 +58,14 @@ class Dispatcher:
         self.lease, self.batch, self.poll = max(lease, 2 * timeout), batch, poll
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def wake(self) -> None:
-        self._wake.set()
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self.run())
+        super().__init__()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+        await super().stop()
         await self.client.aclose()
 
-    async def run(self) -> None:
-        while True:
-            try:
-                worked = await self.run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # the loop must outlive a database hiccup
-                log.exception("dispatcher round failed")
-                worked = 0
-            if worked:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                timeout = await self._idle_wait()
-                await asyncio.wait_for(self._wake.wait(), timeout)
-
-    async def _idle_wait(self) -> float:
-        due = await self.store.next_due()
-        if due is None:
-            return self.poll
-        return max(0.01, min(self.poll, due - time.time()))
+    async def next_due(self) -> float | None:
+        return await self.store.next_due()
 
     async def run_once(self) -> int:
         claimed = await self.store.claim_deliveries(self.owner, time.time(), self.lease, self.batch)

@@ -32,7 +32,7 @@ import asyncpg
 from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, POSTGRES, statements
-from .sqlparts import count_plan, order_sql, where_sql
+from .sqlparts import count_plan, counter_changes, order_sql, where_sql
 
 _SCAN_BATCH = 500
 _COLLATE = ' COLLATE "C"'
@@ -336,35 +336,23 @@ class PostgresStore(Store):
         return value
 
 
-def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
-    yield "", ""
-    if idx.status is not None:
-        yield "status", idx.status
-    if idx.type is not None:
-        yield "type", idx.type
-
-
 class PostgresTx(Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def _count(self, kind: str, changes: Sequence[tuple[Indexed, int]]) -> None:
         """Apply the net counter changes in one statement, in key order."""
-        net: dict[tuple[str, str], int] = {}
-        for idx, delta in changes:
-            for key in _facets(idx):
-                net[key] = net.get(key, 0) + delta
-        keys = sorted(k for k, n in net.items() if n)
-        if not keys:
+        rows = counter_changes(changes)
+        if not rows:
             return
         await self.conn.execute(
             "INSERT INTO resource_count(kind, facet, value, n)"
             " SELECT $1, f, v, n FROM unnest($2::text[], $3::text[], $4::bigint[]) AS t(f, v, n)"
             " ON CONFLICT (kind, facet, value) DO UPDATE SET n = resource_count.n + excluded.n",
             kind,
-            [f for f, _ in keys],
-            [v for _, v in keys],
-            [net[k] for k in keys],
+            [f for f, _, _ in rows],
+            [v for _, v, _ in rows],
+            [n for _, _, n in rows],
         )
 
     async def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:

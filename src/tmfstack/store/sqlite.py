@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
-from .sqlparts import count_plan, order_sql, where_sql
+from .sqlparts import count_plan, counter_changes, order_sql, where_sql
 
 _SCAN_BATCH = 500
 
@@ -296,25 +296,12 @@ def _get(conn: sqlite3.Connection, kind: str, id: str) -> Row | None:
     return Row(*row) if row else None
 
 
-def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
-    yield "", ""
-    if idx.status is not None:
-        yield "status", idx.status
-    if idx.type is not None:
-        yield "type", idx.type
-
-
 class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
     def _count(self, kind: str, changes: Sequence[tuple[Indexed, int]]) -> None:
-        """Apply the net counter changes (a status change touches only the two status counters)."""
-        net: dict[tuple[str, str], int] = {}
-        for idx, delta in changes:
-            for key in _facets(idx):
-                net[key] = net.get(key, 0) + delta
-        rows = [(kind, facet, value, n) for (facet, value), n in net.items() if n]
+        rows = [(kind, facet, value, n) for facet, value, n in counter_changes(changes)]
         if rows:
             self.conn.executemany(
                 "INSERT INTO resource_count(kind, facet, value, n) VALUES(?,?,?,?)"

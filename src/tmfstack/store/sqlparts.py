@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import COLUMNS, REF, SqlCond
+from .base import COLUMNS, REF, Indexed, SqlCond
 
 _CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -85,3 +85,24 @@ def count_plan(kind: str, conds: Sequence[SqlCond], style: str, collate: str = "
         )
     where, args = where_sql(kind, conds, style, collate=collate)
     return (f"SELECT COUNT(*) FROM resource WHERE {where}", args)
+
+
+def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
+    yield "", ""
+    if idx.status is not None:
+        yield "status", idx.status
+    if idx.type is not None:
+        yield "type", idx.type
+
+
+def counter_changes(changes: Sequence[tuple[Indexed, int]]) -> list[tuple[str, str, int]]:
+    """Net (facet, value, delta) changes of the resource counters, in key order, zeros dropped.
+
+    A status change touches only the two status counters; key order avoids deadlocks
+    between concurrent writers on PostgreSQL.
+    """
+    net: dict[tuple[str, str], int] = {}
+    for idx, delta in changes:
+        for key in _facets(idx):
+            net[key] = net.get(key, 0) + delta
+    return [(facet, value, n) for (facet, value), n in sorted(net.items()) if n]

@@ -9,7 +9,7 @@ Resources: catalog, category, productOffering, productOfferingPrice, productSpec
 
 from __future__ import annotations
 
-from ...engine.declaration import ApiDecl, ResourceDecl
+from ...engine.declaration import AfterCommit, ApiDecl, ResourceDecl, Resume
 from . import jobs
 from .lifecycle import CATALOG_LIFECYCLE, JOB_LIFECYCLE
 
@@ -21,6 +21,18 @@ _REFS = {
     "productOffering": ("category.id", "channel.id"),
     "category": ("parentId",),
 }
+
+
+def _job(name: str, start: AfterCommit, resume: Resume) -> ResourceDecl:
+    return ResourceDecl(
+        name,
+        lifecycle=JOB_LIFECYCLE,
+        server_owned=_JOB_OWNED,
+        stamp=None,
+        created_stamp="creationDate",
+        after_commit=start,
+        resume=resume,
+    )
 
 
 def _entity(name: str) -> ResourceDecl:
@@ -38,23 +50,7 @@ API = ApiDecl.build(
         _entity("productOffering"),
         _entity("productOfferingPrice"),
         _entity("productSpecification"),
-        ResourceDecl(
-            "importJob",
-            lifecycle=JOB_LIFECYCLE,
-            server_owned=_JOB_OWNED,
-            stamp=None,
-            created_stamp="creationDate",
-            after_commit=jobs.start_import,
-            resume=jobs.resume_imports,
-        ),
-        ResourceDecl(
-            "exportJob",
-            lifecycle=JOB_LIFECYCLE,
-            server_owned=_JOB_OWNED,
-            stamp=None,
-            created_stamp="creationDate",
-            after_commit=jobs.start_export,
-            resume=jobs.resume_exports,
-        ),
+        _job("importJob", jobs.start_import, jobs.resume_imports),
+        _job("exportJob", jobs.start_export, jobs.resume_exports),
     ],
 )

@@ -25,6 +25,7 @@ import orjson
 
 from ....clock import now_iso
 from ....errors import TmfError
+from .characteristics import default_characteristics
 from .view import INVENTORY_ROOT, CatalogView, customer_of
 
 if TYPE_CHECKING:
@@ -104,8 +105,6 @@ class DirectFulfiller:
         }
 
     async def _add(self, ctx: StepContext, item: Doc) -> Doc:
-        from .validate import default_characteristics
-
         offering = await ctx.view.offering((item.get("productOffering") or {}).get("id")) or {}
         spec = await ctx.view.specification((offering.get("productSpecification") or {}).get("id"))
         wanted = item.get("product") or {}

@@ -20,7 +20,8 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .validate import default_characteristics, parse_time, period_covers, value_matches, walk_items
+from .characteristics import default_characteristics, value_matches
+from .common import parse_time, period_covers, walk_items
 from .view import CatalogView
 
 Doc = dict[str, Any]
