@@ -26,6 +26,11 @@ SPECS = {
     "tmf620_v4": "TMF620-ProductCatalog-v4.1.0.swagger.json",
     "tmf622_v4": "TMF622-ProductOrder-v4.0.0.swagger.json",
     "tmf637_v4": "TMF637-ProductInventory-v4.0.0.swagger.json",
+    "tmf633_v4": "TMF633-ServiceCatalog-v4.0.0.swagger.json",
+    "tmf634_v4": "TMF634-ResourceCatalog-v4.1.0.swagger.json",
+    "tmf638_v4": "TMF638-ServiceInventory-v4.0.0.swagger.json",
+    # the 2020 file: it also serves physicalResource and logicalResource (the 2025 one has resource only)
+    "tmf639_v4": "TMF639-ResourceInventory-v4.0.0.swagger.json",
 }
 
 _PROSE = {"description", "example", "examples", "title"}

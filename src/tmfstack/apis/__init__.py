@@ -9,8 +9,8 @@ from ..engine.declaration import ApiDecl
 
 
 def all_apis() -> list[ApiDecl]:
-    from .catalog import tmf620
-    from .inventory import tmf637
+    from .catalog import tmf620, tmf633, tmf634
+    from .inventory import tmf637, tmf638, tmf639
     from .ordering import tmf622
 
-    return [tmf620.API, tmf622.API, tmf637.API]
+    return [tmf620.API, tmf622.API, tmf633.API, tmf634.API, tmf637.API, tmf638.API, tmf639.API]

@@ -68,6 +68,7 @@ class ResourceService:
         patchable = set(contract.properties(self.update_def)) if self.update_def else full
         self.owned_on_patch = (full - patchable) | owned
         self._ref_paths = [(p, tuple(p.split("."))) for p in decl.ref_paths]
+        self._one_change_event = f"{self.entity}ChangeEvent" in contract.events
         self.event_types = frozenset(
             e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
         )
@@ -184,7 +185,10 @@ class ResourceService:
         """
         event_type = f"{self.entity}{kind}Event"
         if self.event_types and event_type not in self.event_types:
-            return
+            # TMF633/634 v4 name one "…ChangeEvent" for attribute and state changes alike
+            event_type = f"{self.entity}ChangeEvent"
+            if event_type not in self.event_types or kind not in ("AttributeValueChange", "StateChange"):
+                return
         event = envelope(event_type, self.name, doc, field_path)
         hubs = await unit.subscriptions(self.event_api)
         wanted = wanted_by(hubs, event)
@@ -279,6 +283,24 @@ class ResourceService:
 
         return await self.update(id, change, if_match)
 
+    async def replace(self, id: str, body: Any, if_match: str | None = None) -> tuple[Doc, bytes, int]:
+        """PUT: the body becomes the resource (server-owned attributes kept, like PATCH refuses them)."""
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        sent = sorted(k for k in body if k in self.owned_on_patch)
+        if sent:
+            raise BadRequest(
+                f"{', '.join(sent)} cannot be set by PUT (owned by the server)", code="READ_ONLY_ATTRIBUTE"
+            )
+        if self.update_def:
+            self.api.contract.validate(self.update_def, body)
+
+        def change(before: Doc) -> Doc:
+            kept = {k: before[k] for k in self.owned_on_patch if k in before}
+            return {**kept, **body}
+
+        return await self.update(id, change, if_match)
+
     async def update(
         self, id: str, change: Callable[[Doc], Doc], if_match: str | None = None, unit: Unit | None = None
     ) -> tuple[Doc, bytes, int]:
@@ -319,9 +341,10 @@ class ResourceService:
         attrs = [
             k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k) and k not in (status, stamp)
         ]
+        state_changed = bool(status) and before.get(status) != after.get(status)
         if attrs:
             await self.emit(unit, "AttributeValueChange", after, ",".join(attrs))
-        if status and before.get(status) != after.get(status):
+        if state_changed and not (attrs and self._one_change_event):
             await self.emit(unit, "StateChange", after)
         if self.decl.on_update is not None:
             await self.decl.on_update(self, unit, before, after)

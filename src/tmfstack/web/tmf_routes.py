@@ -19,7 +19,7 @@ from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, Tm
 from .responses import error, internal_error, json_bytes
 
 MAX_BODY = 1 << 20  #: 1 MiB; catalog entities are a few KB, import files go through importJob URLs
-_ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "delete": "DELETE"}
+_ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "put": "PUT", "delete": "DELETE"}
 
 
 async def read_body(request: Request) -> bytes:
@@ -47,7 +47,7 @@ async def read_json(request: Request) -> Any:
 
 
 def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllowed:
-    allowed = sorted({_ALLOW[o] for o in ops if (o in ("get", "patch", "delete")) == item})
+    allowed = sorted({_ALLOW[o] for o in ops if (o in ("get", "patch", "put", "delete")) == item})
     exc = MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(allowed) or 'none'}")
     exc.allow = ", ".join(allowed)  # type: ignore[attr-defined]
     return exc
@@ -101,6 +101,9 @@ class TmfDispatcher:
             _, raw, version = await svc.patch(
                 id, body, request.headers.get("content-type"), request.headers.get("if-match")
             )
+            return self._item(svc, raw, version, request)
+        if method == "PUT" and "put" in ops:
+            _, raw, version = await svc.replace(id, await read_json(request), request.headers.get("if-match"))
             return self._item(svc, raw, version, request)
         if method == "DELETE" and "delete" in ops:
             await svc.delete(id, request.headers.get("if-match"))

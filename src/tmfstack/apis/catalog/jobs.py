@@ -15,6 +15,7 @@ existing ids are skipped, resuming an import creates nothing twice.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -29,6 +30,8 @@ from ...errors import Conflict, TmfError
 from ...tmf630 import Query
 
 MAX_IMPORT = 64 << 20
+Hook = Callable[[ResourceService, Doc], Awaitable[None]]
+ResumeHook = Callable[[ResourceService], Awaitable[None]]
 _OPEN = ("Not Started", "Running")
 
 

@@ -9,12 +9,10 @@ Resources: catalog, category, productOffering, productOfferingPrice, productSpec
 
 from __future__ import annotations
 
-from ...engine.declaration import AfterCommit, ApiDecl, ResourceDecl, Resume
-from . import jobs
-from .lifecycle import CATALOG_LIFECYCLE, JOB_LIFECYCLE
+from ...engine.declaration import ApiDecl
+from .resources import catalog_entity, job_resources
 
-_JOB_OWNED = frozenset({"status", "completionDate", "creationDate", "errorLog"})
-
+ENTITIES = ("catalog", "category", "productOffering", "productOfferingPrice", "productSpecification")
 
 #: nested references integrators filter on (equality on these uses an index)
 _REFS = {
@@ -22,35 +20,13 @@ _REFS = {
     "category": ("parentId",),
 }
 
-
-def _job(name: str, start: AfterCommit, resume: Resume) -> ResourceDecl:
-    return ResourceDecl(
-        name,
-        lifecycle=JOB_LIFECYCLE,
-        server_owned=_JOB_OWNED,
-        stamp=None,
-        created_stamp="creationDate",
-        after_commit=start,
-        resume=resume,
-    )
-
-
-def _entity(name: str) -> ResourceDecl:
-    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=_REFS.get(name, ()))
-
-
 API = ApiDecl.build(
     "tmf620",
     contract="tmf620_v4",
     name="productCatalogManagement",
     version="v4",
     resources=[
-        _entity("catalog"),
-        _entity("category"),
-        _entity("productOffering"),
-        _entity("productOfferingPrice"),
-        _entity("productSpecification"),
-        _job("importJob", jobs.start_import, jobs.resume_imports),
-        _job("exportJob", jobs.start_export, jobs.resume_exports),
+        *(catalog_entity(name, _REFS.get(name, ())) for name in ENTITIES),
+        *job_resources(),
     ],
 )

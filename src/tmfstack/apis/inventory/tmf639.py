@@ -1,0 +1,33 @@
+"""TMF639 Resource Inventory v4 (``TMF639-ResourceInventory-v4.0.0.swagger.json``, the 2020 file).
+
+resource, physicalResource, logicalResource (the latter also with PUT), hub. Of the two v4
+files this one is served because it also has the physical/logical paths, at no cost here;
+the 2025 republication has ``resource`` only and wrongly requires ``id``/``href`` on create.
+
+``resourceStatus`` (standby, alarm, available, reserved, unknown, suspended) is the state
+whose changes raise ``…StateChangeEvent``. The v4 spec draws no transitions for it, so every
+move is allowed; ``administrativeState``, ``operationalState`` and ``usageState`` are
+ordinary attributes validated by the schema's enums.
+"""
+
+from __future__ import annotations
+
+from ...engine.declaration import ApiDecl, ResourceDecl
+from ...engine.lifecycle import StateMachine
+
+_STATUSES = ("standby", "alarm", "available", "reserved", "unknown", "suspended")
+RESOURCE_STATUS = StateMachine("resourceStatus", {s: set(_STATUSES) - {s} for s in _STATUSES})
+_REFS = ("relatedParty.id", "resourceSpecification.id", "resourceRelationship.resource.id")
+
+
+def _resource(name: str) -> ResourceDecl:
+    return ResourceDecl(name, lifecycle=RESOURCE_STATUS, stamp=None, ref_paths=_REFS)
+
+
+API = ApiDecl.build(
+    "tmf639",
+    contract="tmf639_v4",
+    name="resourceInventoryManagement",
+    version="v4",
+    resources=[_resource("resource"), _resource("physicalResource"), _resource("logicalResource")],
+)
