@@ -157,7 +157,7 @@ async def load_demo(engine: Engine, *, orders: bool = True) -> list[str]:
     """Import the demo catalog, then place the demo orders; returns one summary line per job and order."""
     lines = await _import_catalog(engine)
     if orders:
-        runner = TaskRunner(engine, {q: h for api in engine.apis.values() for q, h in api.tasks.items()})
+        runner = TaskRunner(engine)
         runner.start()
         try:
             for demo in DEMO_ORDERS:

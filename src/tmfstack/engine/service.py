@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 _SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _CAS_RETRIES = 3
+_UNBOUNDED = 1 << 62
 
 
 def etag(version: int) -> str:
@@ -149,6 +150,10 @@ class ResourceService:
             found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
         window = found[query.offset : query.offset + query.limit]
         return Page(len(found), self._shape([raw for raw, _ in window], query))
+
+    async def list_all(self, query: Query) -> list[bytes]:
+        """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
+        return (await self.list(replace(query, offset=0, limit=_UNBOUNDED))).items
 
     def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
         if query.fields is None:

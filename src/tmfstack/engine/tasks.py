@@ -37,14 +37,16 @@ class TaskRunner(PollingWorker):
     def __init__(
         self,
         engine: Engine,
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler] | None = None,
         *,
         lease: float = 10.0,  # steps take milliseconds; a dead process's steps resume after this
         batch: int = 32,
         poll: float = 0.5,
         max_backoff: float = 60.0,
     ) -> None:
-        self.engine, self.handlers = engine, dict(handlers)
+        # by default, every queue the engine's APIs declare
+        declared = {q: h for api in engine.apis.values() for q, h in api.tasks.items()}
+        self.engine, self.handlers = engine, dict(declared if handlers is None else handlers)
         self.lease, self.batch, self.poll, self.max_backoff = lease, batch, poll, max_backoff
         self.owner = f"{socket.gethostname()}:{os.getpid()}:tasks"
         super().__init__()

@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.open()
         dispatcher = Dispatcher(engine.store, policy)
-        runner = TaskRunner(engine, {q: h for api in engine.apis.values() for q, h in api.tasks.items()})
+        runner = TaskRunner(engine)
         if settings.dispatcher:
             engine.on_event(dispatcher.wake)
             dispatcher.start()

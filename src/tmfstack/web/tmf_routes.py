@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from ..engine.patch import media_type
 from ..engine.registry import Engine
 from ..engine.service import ResourceService, etag
 from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, TmfError, UnsupportedMediaType
@@ -36,7 +37,7 @@ async def read_body(request: Request) -> bytes:
 
 
 async def read_json(request: Request) -> Any:
-    kind = (request.headers.get("content-type") or "application/json").split(";", 1)[0].strip().lower()
+    kind = media_type(request.headers.get("content-type"))
     if kind != "application/json" and not kind.endswith("+json"):
         raise UnsupportedMediaType(f"expected application/json, got {kind!r}")
     body = await read_body(request)

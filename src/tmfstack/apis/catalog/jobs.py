@@ -27,7 +27,6 @@ from ...clock import now_iso
 from ...engine.declaration import Doc
 from ...engine.service import ResourceService
 from ...errors import Conflict, TmfError
-from ...tmf630 import Query
 
 MAX_IMPORT = 64 << 20
 Hook = Callable[[ResourceService, Doc], Awaitable[None]]
@@ -127,8 +126,7 @@ async def run_export(svc: ResourceService, job: Doc) -> None:
         for name in names:
             target = services[name]
             query = target.parse(params)
-            page = await target.list(Query(query.conditions, query.fields, query.sort, 0, 1 << 62))
-            out[name] = [orjson.loads(raw) for raw in page.items]
+            out[name] = [orjson.loads(raw) for raw in await target.list_all(query)]
         url = job.get("url") or (svc.engine.export_dir / f"export-{job['id']}.json").resolve().as_uri()
         target_path = _file_path(url)
         if urlsplit(url).scheme != "file":

@@ -48,11 +48,10 @@ class CatalogView:
         return await self._get(INVENTORY_ROOT, "product", id)
 
     async def customer_products(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[Doc]:
-        """The customer's products in the given statuses (status is indexed; the party is filtered here)."""
+        """The customer's products in the given statuses (both filters use indexes)."""
         svc = self.engine.services[INVENTORY_ROOT]["product"]
         query = svc.parse([("status", ",".join(statuses)), ("relatedParty.id", customer_id)])
-        page = await svc.list(query.__class__(query.conditions, None, (), 0, 1 << 30))
-        return [orjson.loads(raw) for raw in page.items]
+        return [orjson.loads(raw) for raw in await svc.list_all(query)]
 
 
 def customer_of(order: Doc) -> Doc | None:
