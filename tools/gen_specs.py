@@ -31,6 +31,19 @@ SPECS = {
     "tmf638_v4": "TMF638-ServiceInventory-v4.0.0.swagger.json",
     # the 2020 file: it also serves physicalResource and logicalResource (the 2025 one has resource only)
     "tmf639_v4": "TMF639-ResourceInventory-v4.0.0.swagger.json",
+    "tmf640_v4": "TMF640-ServiceActivation-v4.0.0.swagger.json",
+    "tmf641_v4": "TMF641-ServiceOrdering-v4.1.0.swagger.json",
+    "tmf652_v4": "TMF652-ResourceOrder-v4.0.0.swagger.json",
+    # the only official file; it has no GET on resourcePool and refers to undefined definitions
+    "tmf685_v1": "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
+}
+
+#: operations served beyond the file's, with the reason (README "Spec decisions")
+EXTRA_OPERATIONS = {
+    # a pool nobody can read is not manageable: GET returns the ResourcePool schema
+    ("tmf685_v1", "resourcePool"): ["get", "list"],
+    # the file declares the path /availabilityCheck/{id} with no method: read back a check
+    ("tmf685_v1", "availabilityCheck"): ["get", "list"],
 }
 
 _PROSE = {"description", "example", "examples", "title"}
@@ -45,7 +58,31 @@ def _strip(node: Any) -> Any:
     return node
 
 
-def derive(spec: dict[str, Any], source: str) -> dict[str, Any]:
+def _sanitise(definitions: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Replace references to definitions the file does not contain by an open schema.
+
+    (TMF685 v1 refers to ``#/definitions/int``, ``ResourceCharacteristic`` and others it never
+    defines; the official file cannot be validated against otherwise.) Returns the names replaced.
+    """
+    missing: set[str] = set()
+
+    def fix(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/definitions/"):
+                name = ref.removeprefix("#/definitions/")
+                if name not in definitions:
+                    missing.add(name)
+                    return {}
+            return {k: fix(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [fix(v) for v in node]
+        return node
+
+    return fix(definitions), sorted(missing)
+
+
+def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
     resources: dict[str, dict[str, Any]] = {}
     listeners: list[str] = []
     for path, ops in spec["paths"].items():
@@ -61,8 +98,13 @@ def derive(spec: dict[str, Any], source: str) -> dict[str, Any]:
             if op == "get":
                 op = "get" if len(parts) > 1 else "list"
             entry["operations"].append(op)
+    for (api, resource), extra in EXTRA_OPERATIONS.items():
+        if api == key:
+            entry = resources.setdefault(resource, {"operations": []})
+            entry["operations"] = sorted(set(entry["operations"]) | set(extra))
     for entry in resources.values():
         entry["operations"].sort()
+    definitions, undefined = _sanitise(_strip(spec["definitions"]))
     return {
         "source": source,
         "title": spec["info"]["title"],
@@ -70,14 +112,15 @@ def derive(spec: dict[str, Any], source: str) -> dict[str, Any]:
         "basePath": spec["basePath"].rstrip("/"),
         "resources": resources,
         "events": sorted(listeners),
-        "definitions": _strip(spec["definitions"]),
+        "definitions": definitions,
+        "undefinedReferences": undefined,
     }
 
 
 def render(key: str) -> str:
     source = SPECS[key]
     spec = json.loads((SPECS_DIR / source).read_text(encoding="utf-8"))
-    return json.dumps(derive(spec, source), indent=1, sort_keys=True) + "\n"
+    return json.dumps(derive(spec, source, key), indent=1, sort_keys=True) + "\n"
 
 
 def main() -> int:

@@ -17,5 +17,10 @@ def build_engine(settings: Settings) -> Engine:
         default_limit=settings.default_limit,
         max_limit=settings.max_limit,
         export_dir=settings.export_dir,
-        options={"strict_orders": settings.strict_orders},
+        options={
+            "strict_orders": settings.strict_orders,
+            "activation_url": settings.activation_url,
+            "simulator": settings.simulator_config(),
+            "activation_failure": settings.activation_failure,
+        },
     )

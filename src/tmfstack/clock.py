@@ -13,13 +13,21 @@ def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+_last = 0
+
+
 def new_id() -> str:
     """A time-ordered UUID (version 7 layout: 48-bit milliseconds, then 74 random bits).
 
     Ids created close in time sort close together, so the (kind, id) index is appended to
-    instead of being written at a random page for every create.
+    instead of being written at a random page for every create. Within one process they are
+    strictly increasing (the latest of several ids made in one millisecond sorts last).
     """
+    global _last
     ms = time.time_ns() // 1_000_000
     rand = int.from_bytes(os.urandom(10), "big")
     value = (ms & ((1 << 48) - 1)) << 80 | 0x7 << 76 | (rand >> 62 & 0xFFF) << 64 | 0b10 << 62 | rand & ((1 << 62) - 1)
+    if value <= _last:
+        value = _last + 1  # same millisecond: count up from the previous id
+    _last = value
     return str(uuid.UUID(int=value))

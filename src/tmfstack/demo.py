@@ -24,12 +24,21 @@ from typing import Any
 import orjson
 
 from .apis.ordering.states import TERMINAL
+from .demo_pools import stock_pools
 from .engine.registry import Engine
 from .engine.tasks import TaskRunner
 
 Doc = dict[str, Any]
 
-DEMO_FILES = {"/tmf-api/productCatalogManagement/v4": "tmfstack.apis.catalog"}
+#: (API root, demo file in tmfstack.apis.catalog), in dependency order: a service
+#: specification's characteristic mappings name product and service specifications
+DEMO_FILES = (
+    ("/tmf-api/resourceCatalog/v4", "demo_resources.json"),
+    ("/tmf-api/productCatalogManagement/v4", "demo_catalog.json"),
+    ("/tmf-api/serviceCatalogManagement/v4", "demo_services.json"),
+)
+#: free members per demo pool (numbers, SIMs, ports, VLAN ids, addresses, CPE)
+POOL_SIZE = 2000
 ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
 INVENTORY_ROOT = "/tmf-api/productInventory/v4"
 #: how long one demo order may take to reach a terminal state (seconds)
@@ -130,7 +139,7 @@ DEMO_ORDERS = (
     DemoOrder(
         "demo-ben-bundle",
         BEN,
-        "Home & Mobile bundle: Fibre 500 and Mobile Unlimited (+436509876543)",
+        "Home & Mobile bundle: Fibre 500 and Mobile Unlimited (+436641235432)",
         lambda _: [
             _add(
                 "1",
@@ -138,7 +147,7 @@ DEMO_ORDERS = (
                 "Home & Mobile bundle",
                 children=[
                     _add("1.1", "po-fibre-500", "Fibre 500", _char("Installation type", "Self-installation", "string")),
-                    _add("1.2", "po-mobile-unlimited", "Mobile Unlimited", _char("MSISDN", "+436509876543", "string")),
+                    _add("1.2", "po-mobile-unlimited", "Mobile Unlimited", _char("MSISDN", "+436641235432", "string")),
                 ],
             )
         ],
@@ -153,9 +162,10 @@ DEMO_ORDERS = (
 )
 
 
-async def load_demo(engine: Engine, *, orders: bool = True) -> list[str]:
-    """Import the demo catalog, then place the demo orders; returns one summary line per job and order."""
+async def load_demo(engine: Engine, *, orders: bool = True, pool_size: int = POOL_SIZE) -> list[str]:
+    """Import the demo catalogs, stock the pools, then place the demo orders; one summary line each."""
     lines = await _import_catalog(engine)
+    lines += await stock_pools(engine, pool_size)
     if orders:
         runner = TaskRunner(engine)
         runner.start()
@@ -169,8 +179,8 @@ async def load_demo(engine: Engine, *, orders: bool = True) -> list[str]:
 
 async def _import_catalog(engine: Engine) -> list[str]:
     lines = []
-    for root, package in DEMO_FILES.items():
-        path = resources.files(package).joinpath("demo_catalog.json")
+    for root, name in DEMO_FILES:
+        path = resources.files("tmfstack.apis.catalog").joinpath(name)
         url = f"file://{path}"
         jobs = engine.services[root]["importJob"]
         job, _, _ = await jobs.create({"url": url, "contentType": "application/json"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,3 +29,20 @@ class Settings:
     strict_orders: bool = field(default_factory=lambda: _env("STRICT_ORDERS", "0") == "1")
     #: run the orchestration task runner (order manager) in this process
     workers: bool = field(default_factory=lambda: _env("WORKERS", "1") != "0")
+    #: activation: an external endpoint (HTTP adapter), else the built-in simulator configured
+    #: by a JSON object or @file: {"seed": 1, "default": {"latency": 0, "failureRate": 0}, "<spec id>": {...}}
+    activation_url: str = field(default_factory=lambda: _env("ACTIVATION_URL", ""))
+    simulator: str = field(default_factory=lambda: _env("SIMULATOR", "{}"))
+    #: what a failed activation does to its order: "fail" (compensate) or "hold" (wait for an operator)
+    activation_failure: str = field(default_factory=lambda: _env("ACTIVATION_FAILURE", "fail"))
+
+    def simulator_config(self) -> dict[str, object]:
+        text = self.simulator.strip()
+        if text.startswith("@"):
+            text = Path(text[1:]).read_text(encoding="utf-8")
+        value = json.loads(text or "{}")
+        if not isinstance(value, dict):
+            raise ValueError("TMFSTACK_SIMULATOR must be a JSON object")
+        if self.activation_failure not in ("fail", "hold"):
+            raise ValueError("TMFSTACK_ACTIVATION_FAILURE must be fail or hold")
+        return value

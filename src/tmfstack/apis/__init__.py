@@ -9,8 +9,21 @@ from ..engine.declaration import ApiDecl
 
 
 def all_apis() -> list[ApiDecl]:
+    from .activation import tmf640
     from .catalog import tmf620, tmf633, tmf634
-    from .inventory import tmf637, tmf638, tmf639
-    from .ordering import tmf622
+    from .inventory import tmf637, tmf638, tmf639, tmf685
+    from .ordering import tmf622, tmf641, tmf652
 
-    return [tmf620.API, tmf622.API, tmf633.API, tmf634.API, tmf637.API, tmf638.API, tmf639.API]
+    return [
+        tmf620.API,
+        tmf622.API,
+        tmf633.API,
+        tmf634.API,
+        tmf637.API,
+        tmf638.API,
+        tmf639.API,
+        tmf640.API,
+        tmf641.API,
+        tmf652.API,
+        tmf685.API,
+    ]

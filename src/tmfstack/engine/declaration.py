@@ -30,7 +30,10 @@ Rule = Callable[[Doc, "Doc | None"], None]
 #: runs after a resource was committed (e.g. starts an import job); must be idempotent
 AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
 Resume = Callable[["ResourceService"], Awaitable[None]]
+Accepted = Callable[["ResourceService", Doc], Awaitable["tuple[bytes, str] | None"]]
 OnCreate = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
+#: completes a new document from stored state before it is written (e.g. allocates from a pool)
+BeforeInsert = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
 OnUpdate = Callable[["ResourceService", "Unit", Doc, Doc], Awaitable[None]]
 
 
@@ -47,6 +50,9 @@ class ResourceDecl:
     rules: Sequence[Rule] = ()
     #: rules for client PATCH only (what a client may change), on top of ``rules``
     patch_rules: Sequence[Rule] = ()
+    #: runs inside the creating unit of work before the insert; may change the document,
+    #: which is validated again (raises TmfError to refuse)
+    before_insert: BeforeInsert | None = None
     #: runs inside the creating unit of work, after the insert (e.g. schedules processing)
     on_create: OnCreate | None = None
     #: runs inside the updating unit of work after a change (e.g. wakes the order manager)
@@ -54,6 +60,8 @@ class ResourceDecl:
     #: raises a TmfError when the resource may not be deleted in its current state
     can_delete: Callable[[Doc], None] | None = None
     after_commit: AfterCommit | None = None
+    #: for an asynchronous create: (body, location) of the task that tracks it (answered 202), or None
+    accepted: Accepted | None = None
     #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
     resume: Resume | None = None
     #: nested attributes whose equality filters use an index (e.g. "relatedParty.id")

@@ -257,8 +257,11 @@ class ResourceService:
                 return await self.insert(own, doc)
         return await self.insert(unit, doc)
 
-    async def insert(self, unit: Unit, doc: Doc) -> tuple[Doc, bytes, int]:
-        """Store a prepared document and its CreateEvent in ``unit``."""
+    async def insert(self, unit: Unit, doc: Doc, *, before: bool = True) -> tuple[Doc, bytes, int]:
+        """Store a prepared document and its CreateEvent in ``unit`` (``before``: run before_insert)."""
+        if before and self.decl.before_insert is not None:
+            await self.decl.before_insert(self, unit, doc)
+            self.api.contract.validate(self.entity, doc)
         raw = orjson.dumps(doc)
         await unit.tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
         await self.emit(unit, "Create", doc)

@@ -31,6 +31,14 @@ log = logging.getLogger("tmfstack.tasks")
 
 #: handler(engine, unit, key): one step for ``key``, inside ``unit``
 Handler = Callable[["Engine", Unit, str], Awaitable[None]]
+#: a handler that must do I/O outside any transaction (e.g. call an external system): it gets
+#: the task and opens its own units, finishing the task (``unit.tx.finish_task``) in the last one
+IoHandler = Callable[["Engine", Task], Awaitable[None]]
+
+
+def outside_unit(handler: IoHandler) -> IoHandler:
+    handler.outside_unit = True  # type: ignore[attr-defined]
+    return handler
 
 
 class TaskRunner(PollingWorker):
@@ -75,6 +83,9 @@ class TaskRunner(PollingWorker):
         try:
             if handler is None:
                 raise LookupError(f"no handler for task queue {task.queue!r}")
+            if getattr(handler, "outside_unit", False):
+                await handler(self.engine, task)  # type: ignore[call-arg, arg-type]
+                return
             async with self.engine.unit() as unit:
                 await unit.tx.finish_task(task)
                 await handler(self.engine, unit, task.key)

@@ -103,6 +103,12 @@ class Tx(abc.ABC):
     async def delete(self, kind: str, id: str, version: int | None) -> bool: ...
 
     @abc.abstractmethod
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        """As ``Store.page``, seeing this transaction's own writes (for domain steps)."""
+
+    @abc.abstractmethod
     async def hubs(self, api: str) -> list[HubRow]: ...
 
     @abc.abstractmethod

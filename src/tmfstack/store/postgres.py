@@ -150,14 +150,9 @@ class PostgresStore(Store):
     async def page(
         self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
     ) -> list[bytes]:
-        where, args = where_sql(kind, conds, "$", collate=_COLLATE)
-        n = len(args)
-        sql = (
-            f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=True, collate=_COLLATE)}"
-            f" LIMIT ${n + 1} OFFSET ${n + 2}"
-        )
+        sql, args = _page_sql(kind, conds, order, offset, limit)
         with _translated():
-            return [r[0] for r in await self.pool.fetch(sql, *args, limit, offset)]
+            return [r[0] for r in await self.pool.fetch(sql, *args)]
 
     async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
         sql, args = count_plan(kind, conds, "$", collate=_COLLATE)
@@ -336,6 +331,18 @@ class PostgresStore(Store):
         return value
 
 
+def _page_sql(
+    kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+) -> tuple[str, list[object]]:
+    where, args = where_sql(kind, conds, "$", collate=_COLLATE)
+    n = len(args)
+    sql = (
+        f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=True, collate=_COLLATE)}"
+        f" LIMIT ${n + 1} OFFSET ${n + 2}"
+    )
+    return sql, [*args, limit, offset]
+
+
 class PostgresTx(Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
@@ -365,6 +372,13 @@ class PostgresTx(Tx):
                 [p for p, _ in refs],
                 [v for _, v in refs],
             )
+
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        sql, args = _page_sql(kind, conds, order, offset, limit)
+        with _translated():
+            return [r[0] for r in await self.conn.fetch(sql, *args)]
 
     async def get(self, kind: str, id: str) -> Row | None:
         with _translated():

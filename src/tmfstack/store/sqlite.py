@@ -142,9 +142,7 @@ class SqliteStore(Store):
     async def page(
         self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
     ) -> list[bytes]:
-        where, args = where_sql(kind, conds, "?")
-        sql = f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=False)} LIMIT ? OFFSET ?"
-        return [r[0] for r in self.conn.execute(sql, (*args, limit, offset))]
+        return _page(self.conn, kind, conds, order, offset, limit)
 
     async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
         plan = count_plan(kind, conds, "?")
@@ -296,6 +294,19 @@ def _get(conn: sqlite3.Connection, kind: str, id: str) -> Row | None:
     return Row(*row) if row else None
 
 
+def _page(
+    conn: sqlite3.Connection,
+    kind: str,
+    conds: Sequence[SqlCond],
+    order: Sequence[tuple[str, bool]],
+    offset: int,
+    limit: int,
+) -> list[bytes]:
+    where, args = where_sql(kind, conds, "?")
+    sql = f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=False)} LIMIT ? OFFSET ?"
+    return [r[0] for r in conn.execute(sql, (*args, limit, offset))]
+
+
 class SqliteTx(Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -311,6 +322,11 @@ class SqliteTx(Tx):
 
     async def get(self, kind: str, id: str) -> Row | None:
         return _get(self.conn, kind, id)
+
+    async def page(
+        self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    ) -> list[bytes]:
+        return _page(self.conn, kind, conds, order, offset, limit)
 
     def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:
         if refs:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..apis.activation.tmf640 import callback
+from ..engine.registry import Engine
 from ..errors import BadRequest, NotFound, TmfError
 from ..store.base import Store
 from .responses import error, json_bytes
@@ -42,3 +45,21 @@ def admin_routes(store: Store) -> dict[str, object]:
         return Response(status_code=202)
 
     return {"health": health, "deliveries": deliveries, "redeliver": redeliver}
+
+
+def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
+    """``POST /activation/callback/{monitor id}``: an external activation system's answer to a
+    request it accepted (202), see ``apis/activation/adapters.py``."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            try:
+                payload = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                raise BadRequest("the callback body must be JSON", code="INVALID_BODY") from None
+            fresh = await callback(engine, request.path_params["id"], payload)
+        except TmfError as exc:
+            return error(exc)
+        return Response(status_code=204 if fresh else 200)
+
+    return endpoint

@@ -21,7 +21,7 @@ from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
 from ..settings import Settings
-from .admin import admin_routes
+from .admin import activation_callback, admin_routes
 from .responses import error, internal_error
 from .tmf_routes import TmfDispatcher
 
@@ -90,6 +90,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/health", admin["health"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
+            Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _crash},
         lifespan=lifespan,

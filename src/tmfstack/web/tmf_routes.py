@@ -134,6 +134,11 @@ class TmfDispatcher:
 
     async def create(self, svc: ResourceService, request: Request) -> Response:
         doc, raw, version = await svc.create(await read_json(request))
+        if svc.decl.accepted is not None:
+            tracked = await svc.decl.accepted(svc, doc)
+            if tracked is not None:  # e.g. TMF640: 202 with the monitor of the activation
+                body, location = tracked
+                return json_bytes(body, 202, {"Location": location})
         response = self._item(svc, raw, version, request, 201)
         response.headers["Location"] = doc["href"]
         return response

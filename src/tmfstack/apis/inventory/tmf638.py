@@ -5,6 +5,9 @@ may be created in any state (``Service_Create`` requires ``state``)::
 
     feasibilityChecked ──► designed ⇄ reserved ──► inactive ⇄ active ⇄ terminated
              └──────────────┴───────────┴──────────────────►┘ (any earlier state → active)
+
+plus designed/reserved/inactive → terminated: a service designed for an order that failed or
+was cancelled, or a suspended one that is ceased, ends terminated and keeps its history.
 """
 
 from __future__ import annotations
@@ -16,9 +19,9 @@ SERVICE_LIFECYCLE = StateMachine(
     "state",
     {
         "feasibilityChecked": {"designed", "reserved", "inactive", "active"},
-        "designed": {"reserved", "inactive", "active"},
-        "reserved": {"designed", "inactive", "active"},
-        "inactive": {"active"},
+        "designed": {"reserved", "inactive", "active", "terminated"},
+        "reserved": {"designed", "inactive", "active", "terminated"},
+        "inactive": {"active", "terminated"},
         "active": {"inactive", "terminated"},
         "terminated": {"active"},
     },

@@ -17,7 +17,7 @@ from ...engine.lifecycle import StateMachine
 
 _STATUSES = ("standby", "alarm", "available", "reserved", "unknown", "suspended")
 RESOURCE_STATUS = StateMachine("resourceStatus", {s: set(_STATUSES) - {s} for s in _STATUSES})
-_REFS = ("relatedParty.id", "resourceSpecification.id", "resourceRelationship.resource.id")
+_REFS = ("relatedParty.id", "resourceSpecification.id", "resourceRelationship.id")
 
 
 def _resource(name: str) -> ResourceDecl:

@@ -55,6 +55,12 @@ class Fulfiller(Protocol):
     async def compensate(self, ctx: StepContext, item: Doc) -> None:
         """Undo what ``fulfil`` did for an item of a cancelled order."""
 
+    async def cancel(self, ctx: StepContext, item: Doc) -> bool:
+        """Stop an item's work in progress; True once nothing of it is running any more."""
+
+    async def resume(self, ctx: StepContext, item: Doc) -> None:
+        """The order was released from held: let the item's work go on."""
+
 
 def product_id(order_id: str, item_id: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{order_id}/{item_id}"))
@@ -85,10 +91,11 @@ class DirectFulfiller:
     def _products(self, ctx: StepContext) -> ResourceService:
         return ctx.engine.services[INVENTORY_ROOT]["product"]
 
-    async def fulfil(self, ctx: StepContext, item: Doc) -> str:
+    async def fulfil(self, ctx: StepContext, item: Doc, realizing: dict[str, list[Doc]] | None = None) -> str:
+        """``realizing``: product order item id → the services that realise its product."""
         action = item.get("action")
         if action == "add":
-            await self._add(ctx, item)
+            await self._add(ctx, item, realizing or {})
         elif action == "modify":
             await self._modify(ctx, item)
         elif action == "delete":
@@ -104,13 +111,19 @@ class DirectFulfiller:
             "@referredType": "ProductOrder",
         }
 
-    async def _add(self, ctx: StepContext, item: Doc) -> Doc:
+    async def cancel(self, ctx: StepContext, item: Doc) -> bool:
+        return True  # nothing runs outside the order step
+
+    async def resume(self, ctx: StepContext, item: Doc) -> None:
+        return None
+
+    async def _add(self, ctx: StepContext, item: Doc, realizing: dict[str, list[Doc]] | None = None) -> Doc:
         offering = await ctx.view.offering((item.get("productOffering") or {}).get("id")) or {}
         spec = await ctx.view.specification((offering.get("productSpecification") or {}).get("id"))
         wanted = item.get("product") or {}
         children = []
         for child in item.get("productOrderItem") or []:
-            children.append(await self._add(ctx, child))
+            children.append(await self._add(ctx, child, realizing))
         customer = customer_of(ctx.order)
         parties = [{**customer, "role": customer.get("role") or "customer"}] if customer else []
         body: Doc = {
@@ -128,6 +141,9 @@ class DirectFulfiller:
         spec_ref = _ref(spec, "ProductSpecification") or wanted.get("productSpecification")
         if spec_ref:
             body["productSpecification"] = spec_ref
+        services = (realizing or {}).get(item["id"])
+        if services:
+            body["realizingService"] = [{**s, "@referredType": "Service"} for s in services]
         billing = item.get("billingAccount") or ctx.order.get("billingAccount")
         if billing:
             body["billingAccount"] = billing

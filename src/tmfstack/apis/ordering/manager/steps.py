@@ -23,8 +23,11 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ....clock import now_iso
-from ...ordering.states import ITEM_TERMINAL, TERMINAL, roll_up
-from .fulfil import DirectFulfiller, Fulfiller, ItemFailed, StepContext
+from ....store.base import REF, SqlCond
+from ...ordering.states import ITEM_TERMINAL, TERMINAL
+from ..flow import order_outcome
+from .decompose import ChainFulfiller
+from .fulfil import Fulfiller, ItemFailed, StepContext
 from .pricing import price_order
 from .validate import validate_order
 from .view import CatalogView
@@ -40,8 +43,8 @@ ORDER_QUEUE = "productOrder"
 CANCEL_QUEUE = "cancelProductOrder"
 AUTHOR = "order manager"
 
-#: the seam issue 4 replaces with decomposition into service orders
-FULFILLER: Fulfiller = DirectFulfiller()
+#: decomposition into service orders; products without a service chain are fulfilled directly
+FULFILLER: Fulfiller = ChainFulfiller()
 
 
 def _epoch(iso: str | None) -> float | None:
@@ -83,6 +86,17 @@ async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
         order = await _decide(engine, unit, view, order)
     if order["state"] == "inProgress":
         await _progress(engine, unit, view, order)
+    elif order["state"] in ("assessingCancellation", "pendingCancellation"):
+        await _wake_cancels(engine, unit, order["id"])  # a service order it waits for ended
+
+
+async def _wake_cancels(engine: Engine, unit: Unit, order_id: str) -> None:
+    cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
+    conds = [SqlCond(REF + "productOrder.id", "eq", (order_id,))]
+    for raw in await unit.tx.page(cancels.kind, conds, [], 0, 100):
+        cancel = orjson.loads(raw)
+        if cancel["state"] in ("acknowledged", "inProgress"):
+            await unit.schedule(CANCEL_QUEUE, cancel["id"], time.time())
 
 
 async def _decide(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> Doc:
@@ -116,6 +130,10 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
     for item in order["productOrderItem"]:
         if item.get("state") == "pending":
             item["state"] = "inProgress"
+        if item.get("state") == "held":  # an operator released the held order
+            await FULFILLER.resume(ctx, item)
+            _set_items([item], "inProgress", only={"held"})
+            order.setdefault("note", []).append(note(f"item {item['id']} held → inProgress: released"))
         if item.get("state") != "inProgress":
             continue
         try:
@@ -123,12 +141,17 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
         except ItemFailed as exc:
             outcome = "failed"
             order.setdefault("note", []).append(note(f"item {item['id']} failed: {exc}"))
-        if outcome in ITEM_TERMINAL:
+        if outcome in ITEM_TERMINAL or outcome == "held":
             _set_items([item], outcome, only={"inProgress", "pending", "acknowledged"})
-    final = roll_up([i["state"] for i in order["productOrderItem"]])
+        if outcome == "held":
+            order.setdefault("note", []).append(
+                note(f"item {item['id']} held: its service order waits for an operator")
+            )
+    final = order_outcome(order["productOrderItem"])
     if final is not None:
         order["state"] = final
-        order["completionDate"] = now_iso()
+        if final in TERMINAL:
+            order["completionDate"] = now_iso()
         order.setdefault("note", []).append(note(f"inProgress → {final}"))
     await _save(engine, unit, order)
 
@@ -162,17 +185,31 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
         return
     order: Doc = orjson.loads(order_row.doc)
     previous = order["state"]
-    if previous in TERMINAL or previous in ("assessingCancellation", "pendingCancellation"):
+    if previous in TERMINAL or (
+        previous in ("assessingCancellation", "pendingCancellation") and cancel["state"] != "inProgress"
+    ):
         await finish("terminatedWithError", f"too late: the order is {previous}")
         return
-    notes = order.setdefault("note", [])
-    notes.append(note(f"{previous} → assessingCancellation: cancellation {cancel_id} requested"))
-    order["state"] = "assessingCancellation"
-    order = await _save(engine, unit, order)
-    order["note"].append(note("assessingCancellation → pendingCancellation: nothing irreversible started"))
-    order["state"] = "pendingCancellation"
-    order = await _save(engine, unit, order)
+    if previous in ("acknowledged", "inProgress", "pending", "held"):
+        order.setdefault("note", []).append(
+            note(f"{previous} → assessingCancellation: cancellation {cancel_id} requested")
+        )
+        order["state"] = "assessingCancellation"
+        order = await _save(engine, unit, order)
+        order["note"].append(note("assessingCancellation → pendingCancellation: stopping work in progress"))
+        order["state"] = "pendingCancellation"
+        order = await _save(engine, unit, order)
+        if cancel["state"] == "acknowledged":
+            cancel = orjson.loads(
+                orjson.dumps((await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit))[0])
+            )
     ctx = StepContext(engine, unit, CatalogView(engine, unit), order)
+    running = False
+    for item in order["productOrderItem"]:
+        if item.get("state") in ("acknowledged", "inProgress", "pending", "held"):
+            running |= not await FULFILLER.cancel(ctx, item)
+    if running:
+        return  # woken again when the service orders it cancelled end
     for item in order["productOrderItem"]:
         if item.get("state") == "completed":
             await FULFILLER.compensate(ctx, item)

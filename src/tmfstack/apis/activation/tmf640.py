@@ -1,0 +1,276 @@
+"""TMF640 Service Activation and Configuration v4 (``TMF640-ServiceActivation-v4.0.0.swagger.json``).
+
+``service`` is an activation request: the configuration and ``state`` a service should have
+on the network. Creating one, or changing its ``state``, characteristics, features or
+supporting resources, is a request; each request gets a ``monitor`` (``inProgress`` →
+``completed`` | ``inError``, with the adapter's ``response``). POST answers 202 with the
+monitor while the request is in progress (``Location`` is the monitor), 201 with the
+service when the adapter answered at once. When a request completes, the service records
+it (``hasStarted``, ``isServiceEnabled``, ``startDate``/``endDate``) and the service orders
+named in its ``serviceOrderItem`` are woken. Adapters: ``adapters.py``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import orjson
+
+from ...clock import new_id, now_iso
+from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.lifecycle import StateMachine
+from ...engine.service import ResourceService
+from ...engine.tasks import outside_unit
+from ...engine.unit import Unit
+from ...errors import NotFound
+from ...store.base import REF, SqlCond, Task
+from ..inventory.tmf638 import SERVICE_LIFECYCLE
+from ..ordering.flow import SERVICE_ORDER_QUEUE, wake
+from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
+
+if TYPE_CHECKING:
+    from ...engine.registry import Engine
+
+log = logging.getLogger("tmfstack.activation")
+ROOT = "/tmf-api/ServiceActivationAndConfiguration/v4"
+QUEUE = "activation"
+MONITOR = StateMachine(
+    "state", {"inProgress": {"completed", "inError"}, "completed": set(), "inError": set()}, initial="inProgress"
+)
+#: attributes whose change is a new request to the network
+REQUESTED = ("state", "serviceCharacteristic", "feature", "supportingResource", "place")
+_HTTP_ATTEMPTS = 5
+_JSON = [{"name": "Content-Type", "value": "application/json"}]
+
+
+def adapter(engine: Engine) -> ActivationAdapter:
+    found = engine.options.get("_activation_adapter")
+    if found is None:
+        url = engine.options.get("activation_url")
+        found = HttpAdapter(url) if url else Simulator.from_config(engine.options.get("simulator") or {})
+        engine.options["_activation_adapter"] = found
+    return found
+
+
+def _monitors(engine: Engine) -> ResourceService:
+    return engine.services[ROOT]["monitor"]
+
+
+def _services(engine: Engine) -> ResourceService:
+    return engine.services[ROOT]["service"]
+
+
+async def latest_monitor(engine: Engine, service_href: str, unit: Unit | None = None) -> Doc | None:
+    """The monitor of a service's latest request (monitor ids are time-ordered)."""
+    svc = _monitors(engine)
+    reader = unit.tx if unit is not None else engine.store
+    rows = await reader.page(svc.kind, [SqlCond(REF + "sourceHref", "eq", (service_href,))], [("id", True)], 0, 1)
+    return orjson.loads(rows[0]) if rows else None
+
+
+def _response(outcome: Outcome) -> Doc:
+    body = orjson.dumps({"message": outcome.message}).decode()
+    return {"statusCode": str(outcome.status_code), "body": body, "header": _JSON}
+
+
+def _applied(service: Doc, outcome: Outcome) -> None:
+    if not outcome.ok:
+        return
+    state = service.get("state")
+    service["hasStarted"] = state in ("active", "inactive", "terminated")
+    service["isServiceEnabled"] = state == "active"
+    if state == "active":
+        service.setdefault("startDate", now_iso())
+    if state == "terminated":
+        service["endDate"] = now_iso()
+
+
+async def _request(svc: ResourceService, unit: Unit, service: Doc) -> Outcome | None:
+    """Open a monitor for the request ``service`` states; the outcome if the adapter knows it now."""
+    chosen = adapter(svc.engine)
+    monitor_id = new_id()
+    outcome = chosen.answer_now(service, monitor_id)
+    monitor: Doc = {
+        "id": monitor_id,
+        "sourceHref": service["href"],
+        "state": "inProgress" if outcome is None else ("completed" if outcome.ok else "inError"),
+        "request": {
+            "method": "POST",
+            "to": chosen.name,
+            "body": orjson.dumps(service).decode(),
+            "header": _JSON,
+        },
+        "@type": "Monitor",
+    }
+    if outcome is not None:
+        monitor["response"] = _response(outcome)
+    await _monitors(svc.engine).create(monitor, keep_id=True, unit=unit)
+    if outcome is None:
+        await unit.schedule(QUEUE, monitor_id, time.time() + chosen.delay(service))
+    return outcome
+
+
+async def on_requested(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    outcome = await _request(svc, unit, doc)
+    if outcome is not None:
+        _applied(doc, outcome)  # before the insert: one write
+
+
+async def on_changed(svc: ResourceService, unit: Unit, before: Doc, after: Doc) -> None:
+    if all(before.get(k) == after.get(k) for k in REQUESTED):
+        return  # a completion being recorded, not a new request
+    outcome = await _request(svc, unit, after)
+    if outcome is not None:
+        await _record(svc.engine, unit, after["id"], outcome)
+    await _wake_orders(unit, after)
+
+
+async def _record(engine: Engine, unit: Unit, service_id: str, outcome: Outcome) -> Doc:
+    def change(doc: Doc) -> Doc:
+        _applied(doc, outcome)
+        return doc
+
+    done, _, _ = await _services(engine).update(service_id, change, unit=unit)
+    return done
+
+
+async def _wake_orders(unit: Unit, service: Doc) -> None:
+    for item in service.get("serviceOrderItem") or []:
+        if item.get("serviceOrderId"):
+            await wake(unit, SERVICE_ORDER_QUEUE, item["serviceOrderId"])
+
+
+async def finish(engine: Engine, unit: Unit, monitor_id: str, outcome: Outcome) -> bool:
+    """Record a request's outcome; False when it was already finished (a late or repeated answer)."""
+    monitors = _monitors(engine)
+    row = await unit.tx.get(monitors.kind, monitor_id)
+    if row is None:
+        raise NotFound(f"monitor {monitor_id!r} does not exist")
+    monitor = orjson.loads(row.doc)
+    if monitor["state"] != "inProgress":
+        return False
+    state = "completed" if outcome.ok else "inError"
+    await monitors.update(monitor_id, lambda d: {**d, "state": state, "response": _response(outcome)}, unit=unit)
+    service_id = monitor["sourceHref"].rsplit("/", 1)[-1]
+    service_row = await unit.tx.get(_services(engine).kind, service_id)
+    if service_row is None:
+        return True  # deleted meanwhile
+    service = await _record(engine, unit, service_id, outcome)
+    await _wake_orders(unit, service)
+    return True
+
+
+async def request_again(engine: Engine, unit: Unit, service_id: str) -> None:
+    """Repeat a service's request as it stands (an operator retrying a failed activation)."""
+    svc = _services(engine)
+    row = await unit.tx.get(svc.kind, service_id)
+    if row is None:
+        raise NotFound(f"service {service_id!r} does not exist")
+    service = orjson.loads(row.doc)
+    outcome = await _request(svc, unit, service)
+    if outcome is not None:
+        await _record(engine, unit, service_id, outcome)
+
+
+async def simulated_step(engine: Engine, unit: Unit, monitor_id: str) -> None:
+    monitor = await _load_monitor(engine, unit, monitor_id)
+    if monitor is None:
+        return
+    chosen = adapter(engine)
+    service = orjson.loads(monitor["request"]["body"])
+    if isinstance(chosen, Simulator):
+        await finish(engine, unit, monitor_id, chosen.decide(service, monitor_id))
+
+
+async def _load_monitor(engine: Engine, unit: Unit, monitor_id: str) -> Doc | None:
+    row = await unit.tx.get(_monitors(engine).kind, monitor_id)
+    monitor = orjson.loads(row.doc) if row else None
+    return monitor if monitor and monitor["state"] == "inProgress" else None
+
+
+@outside_unit
+async def activation_step(engine: Engine, task: Task) -> None:
+    """Finish an open request: the simulator decides; the HTTP adapter calls the endpoint
+    (outside any transaction), then records its answer."""
+    chosen = adapter(engine)
+    if not isinstance(chosen, HttpAdapter):
+        async with engine.unit() as unit:
+            await unit.tx.finish_task(task)
+            await simulated_step(engine, unit, task.key)
+        return
+    row = await engine.store.get(_monitors(engine).kind, task.key)
+    monitor = orjson.loads(row.doc) if row else None
+    outcome: Outcome | None = None
+    accepted = False
+    if monitor and monitor["state"] == "inProgress" and "response" not in monitor:
+        outcome, accepted = await _call(engine, chosen, monitor, task)
+    async with engine.unit() as unit:
+        await unit.tx.finish_task(task)
+        if outcome is not None:
+            await finish(engine, unit, task.key, outcome)
+        elif accepted:
+            response = {"statusCode": "202", "body": "", "header": _JSON}
+            await _monitors(engine).update(task.key, lambda d: {**d, "response": response}, unit=unit)
+
+
+async def _call(engine: Engine, chosen: HttpAdapter, monitor: Doc, task: Task) -> tuple[Outcome | None, bool]:
+    callback = f"{engine.public_url}/activation/callback/{monitor['id']}"
+    headers = {"X-Callback-Url": callback, "X-Request-Id": monitor["id"], "Content-Type": "application/json"}
+    try:
+        async with httpx.AsyncClient(timeout=chosen.timeout) as client:
+            response = await client.post(chosen.url, content=monitor["request"]["body"], headers=headers)
+    except httpx.HTTPError as exc:
+        if task.attempts >= _HTTP_ATTEMPTS:
+            return Outcome(False, f"activation endpoint unreachable after {task.attempts} attempts: {exc}", 503), False
+        raise  # the task runner retries with backoff
+    if response.status_code == 202:
+        return None, True
+    if response.status_code >= 500 and task.attempts < _HTTP_ATTEMPTS:
+        raise RuntimeError(f"activation endpoint answered {response.status_code}")
+    ok = response.status_code in (200, 201)
+    return Outcome(ok, response.text[:500] or f"HTTP {response.status_code}", response.status_code), False
+
+
+async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:
+    """The external system's answer to a 202: ``{"state": ..., "message": ...}``, a monitor, or
+    a TMF640 monitor/service event. Returns False for a repeated answer."""
+    body = payload if isinstance(payload, dict) else {}
+    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    inner = event.get("monitor") or event.get("service") or body
+    state = str(inner.get("state", "")).casefold()
+    ok = state in ("completed", "active", "done", "succeeded")
+    message = str(body.get("message") or inner.get("message") or state or "callback")
+    async with engine.unit() as unit:
+        return await finish(engine, unit, monitor_id, Outcome(ok, message, 200 if ok else 500))
+
+
+async def accepted(svc: ResourceService, doc: Doc) -> tuple[bytes, str] | None:
+    """202 with the monitor while the creating request is still in progress."""
+    monitor = await latest_monitor(svc.engine, doc["href"])
+    if monitor is not None and monitor["state"] == "inProgress":
+        return orjson.dumps(monitor), monitor["href"]
+    return None
+
+
+API = ApiDecl.build(
+    "tmf640",
+    contract="tmf640_v4",
+    name="ServiceActivationAndConfiguration",
+    version="v4",
+    resources=[
+        ResourceDecl(
+            "service",
+            lifecycle=SERVICE_LIFECYCLE,
+            stamp=None,
+            ref_paths=("serviceSpecification.id", "serviceOrderItem.serviceOrderId", "relatedParty.id"),
+            before_insert=on_requested,
+            on_update=on_changed,
+            accepted=accepted,
+        ),
+        ResourceDecl("monitor", lifecycle=MONITOR, stamp=None, ref_paths=("sourceHref",)),
+    ],
+    tasks={QUEUE: activation_step},
+)

@@ -1,0 +1,153 @@
+"""TMF685 Resource Pool Management v1 (``TMF685-Resource_Pool_Management-v1.0.regular.swagger.json``,
+the only official file; see ``pools.py`` for what a pool is here).
+
+- ``resourcePool``: create, patch, delete as in the file, plus GET (a pool nobody can read
+  cannot be managed). ``resourceCollection[].objectId`` names the TMF634 resource
+  specifications the pool holds; unknown ones are refused (422).
+- ``reservation``: create takes resources now. Each ``reservationItem`` asks
+  ``resourceCapacity.capacityDemandAmount`` (default: ``quantity``, else 1) resources from
+  ``resourceCapacity.resourcePool``; the taken ones are listed in
+  ``appliedCapacityAmount.resource`` and ``reservationState`` is ``completed``. Too few free
+  resources refuse the whole reservation (422 ``POOL_EXHAUSTED``), nothing is taken.
+  PATCH ``reservationState`` to ``released`` gives them back.
+- ``availabilityCheck``: create with ``resourceCapacityDemand`` (a ResourceCapacityDemand:
+  pool and amount) answers with ``availableCapacityAmount`` and ``isAvailable``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.lifecycle import StateMachine
+from ...engine.service import ResourceService
+from ...engine.unit import Unit
+from ...errors import BadRequest, Unprocessable
+from . import pools
+
+CATALOG = "/tmf-api/resourceCatalog/v4"
+RESERVATION = StateMachine(
+    "reservationState", {"completed": {"released"}, "released": set()}, initial="completed", creatable={"completed"}
+)
+
+
+async def check_pool(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    specs = svc.engine.services[CATALOG]["resourceSpecification"]
+    for spec_id in pools.pool_specs(doc):
+        if await unit.tx.get(specs.kind, spec_id) is None:
+            raise Unprocessable(f"resourceCollection: resource specification {spec_id!r} does not exist")
+
+
+def _amount(value: Any, default: int = 1) -> int:
+    if value is None:
+        return default
+    try:
+        amount = int(str(value).split()[0])  # "10", "10 ea"
+    except (ValueError, IndexError):
+        raise BadRequest(f"capacity amount {value!r} is not a whole number", code="INVALID_VALUE") from None
+    if amount < 1:
+        raise BadRequest(f"capacity amount {value!r} must be at least 1", code="INVALID_VALUE")
+    return amount
+
+
+async def _pool(svc: ResourceService, unit: Unit, capacity: Doc) -> Doc:
+    pool_id = (capacity.get("resourcePool") or {}).get("id")
+    if not pool_id:
+        raise BadRequest("resourceCapacity.resourcePool.id is required", code="MISSING_ATTRIBUTE")
+    pool_svc = pools.pools(svc.engine)
+    row = await unit.tx.get(pool_svc.kind, pool_id)
+    if row is None:
+        raise Unprocessable(f"resource pool {pool_id!r} does not exist")
+    return orjson.loads(row.doc)
+
+
+async def reserve(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    party = doc.get("relatedParty") or {}
+    owner = {
+        "id": party.get("id"),
+        "name": party.get("name"),
+        "role": party.get("role"),
+        "@referredType": party.get("@referredType") or "Party",
+    }
+    owner = {k: v for k, v in owner.items() if v is not None}
+    taken: list[str] = []
+    for item in doc.get("reservationItem") or []:
+        capacity = item.get("resourceCapacity") or {}
+        pool = await _pool(svc, unit, capacity)
+        wanted = _amount(capacity.get("capacityDemandAmount"), item.get("quantity") or 1)
+        specs = pools.pool_specs(pool)
+        got = []
+        for _ in range(wanted):
+            for spec_id in specs:
+                try:
+                    resource = await pools.take(
+                        svc.engine, unit, spec_id, party=owner if owner.get("id") else None, exclude=taken
+                    )
+                except pools.PoolExhausted:
+                    continue
+                taken.append(resource["id"])
+                got.append(resource)
+                break
+            else:
+                raise pools.PoolExhausted(f"pool {pool['id']}: {len(got)} of {wanted} resources free")
+        item["subReservationState"] = "completed"
+        item["appliedCapacityAmount"] = {
+            "appliedDemandAmount": str(len(got)),
+            "resource": [
+                {"id": r["id"], "href": r["href"], "name": r.get("name"), "@referredType": r["@type"]} for r in got
+            ],
+        }
+    doc["reservationState"] = "completed"
+
+
+def reservation_patch(after: Doc, before: Doc) -> None:
+    changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
+    refused = sorted(changed - {"reservationState", "description", "@schemaLocation"})
+    if refused:
+        raise BadRequest(
+            f"{', '.join(refused)} cannot change on a reservation; release it and reserve again",
+            code="READ_ONLY_ATTRIBUTE",
+        )
+
+
+async def released(svc: ResourceService, unit: Unit, before: Doc, after: Doc) -> None:
+    if before.get("reservationState") != "released" and after.get("reservationState") == "released":
+        for item in after.get("reservationItem") or []:
+            for ref in (item.get("appliedCapacityAmount") or {}).get("resource") or []:
+                await pools.give_back(svc.engine, unit, ref["id"])
+
+
+async def check_availability(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    demand = doc.get("resourceCapacityDemand")
+    if not isinstance(demand, dict):
+        raise BadRequest("resourceCapacityDemand (pool and amount) is required", code="MISSING_ATTRIBUTE")
+    pool = await _pool(svc, unit, demand)
+    wanted = _amount(demand.get("capacityDemandAmount"))
+    free = 0
+    for spec_id in pools.pool_specs(pool):
+        free += await pools.free_count(svc.engine, spec_id)
+    doc["availableCapacityAmount"] = str(free)
+    doc["isAvailable"] = free >= wanted
+
+
+API = ApiDecl.build(
+    "tmf685",
+    contract="tmf685_v1",
+    name="resourcePoolManagement",
+    version="v1",
+    resources=[
+        ResourceDecl("resourcePool", stamp=None, ref_paths=("resourceCollection.objectId",), before_insert=check_pool),
+        ResourceDecl(
+            "reservation",
+            lifecycle=RESERVATION,
+            stamp=None,
+            ref_paths=("relatedParty.id", "reservationItem.appliedCapacityAmount.resource.id"),
+            before_insert=reserve,
+            patch_rules=[reservation_patch],
+            on_update=released,
+        ),
+        ResourceDecl("availabilityCheck", stamp=None, before_insert=check_availability),
+    ],
+)

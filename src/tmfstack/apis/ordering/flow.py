@@ -1,0 +1,106 @@
+"""What the three order managers (product, service, resource) share.
+
+Each manager is a durable task handler that reads an order's committed state and does
+the next thing. These helpers load and save orders inside the step's unit, derive the
+stable ids that make a replayed step create nothing twice, and keep the order's
+readable history in ``note``.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ...clock import now_iso
+from .states import roll_up
+
+if TYPE_CHECKING:
+    from ...engine.registry import Engine
+    from ...engine.service import ResourceService
+    from ...engine.unit import Unit
+
+Doc = dict[str, Any]
+_NAMESPACE = uuid.UUID("0b8a4f7e-3c1d-4e59-a6f2-9d7e1c5b2a40")
+
+PRODUCT_ORDERING = "/tmf-api/productOrderingManagement/v4"
+SERVICE_ORDERING = "/tmf-api/serviceOrdering/v4"
+RESOURCE_ORDERING = "/tmf-api/resourceOrderingManagement/v4"
+SERVICE_INVENTORY = "/tmf-api/serviceInventory/v4"
+RESOURCE_INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
+SERVICE_CATALOG = "/tmf-api/serviceCatalogManagement/v4"
+RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
+ACTIVATION = "/tmf-api/ServiceActivationAndConfiguration/v4"
+POOLS = "/tmf-api/resourcePoolManagement/v1"
+
+#: task queues (one per order type and its cancellation)
+SERVICE_ORDER_QUEUE = "serviceOrder"
+CANCEL_SERVICE_ORDER_QUEUE = "cancelServiceOrder"
+RESOURCE_ORDER_QUEUE = "resourceOrder"
+CANCEL_RESOURCE_ORDER_QUEUE = "cancelResourceOrder"
+PRODUCT_ORDER_QUEUE = "productOrder"
+CANCEL_PRODUCT_ORDER_QUEUE = "cancelProductOrder"
+
+
+def stable_id(*parts: str) -> str:
+    """The id of something a step creates, derived from what it is for (replays find it)."""
+    return str(uuid.uuid5(_NAMESPACE, "/".join(parts)))
+
+
+def note(author: str, text: str) -> Doc:
+    return {"author": author, "date": now_iso(), "text": text, "@type": "Note"}
+
+
+def service(engine: Engine, root: str, resource: str) -> ResourceService:
+    return engine.services[root][resource]
+
+
+async def load(unit: Unit, svc: ResourceService, id: str | None) -> Doc | None:
+    if not id:
+        return None
+    row = await unit.tx.get(svc.kind, id)
+    return orjson.loads(row.doc) if row else None
+
+
+async def save(unit: Unit, svc: ResourceService, doc: Doc) -> Doc:
+    """Write ``doc`` as the new state (its lifecycle is checked, events emitted); returns a copy."""
+    saved, _, _ = await svc.update(doc["id"], lambda _: doc, unit=unit)
+    return orjson.loads(orjson.dumps(saved))
+
+
+async def ensure(unit: Unit, svc: ResourceService, body: Doc) -> tuple[Doc, bool]:
+    """Create ``body`` under its stable id unless a replayed step already did; (doc, created)."""
+    found = await load(unit, svc, body["id"])
+    if found is not None:
+        return found, False
+    created, _, _ = await svc.create(body, keep_id=True, unit=unit)
+    return created, True
+
+
+async def wake(unit: Unit, queue: str, key: str) -> None:
+    await unit.schedule(queue, key, time.time())
+
+
+def ref(doc: Doc, referred: str | None = None) -> Doc:
+    out = {k: doc[k] for k in ("id", "href", "name") if doc.get(k) is not None}
+    if referred:
+        out["@referredType"] = referred
+    return out
+
+
+def end_items(items: list[Doc], state: str, only: set[str] | frozenset[str] | None = None) -> None:
+    for item in items:
+        if only is None or item.get("state") in only:
+            item["state"] = state
+
+
+def order_outcome(items: list[Doc]) -> str | None:
+    """The order state its items imply: a terminal one when all ended, ``held`` as soon as one
+    is held (the order waits for an operator), else None (still in progress)."""
+    states = [i.get("state", "") for i in items]
+    final = roll_up(states)
+    if final is not None:
+        return final
+    return "held" if "held" in states else None

@@ -1,0 +1,92 @@
+"""Client rules shared by the TMF641 service and TMF652 resource order declarations.
+
+Accept, then decide (as for product orders): a schema-valid order is stored acknowledged,
+its items acknowledged, and its manager's step is scheduled. A client may afterwards add
+notes, change descriptive attributes, and hold / release the order (inProgress ⇄ held,
+pending); everything else is the manager's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ...engine.declaration import Doc, Rule
+from ...engine.service import ResourceService
+from ...engine.unit import Unit
+from ...errors import BadRequest, Conflict
+from .states import ORDER, TERMINAL, check_client_move
+
+PATCHABLE = frozenset(
+    {
+        "note",
+        "externalId",
+        "priority",
+        "category",
+        "description",
+        "name",
+        "state",
+        "notificationContact",
+        "@schemaLocation",
+    }
+)
+
+
+def prepare_items(key: str) -> Rule:
+    def rule(doc: Doc, before: Doc | None) -> None:
+        if before is not None:
+            return
+        items = [i for i in doc.get(key) or [] if isinstance(i, dict)]
+        for item in items:
+            if "state" in item:
+                raise BadRequest(f"{key} {item.get('id')!r}: state is set by the server", code="READ_ONLY_ATTRIBUTE")
+            item["state"] = "acknowledged"
+        ids = [i.get("id") for i in items]
+        if None in ids:
+            raise BadRequest(f"every {key} needs an id", code="MISSING_ATTRIBUTE")
+        duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise BadRequest(f"{key} ids must be unique in an order: {', '.join(duplicates)}")
+        if not items:
+            raise BadRequest(f"an order needs at least one {key}", code="MISSING_ATTRIBUTE")
+
+    return rule
+
+
+def client_patch(after: Doc, before: Doc) -> None:
+    if "state" in after:
+        after["state"] = ORDER.canonical(after["state"])
+    notes_before = before.get("note") or []
+    if (after.get("note") or [])[: len(notes_before)] != notes_before:
+        raise Conflict("notes can only be added", code="NOTES_APPEND_ONLY")
+    changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
+    refused = sorted(changed - PATCHABLE)
+    if refused:
+        raise BadRequest(
+            f"{', '.join(refused)} cannot be changed once the order is submitted; cancel it and order again",
+            code="READ_ONLY_ATTRIBUTE",
+        )
+    if before.get("state") in TERMINAL and changed - {"note"}:
+        raise Conflict(f"the order is {before['state']}; only notes can be added", code="ORDER_CLOSED")
+    check_client_move(before["state"], after["state"])
+
+
+def schedule_on_create(queue: str) -> Callable[[ResourceService, Unit, Doc], Any]:
+    async def hook(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+        await unit.schedule(queue, doc["id"], time.time())
+
+    return hook
+
+
+def schedule_on_release(queue: str) -> Callable[[ResourceService, Unit, Doc, Doc], Any]:
+    async def hook(svc: ResourceService, unit: Unit, before: Doc, after: Doc) -> None:
+        if before.get("state") in ("held", "pending") and after.get("state") == "inProgress":
+            await unit.schedule(queue, after["id"], time.time())
+
+    return hook
+
+
+def can_delete(doc: Doc) -> None:
+    if doc.get("state") not in TERMINAL:
+        raise Conflict(f"an order that is {doc.get('state')} cannot be deleted; cancel it first", code="ORDER_OPEN")

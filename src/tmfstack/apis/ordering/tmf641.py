@@ -1,0 +1,60 @@
+"""TMF641 Service Ordering v4 (``TMF641-ServiceOrdering-v4.1.0.swagger.json``).
+
+``serviceOrder`` (list, create, get, patch, delete), ``cancelServiceOrder`` (list, create,
+get), ``hub``. Orders come from the product order manager (one per product order item it
+decomposes) or from any client; service order management (``som.py``) processes them.
+``state`` follows the same table as product orders (``states.py``); cancelServiceOrder's
+TaskStateType starts ``accepted`` in this version.
+"""
+
+from __future__ import annotations
+
+from ...engine.declaration import ApiDecl, ResourceDecl
+from ...engine.lifecycle import StateMachine
+from . import som
+from .flow import CANCEL_SERVICE_ORDER_QUEUE, SERVICE_ORDER_QUEUE
+from .rules import can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .states import ORDER
+
+CANCEL = StateMachine(
+    "state",
+    {
+        "accepted": {"inProgress", "terminatedWithError"},
+        "inProgress": {"done", "terminatedWithError"},
+        "done": set(),
+        "terminatedWithError": set(),
+    },
+    initial="accepted",
+    creatable={"accepted"},
+)
+
+API = ApiDecl.build(
+    "tmf641",
+    contract="tmf641_v4",
+    name="serviceOrdering",
+    version="v4",
+    resources=[
+        ResourceDecl(
+            "serviceOrder",
+            lifecycle=ORDER,
+            stamp=None,
+            created_stamp="orderDate",
+            ref_paths=("relatedParty.id", "externalId", "externalReference.id", "serviceOrderItem.service.id"),
+            server_owned=frozenset({"completionDate", "cancellationDate", "startDate", "errorMessage", "milestone"}),
+            rules=[prepare_items("serviceOrderItem")],
+            patch_rules=[client_patch],
+            on_create=schedule_on_create(SERVICE_ORDER_QUEUE),
+            on_update=schedule_on_release(SERVICE_ORDER_QUEUE),
+            can_delete=can_delete,
+        ),
+        ResourceDecl(
+            "cancelServiceOrder",
+            lifecycle=CANCEL,
+            stamp=None,
+            ref_paths=("serviceOrder.id",),
+            server_owned=frozenset({"effectiveCancellationDate", "completionMessage", "errorMessage"}),
+            on_create=schedule_on_create(CANCEL_SERVICE_ORDER_QUEUE),
+        ),
+    ],
+    tasks={SERVICE_ORDER_QUEUE: som.process_service_order, CANCEL_SERVICE_ORDER_QUEUE: som.process_cancel},
+)

@@ -1,0 +1,59 @@
+"""TMF652 Resource Ordering v4 (``TMF652-ResourceOrder-v4.0.0.swagger.json``).
+
+``resourceOrder`` (list, create, get, patch, delete), ``cancelResourceOrder`` (list, create,
+get), ``hub``. The v4.0.0 file is the only TMF652 here; its ``state`` is a free string, so
+the product order table (``states.py``, the same states the TMF652 user guide draws) is
+applied. Resource order management (``rom.py``) serves them from the TMF685 pools.
+"""
+
+from __future__ import annotations
+
+from ...engine.declaration import ApiDecl, ResourceDecl
+from ...engine.lifecycle import StateMachine
+from . import rom
+from .flow import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
+from .rules import can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .states import ORDER
+
+CANCEL = StateMachine(
+    "state",
+    {
+        "acknowledged": {"inProgress", "done", "terminatedWithError"},
+        "inProgress": {"done", "terminatedWithError"},
+        "done": set(),
+        "terminatedWithError": set(),
+    },
+    initial="acknowledged",
+    creatable={"acknowledged"},
+)
+
+API = ApiDecl.build(
+    "tmf652",
+    contract="tmf652_v4",
+    name="resourceOrderingManagement",
+    version="v4",
+    resources=[
+        ResourceDecl(
+            "resourceOrder",
+            lifecycle=ORDER,
+            stamp=None,
+            created_stamp="orderDate",
+            ref_paths=("relatedParty.id", "externalReference.id", "orderItem.resource.id"),
+            server_owned=frozenset({"completionDate", "startDate"}),
+            rules=[prepare_items("orderItem")],
+            patch_rules=[client_patch],
+            on_create=schedule_on_create(RESOURCE_ORDER_QUEUE),
+            on_update=schedule_on_release(RESOURCE_ORDER_QUEUE),
+            can_delete=can_delete,
+        ),
+        ResourceDecl(
+            "cancelResourceOrder",
+            lifecycle=CANCEL,
+            stamp=None,
+            ref_paths=("resourceOrder.id",),
+            server_owned=frozenset({"effectiveCancellationDate"}),
+            on_create=schedule_on_create(CANCEL_RESOURCE_ORDER_QUEUE),
+        ),
+    ],
+    tasks={RESOURCE_ORDER_QUEUE: rom.process_resource_order, CANCEL_RESOURCE_ORDER_QUEUE: rom.process_cancel},
+)
