@@ -158,6 +158,9 @@ async def finish(engine: Engine, unit: Unit, monitor_id: str, outcome: Outcome) 
     service_row = await unit.tx.get(_services(engine).kind, service_id)
     if service_row is None:
         return True  # deleted meanwhile
+    latest = await latest_monitor(engine, monitor["sourceHref"], unit)
+    if latest is not None and latest["id"] != monitor_id:
+        return True  # superseded by a newer request: that one's outcome will say how the service is
     service = await _record(engine, unit, service_id, outcome)
     await _wake_orders(unit, service)
     return True

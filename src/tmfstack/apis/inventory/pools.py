@@ -66,16 +66,38 @@ async def free_count(engine: Engine, spec_id: str) -> int:
     return await engine.store.count(resources(engine).kind, _free(spec_id))
 
 
-def _taken(party: Doc | None, purpose: Doc | None) -> Any:
+#: categories of resources that are not pool stock (see rom._outside): given back, they rest
+#: in ``standby`` instead of becoming free for anyone
+OUTSIDE = frozenset({"brought in", "new"})
+STANDBY = "standby"
+HELD_BY, SERVES = "reservedBy", "supportsService"
+
+
+def holder_of(doc: Doc) -> str | None:
+    """The id of the reservation holding a resource (its ``reservedBy`` relationship)."""
+    for rel in doc.get("resourceRelationship") or []:
+        if rel.get("relationshipType") == HELD_BY:
+            return rel.get("id")
+    return None
+
+
+def relate(doc: Doc, kind: str, target: Doc) -> Doc:
+    """Set the resource's one relationship of ``kind`` to ``target`` (id, href), keeping the others."""
+    rels = [r for r in doc.get("resourceRelationship") or [] if r.get("relationshipType") != kind]
+    rels.append(
+        {"relationshipType": kind, "id": target["id"], "href": target.get("href"), "@type": "ResourceRelationship"}
+    )
+    return {**doc, "resourceRelationship": rels}
+
+
+def _taken(party: Doc | None, holder: Doc | None) -> Any:
     def change(doc: Doc) -> Doc:
         if doc.get("resourceStatus") != FREE:
             raise Conflict(f"resource {doc.get('name') or doc['id']} is {doc.get('resourceStatus')}", code="TAKEN")
         doc.update(resourceStatus=TAKEN, usageState="active", administrativeState="unlocked", operationalState="enable")
         doc["relatedParty"] = [party] if party else []
-        if purpose:
-            # the back reference to what the resource serves (TMF639 v4 has no service ref)
-            doc["resourceRelationship"] = [{"relationshipType": "supportsService", **purpose}]
-        return doc
+        doc["resourceRelationship"] = []
+        return relate(doc, HELD_BY, holder) if holder else doc
 
     return change
 
@@ -87,10 +109,11 @@ async def take(
     *,
     wanted: str | None = None,
     party: Doc | None = None,
-    purpose: Doc | None = None,
+    holder: Doc | None = None,
     exclude: Iterable[str] = (),
 ) -> Doc:
-    """Take one free resource of ``spec_id`` (``wanted``: that resource id) for ``party``."""
+    """Take one free resource of ``spec_id`` (``wanted``: that resource id) for ``party``, held by
+    the reservation ``holder`` (id, href)."""
     svc = resources(engine)
     if wanted is not None:
         row = await unit.tx.get(svc.kind, wanted)
@@ -99,7 +122,7 @@ async def take(
             raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}")
         if doc.get("resourceStatus") != FREE:
             raise PoolExhausted(f"{doc.get('name') or wanted} is already taken ({doc.get('resourceStatus')})")
-        taken, _, _ = await svc.update(wanted, _taken(party, purpose), unit=unit)
+        taken, _, _ = await svc.update(wanted, _taken(party, holder), unit=unit)
         return taken
     skip = set(exclude)
     rows = await unit.tx.page(svc.kind, _free(spec_id), [("name", False)], 0, _CANDIDATES + len(skip))
@@ -110,28 +133,56 @@ async def take(
         row = await unit.tx.get(svc.kind, candidate["id"])
         if row is None or orjson.loads(row.doc).get("resourceStatus") != FREE:
             continue
-        taken, _, _ = await svc.update(candidate["id"], _taken(party, purpose), unit=unit)
+        taken, _, _ = await svc.update(candidate["id"], _taken(party, holder), unit=unit)
         return taken
     pool = await pool_of(engine, unit, spec_id)
     where = f"pool {pool['id']}" if pool else "no pool"
     raise PoolExhausted(f"no free resource of specification {spec_id} ({where})")
 
 
-async def give_back(engine: Engine, unit: Unit, resource_id: str) -> bool:
-    """Return a taken resource to its pool; False when it was not taken (already given back)."""
+async def give_back(engine: Engine, unit: Unit, resource_id: str, holder: str | None = None) -> bool:
+    """Return a taken resource to its pool; False when it was not taken, or (``holder`` given)
+    is now held by another reservation. The reservation that held it is updated: its item
+    ``released``, and the reservation ``released`` once all its items are."""
     svc = resources(engine)
     row = await unit.tx.get(svc.kind, resource_id)
-    if row is None or orjson.loads(row.doc).get("resourceStatus") != TAKEN:
+    current = orjson.loads(row.doc) if row else None
+    if current is None or current.get("resourceStatus") != TAKEN:
+        return False
+    held_by = holder_of(current)
+    if holder is not None and held_by != holder:
         return False
 
     def change(doc: Doc) -> Doc:
-        doc.update(resourceStatus=FREE, usageState="idle", administrativeState="locked", operationalState="enable")
+        status = STANDBY if doc.get("category") in OUTSIDE else FREE
+        doc.update(resourceStatus=status, usageState="idle", administrativeState="locked", operationalState="enable")
         doc["relatedParty"] = []
         doc.pop("resourceRelationship", None)
         return doc
 
     await svc.update(resource_id, change, unit=unit)
+    if held_by and held_by != holder:
+        await _release_item(engine, unit, held_by, resource_id)
     return True
+
+
+async def _release_item(engine: Engine, unit: Unit, reservation_id: str, resource_id: str) -> None:
+    reservations = engine.services[POOLS]["reservation"]
+    row = await unit.tx.get(reservations.kind, reservation_id)
+    if row is None:
+        return
+
+    def change(doc: Doc) -> Doc:
+        items = doc.get("reservationItem") or []
+        for item in items:
+            held = (item.get("appliedCapacityAmount") or {}).get("resource") or []
+            if any(r.get("id") == resource_id for r in held):
+                item["subReservationState"] = "released"
+        if items and all(i.get("subReservationState") == "released" for i in items):
+            doc["reservationState"] = "released"
+        return doc
+
+    await reservations.update(reservation_id, change, unit=unit)
 
 
 def member(pool: Doc, spec: Doc, value: str, resource_type: str, chars: dict[str, Any]) -> Doc:

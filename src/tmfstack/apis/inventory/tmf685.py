@@ -40,6 +40,11 @@ async def check_pool(svc: ResourceService, unit: Unit, doc: Doc) -> None:
             raise Unprocessable(f"resourceCollection: resource specification {spec_id!r} does not exist")
 
 
+async def check_pool_change(svc: ResourceService, unit: Unit, before: Doc, after: Doc) -> None:
+    if pools.pool_specs(before) != pools.pool_specs(after):
+        await check_pool(svc, unit, after)
+
+
 def _amount(value: Any, default: int = 1) -> int:
     if value is None:
         return default
@@ -83,7 +88,12 @@ async def reserve(svc: ResourceService, unit: Unit, doc: Doc) -> None:
             for spec_id in specs:
                 try:
                     resource = await pools.take(
-                        svc.engine, unit, spec_id, party=owner if owner.get("id") else None, exclude=taken
+                        svc.engine,
+                        unit,
+                        spec_id,
+                        party=owner if owner.get("id") else None,
+                        holder={"id": doc["id"], "href": doc["href"]},
+                        exclude=taken,
                     )
                 except pools.PoolExhausted:
                     continue
@@ -116,7 +126,7 @@ async def released(svc: ResourceService, unit: Unit, before: Doc, after: Doc) ->
     if before.get("reservationState") != "released" and after.get("reservationState") == "released":
         for item in after.get("reservationItem") or []:
             for ref in (item.get("appliedCapacityAmount") or {}).get("resource") or []:
-                await pools.give_back(svc.engine, unit, ref["id"])
+                await pools.give_back(svc.engine, unit, ref["id"], holder=after["id"])
 
 
 async def check_availability(svc: ResourceService, unit: Unit, doc: Doc) -> None:
@@ -138,7 +148,13 @@ API = ApiDecl.build(
     name="resourcePoolManagement",
     version="v1",
     resources=[
-        ResourceDecl("resourcePool", stamp=None, ref_paths=("resourceCollection.objectId",), before_insert=check_pool),
+        ResourceDecl(
+            "resourcePool",
+            stamp=None,
+            ref_paths=("resourceCollection.objectId",),
+            before_insert=check_pool,
+            on_update=check_pool_change,
+        ),
         ResourceDecl(
             "reservation",
             lifecycle=RESERVATION,

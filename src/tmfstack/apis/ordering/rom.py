@@ -68,7 +68,10 @@ async def _outside(engine: Engine, unit: Unit, spec_id: str, name: str, how: str
     derived from specification and name, so two orders bringing the same one clash."""
     svc = pools.resources(engine)
     id = stable_id("outside", spec_id, name)
-    if await unit.tx.get(svc.kind, id) is None:
+    row = await unit.tx.get(svc.kind, id)
+    if row is not None and orjson.loads(row.doc).get("resourceStatus") == pools.STANDBY:
+        await svc.update(id, lambda d: {**d, "resourceStatus": pools.FREE}, unit=unit)  # brought in again
+    if row is None:
         spec_svc = engine.services[RESOURCE_CATALOG]["resourceSpecification"]
         row = await unit.tx.get(spec_svc.kind, spec_id)
         spec = orjson.loads(row.doc) if row else {"id": spec_id, "href": spec_id}
@@ -88,6 +91,9 @@ async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> N
     items = order.get("orderItem") or []
     notes = order.setdefault("note", [])
     party = _customer(order)
+    reservations = service(engine, POOLS, "reservation")
+    reservation_id = stable_id(order["id"], "reservation")
+    holder = {"id": reservation_id, "href": reservations.href(reservation_id)}
     taken: list[Doc] = []
     failure = None
     for item in items:
@@ -100,7 +106,6 @@ async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> N
                 if not spec_id:
                     raise pools.PoolExhausted("an add item needs resourceSpecification.id")
                 wanted_id = wanted.get("id") or None
-                purpose = {"id": order["id"], "href": order["href"], "@type": "ResourceRelationship"}
                 if not wanted_id and wanted.get("name"):
                     wanted_id = await _by_name(engine, unit, spec_id, str(wanted["name"]))
                     if wanted_id is None:  # not ours: a ported-in number, a customer's own device
@@ -114,7 +119,7 @@ async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> N
                     spec_id,
                     wanted=wanted_id,
                     party=party,
-                    purpose=purpose,
+                    holder=holder,
                     exclude=[t["id"] for t in taken],
                 )
                 taken.append(resource)
@@ -134,7 +139,7 @@ async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> N
             break
     if failure is not None:
         for resource in taken:
-            await pools.give_back(engine, unit, resource["id"])
+            await pools.give_back(engine, unit, resource["id"], holder=reservation_id)
         for item in items:
             if item.get("state") == "completed" and item.get("action") == "add":
                 item["state"] = "failed"

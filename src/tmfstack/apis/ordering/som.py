@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from ...engine.unit import Unit
 
 AUTHOR = "service order manager"
+CANCELLING = frozenset({"assessingCancellation", "pendingCancellation"})
 WAITING = "inProgress"
 
 
@@ -331,12 +332,9 @@ async def _attach_resources(ctx: Ctx, rfs_docs: list[Doc], order: Doc) -> list[D
                 return {**doc, "supportingResource": held, "state": "reserved"}
 
             rfs, _, _ = await ctx.inventory.update(rfs["id"], change, unit=ctx.unit)
-            back = {"relationshipType": "supportsService", "id": rfs["id"], "href": rfs["href"]}
             for res in held:  # the resource's way back to the service it serves
                 await pools.resources(ctx.engine).update(
-                    res["id"],
-                    lambda d, b=back: {**d, "resourceRelationship": [{**b, "@type": "ResourceRelationship"}]},
-                    unit=ctx.unit,
+                    res["id"], lambda d, r=rfs: pools.relate(d, pools.SERVES, r), unit=ctx.unit
                 )
         out.append(rfs)
     return out
@@ -614,10 +612,8 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     assert order is not None
     if cancel["state"] == "accepted":
         cancel = await save(unit, cancels, {**cancel, "state": "inProgress"})
-    for step in ("assessingCancellation", "pendingCancellation"):
-        if order["state"] not in ("assessingCancellation", "pendingCancellation") or (
-            step == "pendingCancellation" and order["state"] == "assessingCancellation"
-        ):
+    for before, step in ((None, "assessingCancellation"), ("assessingCancellation", "pendingCancellation")):
+        if order["state"] == before or (before is None and order["state"] not in CANCELLING):
             order.setdefault("note", []).append(note(AUTHOR, f"{order['state']} → {step} ({cancel_id})"))
             order = await save(unit, orders, {**order, "state": step})
     ctx = Ctx(engine, unit, order, ChainView(engine, unit))

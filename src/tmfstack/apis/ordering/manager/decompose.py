@@ -200,11 +200,20 @@ class ChainFulfiller:
                 line["serviceOrderItemRelationship"] = rels
         return lines
 
+    async def _realized_by(self, ctx: StepContext, product: Doc) -> list[Doc]:
+        """The services realising a product and, for a bundle, its children."""
+        found = [r for r in product.get("realizingService") or [] if r.get("id")]
+        for child in product.get("product") or []:
+            doc = await ctx.view.product(child.get("id"))
+            if doc is not None:
+                found += await self._realized_by(ctx, doc)
+        return found
+
     async def _change_lines(self, ctx: StepContext, view: ChainView, item: Doc) -> list[Doc]:
         product = await ctx.view.product((item.get("product") or {}).get("id"))
         if product is None:
             return []
-        realizing = [r for r in product.get("realizingService") or [] if r.get("id")]
+        realizing = await self._realized_by(ctx, product)
         inventory = service(ctx.engine, SERVICE_INVENTORY, "service")
         lines = []
         wanted = item.get("product") or {}
