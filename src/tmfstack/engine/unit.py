@@ -23,6 +23,8 @@ class Unit:
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: subscriptions per event API, read once per unit (a step may emit many events)
     hubs: dict[str, list[HubRow]] = field(default_factory=dict)
+    #: (kind, id) -> version a step read a document at; its save must find that version
+    seen: dict[tuple[str, str], int] = field(default_factory=dict)
 
     async def subscriptions(self, event_api: str) -> list[HubRow]:
         found = self.hubs.get(event_api)

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import now_iso
+from ...engine.service import etag
+from ...errors import ConcurrentUpdate, PreconditionFailed
 from .states import roll_up
 
 if TYPE_CHECKING:
@@ -58,15 +60,30 @@ def service(engine: Engine, root: str, resource: str) -> ResourceService:
 
 
 async def load(unit: Unit, svc: ResourceService, id: str | None) -> Doc | None:
+    """Read a document in the step's transaction, remembering its version for ``save``."""
     if not id:
         return None
     row = await unit.tx.get(svc.kind, id)
-    return orjson.loads(row.doc) if row else None
+    if row is None:
+        return None
+    unit.seen[(svc.kind, id)] = row.version
+    doc: Doc = orjson.loads(row.doc)
+    return doc
 
 
 async def save(unit: Unit, svc: ResourceService, doc: Doc) -> Doc:
-    """Write ``doc`` as the new state (its lifecycle is checked, events emitted); returns a copy."""
-    saved, _, _ = await svc.update(doc["id"], lambda _: doc, unit=unit)
+    """Write ``doc`` as the new state (its lifecycle is checked, events emitted); returns a copy.
+
+    ``doc`` was built from what ``load`` read: if anyone changed it since (a client holding
+    the order), the step's whole unit is retried on fresh state instead of overwriting them.
+    """
+    key = (svc.kind, doc["id"])
+    seen = unit.seen.get(key)
+    try:
+        saved, _, version = await svc.update(doc["id"], lambda _: doc, etag(seen) if seen else None, unit=unit)
+    except PreconditionFailed:
+        raise ConcurrentUpdate(f"{svc.name} {doc['id']} changed while a step worked on it") from None
+    unit.seen[key] = version
     return orjson.loads(orjson.dumps(saved))
 
 

@@ -25,7 +25,7 @@ import orjson
 from ....clock import now_iso
 from ....store.base import REF, SqlCond
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
-from ..flow import order_outcome
+from ..flow import load, order_outcome, save
 from .decompose import ChainFulfiller
 from .fulfil import Fulfiller, ItemFailed, StepContext
 from .pricing import price_order
@@ -65,8 +65,7 @@ def _orders(engine: Engine) -> ResourceService:
 
 
 async def _save(engine: Engine, unit: Unit, order: Doc) -> Doc:
-    doc, _, _ = await _orders(engine).update(order["id"], lambda _: order, unit=unit)
-    return orjson.loads(orjson.dumps(doc))
+    return await save(unit, _orders(engine), order)
 
 
 def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> None:
@@ -77,10 +76,9 @@ def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> No
 
 
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
-    row = await unit.tx.get(_orders(engine).kind, order_id)
-    if row is None:
+    order = await load(unit, _orders(engine), order_id)
+    if order is None:
         return  # deleted meanwhile
-    order: Doc = orjson.loads(row.doc)
     view = CatalogView(engine, unit)
     if order["state"] == "acknowledged":
         order = await _decide(engine, unit, view, order)
@@ -165,7 +163,7 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     if cancel["state"] in ("done", "terminatedWithError"):
         return
     order_id = (cancel.get("productOrder") or {}).get("id")
-    order_row = await unit.tx.get(_orders(engine).kind, order_id) if order_id else None
+    found = await load(unit, _orders(engine), order_id)
 
     async def finish(state: str, reason: str | None = None) -> None:
         def change(doc: Doc) -> Doc:
@@ -180,10 +178,10 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
             await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
         await cancels.update(cancel_id, change, unit=unit)
 
-    if order_row is None:
+    if found is None:
         await finish("terminatedWithError", f"product order {order_id!r} does not exist")
         return
-    order: Doc = orjson.loads(order_row.doc)
+    order: Doc = found
     previous = order["state"]
     if previous in TERMINAL or (
         previous in ("assessingCancellation", "pendingCancellation") and cancel["state"] != "inProgress"
