@@ -194,9 +194,13 @@ class ResourceService:
             event_type = f"{self.entity}ChangeEvent"
             if event_type not in self.event_types or kind not in ("AttributeValueChange", "StateChange"):
                 return
-        event = envelope(event_type, self.name, doc, field_path)
         hubs = await unit.subscriptions(self.event_api)
+        if not hubs:
+            return  # nobody listens: an event no delivery refers to would never be read
+        event = envelope(event_type, self.name, doc, field_path)
         wanted = wanted_by(hubs, event)
+        if not wanted:
+            return
         await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
         unit.deliveries += len(wanted)
 

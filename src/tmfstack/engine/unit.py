@@ -9,7 +9,8 @@ after it commits (waking the event dispatcher and the task runner, after-commit 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from ..store.base import HubRow, Tx
@@ -25,6 +26,8 @@ class Unit:
     hubs: dict[str, list[HubRow]] = field(default_factory=dict)
     #: (kind, id) -> version a step read a document at; its save must find that version
     seen: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: (queue, key) steps this unit is running itself right now: scheduling them is moot
+    claimed: set[tuple[str, str]] = field(default_factory=set)
 
     async def subscriptions(self, event_api: str) -> list[HubRow]:
         found = self.hubs.get(event_api)
@@ -34,5 +37,18 @@ class Unit:
 
     async def schedule(self, queue: str, key: str, due: float) -> None:
         """Ask for ``queue``'s handler to run for ``key`` at ``due`` (epoch seconds), durably."""
+        if (queue, key) in self.claimed:
+            return
         await self.tx.schedule(queue, key, due)
         self.tasks += 1
+
+    @contextmanager
+    def claiming(self, *steps: tuple[str, str]) -> Iterator[None]:
+        """Run ``steps`` (queue, key) inline: while inside, requests to schedule them are dropped,
+        because the caller is doing that step now and looks at everything it causes."""
+        fresh = [s for s in steps if s not in self.claimed]
+        self.claimed.update(fresh)
+        try:
+            yield
+        finally:
+            self.claimed.difference_update(fresh)

@@ -32,7 +32,7 @@ import asyncpg
 from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, POSTGRES, statements
-from .sqlparts import count_plan, counter_changes, order_sql, where_sql
+from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
 _SCAN_BATCH = 500
 _COLLATE = ' COLLATE "C"'
@@ -334,13 +334,7 @@ class PostgresStore(Store):
 def _page_sql(
     kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
 ) -> tuple[str, list[object]]:
-    where, args = where_sql(kind, conds, "$", collate=_COLLATE)
-    n = len(args)
-    sql = (
-        f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=True, collate=_COLLATE)}"
-        f" LIMIT ${n + 1} OFFSET ${n + 2}"
-    )
-    return sql, [*args, limit, offset]
+    return page_sql(kind, conds, order, offset, limit, "$", nulls=True, collate=_COLLATE)
 
 
 class PostgresTx(Tx):

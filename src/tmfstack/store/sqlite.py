@@ -24,7 +24,7 @@ from typing import Any
 from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
-from .sqlparts import count_plan, counter_changes, order_sql, where_sql
+from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
 _SCAN_BATCH = 500
 
@@ -302,9 +302,8 @@ def _page(
     offset: int,
     limit: int,
 ) -> list[bytes]:
-    where, args = where_sql(kind, conds, "?")
-    sql = f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=False)} LIMIT ? OFFSET ?"
-    return [r[0] for r in conn.execute(sql, (*args, limit, offset))]
+    sql, args = page_sql(kind, conds, order, offset, limit, "?", nulls=False)
+    return [r[0] for r in conn.execute(sql, args)]
 
 
 class SqliteTx(Tx):

@@ -15,14 +15,15 @@ def _ph(style: str, n: int) -> str:
 
 
 def where_sql(
-    kind: str, conds: Sequence[SqlCond], style: str, start: int = 1, collate: str = ""
+    kind: str, conds: Sequence[SqlCond], style: str, start: int = 1, collate: str = "", alias: str = ""
 ) -> tuple[str, list[Any]]:
     """``style`` is "?" (sqlite) or "$" (asyncpg numbered placeholders).
 
-    ``collate`` (e.g. ``' COLLATE "C"'``) follows each column, to match the collation of the indexes.
+    ``collate`` (e.g. ``' COLLATE "C"'``) follows each column, to match the collation of the indexes;
+    ``alias`` (e.g. ``"r."``) qualifies the resource table's columns.
     """
     args: list[Any] = [kind]
-    parts = [f"kind = {_ph(style, start)}"]
+    parts = [f"{alias}kind = {_ph(style, start)}"]
     for cond in conds:
         if cond.column.startswith(REF):
             # a declared nested path: any of the row's indexed values equals one of the wanted ones
@@ -37,13 +38,13 @@ def where_sql(
             if cond.op != "eq":
                 raise ValueError(f"only equality is indexed for {cond.column}")
             parts.append(
-                f"seq IN (SELECT seq FROM resource_ref WHERE kind = {kind_mark} AND path = {path_mark}"
+                f"{alias}seq IN (SELECT seq FROM resource_ref WHERE kind = {kind_mark} AND path = {path_mark}"
                 f" AND value IN ({', '.join(marks)}))"
             )
             continue
         if cond.column not in COLUMNS:
             raise ValueError(cond.column)
-        col = cond.column + collate
+        col = alias + cond.column + collate
         marks = []
         for value in cond.values:
             args.append(value)
@@ -55,6 +56,45 @@ def where_sql(
         else:
             parts.append(f"{col} {_CMP[cond.op]} {marks[0]}")
     return " AND ".join(parts), args
+
+
+def page_sql(
+    kind: str,
+    conds: Sequence[SqlCond],
+    order: Sequence[tuple[str, bool]],
+    offset: int,
+    limit: int,
+    style: str,
+    nulls: bool,
+    collate: str = "",
+) -> tuple[str, list[Any]]:
+    """One page of documents. Filtered on one reference value and in insertion order (e.g. the free
+    members of one pool), the query walks that value's entries of the reference index and joins
+    the rows, instead of scanning every row of the kind."""
+    refs = [c for c in conds if c.column.startswith(REF)]
+    if not order and len(refs) == 1 and len(refs[0].values) == 1 and refs[0].op == "eq":
+        ref = refs[0]
+        args: list[Any] = [kind, ref.column[len(REF) :], ref.values[0]]
+        head = (
+            f"SELECT r.doc FROM resource_ref f JOIN resource r ON r.seq = f.seq WHERE f.kind = {_ph(style, 1)}"
+            f" AND f.path = {_ph(style, 2)} AND f.value = {_ph(style, 3)}"
+        )
+        rest = [c for c in conds if c is not ref]
+        where, more = where_sql(kind, rest, style, start=4, collate=collate, alias="r.")
+        args += more
+        n = len(args)
+        return f"{head} AND {where} ORDER BY f.seq LIMIT {_ph(style, n + 1)} OFFSET {_ph(style, n + 2)}", [
+            *args,
+            limit,
+            offset,
+        ]
+    where, args = where_sql(kind, conds, style, collate=collate)
+    n = len(args)
+    sql = (
+        f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=nulls, collate=collate)}"
+        f" LIMIT {_ph(style, n + 1)} OFFSET {_ph(style, n + 2)}"
+    )
+    return sql, [*args, limit, offset]
 
 
 def order_sql(order: Sequence[tuple[str, bool]], nulls: bool, collate: str = "") -> str:

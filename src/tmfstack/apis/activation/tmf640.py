@@ -88,11 +88,17 @@ def _applied(service: Doc, outcome: Outcome) -> None:
         service["endDate"] = now_iso()
 
 
-async def _request(svc: ResourceService, unit: Unit, service: Doc) -> Outcome | None:
-    """Open a monitor for the request ``service`` states; the outcome if the adapter knows it now."""
+async def _request(svc: ResourceService, unit: Unit, service: Doc, *, first: bool = False) -> Outcome | None:
+    """Open a monitor for the request ``service`` states; the outcome if the adapter knows it now.
+
+    A service's first request answered at once with success gets no monitor (POST answers 201
+    with the service, which records it); any other request has one, so the latest monitor is
+    always the latest request's."""
     chosen = adapter(svc.engine)
     monitor_id = new_id()
     outcome = chosen.answer_now(service, monitor_id)
+    if first and outcome is not None and outcome.ok:
+        return outcome
     monitor: Doc = {
         "id": monitor_id,
         "sourceHref": service["href"],
@@ -114,7 +120,7 @@ async def _request(svc: ResourceService, unit: Unit, service: Doc) -> Outcome | 
 
 
 async def on_requested(svc: ResourceService, unit: Unit, doc: Doc) -> None:
-    outcome = await _request(svc, unit, doc)
+    outcome = await _request(svc, unit, doc, first=True)
     if outcome is not None:
         _applied(doc, outcome)  # before the insert: one write
 

@@ -90,14 +90,16 @@ def relate(doc: Doc, kind: str, target: Doc) -> Doc:
     return {**doc, "resourceRelationship": rels}
 
 
-def _taken(party: Doc | None, holder: Doc | None) -> Any:
+def _taken(party: Doc | None, holder: Doc | None, serves: Doc | None = None) -> Any:
     def change(doc: Doc) -> Doc:
         if doc.get("resourceStatus") != FREE:
             raise Conflict(f"resource {doc.get('name') or doc['id']} is {doc.get('resourceStatus')}", code="TAKEN")
         doc.update(resourceStatus=TAKEN, usageState="active", administrativeState="unlocked", operationalState="enable")
         doc["relatedParty"] = [party] if party else []
         doc["resourceRelationship"] = []
-        return relate(doc, HELD_BY, holder) if holder else doc
+        if holder:
+            doc = relate(doc, HELD_BY, holder)
+        return relate(doc, SERVES, serves) if serves else doc
 
     return change
 
@@ -110,6 +112,7 @@ async def take(
     wanted: str | None = None,
     party: Doc | None = None,
     holder: Doc | None = None,
+    serves: Doc | None = None,
     exclude: Iterable[str] = (),
 ) -> Doc:
     """Take one free resource of ``spec_id`` (``wanted``: that resource id) for ``party``, held by
@@ -122,10 +125,11 @@ async def take(
             raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}")
         if doc.get("resourceStatus") != FREE:
             raise PoolExhausted(f"{doc.get('name') or wanted} is already taken ({doc.get('resourceStatus')})")
-        taken, _, _ = await svc.update(wanted, _taken(party, holder), unit=unit)
+        taken, _, _ = await svc.update(wanted, _taken(party, holder, serves), unit=unit)
         return taken
     skip = set(exclude)
-    rows = await unit.tx.page(svc.kind, _free(spec_id), [("name", False)], 0, _CANDIDATES + len(skip))
+    # in insertion order: the planner walks the specification's reference index, not every resource
+    rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, _CANDIDATES + len(skip))
     candidates = [orjson.loads(raw) for raw in rows]
     candidates = [c for c in candidates if c["id"] not in skip]
     random.shuffle(candidates)
@@ -133,7 +137,7 @@ async def take(
         row = await unit.tx.get(svc.kind, candidate["id"])
         if row is None or orjson.loads(row.doc).get("resourceStatus") != FREE:
             continue
-        taken, _, _ = await svc.update(candidate["id"], _taken(party, holder), unit=unit)
+        taken, _, _ = await svc.update(candidate["id"], _taken(party, holder, serves), unit=unit)
         return taken
     pool = await pool_of(engine, unit, spec_id)
     where = f"pool {pool['id']}" if pool else "no pool"

@@ -81,7 +81,11 @@ async def _outside(engine: Engine, unit: Unit, spec_id: str, name: str, how: str
     return id
 
 
-async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> None:
+async def process_resource_order(
+    engine: Engine, unit: Unit, order_id: str, serves: dict[str, Doc] | None = None
+) -> None:
+    """``serves``: order line id → the service (id, href) its resource will serve, when the
+    service order manager runs this order inline (the resource records it in the same write)."""
     orders = service(engine, RESOURCE_ORDERING, "resourceOrder")
     order = await load(unit, orders, order_id)
     if order is None or order["state"] in TERMINAL or order["state"] not in ("acknowledged", "inProgress"):
@@ -120,6 +124,7 @@ async def process_resource_order(engine: Engine, unit: Unit, order_id: str) -> N
                     wanted=wanted_id,
                     party=party,
                     holder=holder,
+                    serves=(serves or {}).get(item["id"]),
                     exclude=[t["id"] for t in taken],
                 )
                 taken.append(resource)

@@ -31,13 +31,15 @@ from ...clock import now_iso
 from ...store.base import REF, SqlCond
 from ..activation import tmf640
 from ..catalog.chain import ChainView, map_characteristics, wanted_value
-from ..inventory import pools
+from . import rom
 from .flow import (
     ACTIVATION,
     CANCEL_SERVICE_ORDER_QUEUE,
     PRODUCT_ORDER_QUEUE,
+    RESOURCE_ORDER_QUEUE,
     RESOURCE_ORDERING,
     SERVICE_INVENTORY,
+    SERVICE_ORDER_QUEUE,
     SERVICE_ORDERING,
     Doc,
     end_items,
@@ -222,36 +224,42 @@ async def _progress(ctx: Ctx) -> None:
 # -- add ------------------------------------------------------------------------------
 
 
-async def _design(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> Doc:
-    """The CFS and its RFS in TMF638, ``designed``, linked by ``supportingService``."""
+async def _plan(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> tuple[Doc, list[Doc]]:
+    """The CFS and the RFS it relies on, as TMF638 documents (``designed``), not yet written.
+    A directly ordered RFS is its own plan (no separate RFS list)."""
     wanted = item.get("service") or {}
     chars = wanted.get("serviceCharacteristic") or []
     party = ctx.customer()
     parties = [party] if party else []
     back = [{"serviceOrderId": ctx.order["id"], "itemId": item["id"], "itemAction": "add", "role": "creates"}]
-    rfs_refs = []
     rfs_specs = await ctx.view.rfs_of(spec)
-    if rfs_specs != [spec]:
+    direct = rfs_specs == [spec]
+    rfs_docs = []
+    if not direct:
         for rfs_spec in rfs_specs:
-            body = {
-                "id": stable_id(cfs_id, rfs_spec["id"]),
-                "name": rfs_spec.get("name"),
-                "category": "ResourceFacingService",
-                "state": "designed",
-                "isServiceEnabled": False,
-                "hasStarted": False,
-                "serviceSpecification": ref(rfs_spec, "ResourceFacingServiceSpecification"),
-                "serviceCharacteristic": map_characteristics(rfs_spec, spec["id"], chars),
-                "relatedParty": parties,
-                "serviceOrderItem": back,
-                "@type": "ResourceFacingService",
-            }
-            rfs, _ = await ensure(ctx.unit, ctx.inventory, body)
-            rfs_refs.append({**ref(rfs, "ResourceFacingService")})
-    body = {
+            rfs_id = stable_id(cfs_id, rfs_spec["id"])
+            rfs_docs.append(
+                {
+                    "id": rfs_id,
+                    "href": ctx.inventory.href(rfs_id),
+                    "name": rfs_spec.get("name"),
+                    "category": "ResourceFacingService",
+                    "state": "designed",
+                    "isServiceEnabled": False,
+                    "hasStarted": False,
+                    "serviceSpecification": ref(rfs_spec, "ResourceFacingServiceSpecification"),
+                    "serviceCharacteristic": map_characteristics(rfs_spec, spec["id"], chars),
+                    "relatedParty": parties,
+                    "serviceOrderItem": back,
+                    "@type": "ResourceFacingService",
+                }
+            )
+    kind = "ResourceFacingService" if direct else "CustomerFacingService"
+    cfs = {
         "id": cfs_id,
+        "href": ctx.inventory.href(cfs_id),
         "name": wanted.get("name") or spec.get("name"),
-        "category": "ResourceFacingService" if rfs_specs == [spec] else "CustomerFacingService",
+        "category": kind,
         "state": "designed",
         "isServiceEnabled": False,
         "hasStarted": False,
@@ -259,14 +267,25 @@ async def _design(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> Doc:
         "serviceCharacteristic": chars,
         "relatedParty": parties,
         "serviceOrderItem": back,
-        "supportingService": rfs_refs,
-        "relatedEntity": wanted.get("relatedEntity") or [],
-        "@type": "ResourceFacingService" if rfs_specs == [spec] else "CustomerFacingService",
+        "supportingService": [ref(r, "ResourceFacingService") for r in rfs_docs],
+        "@type": kind,
     }
-    if not body["relatedEntity"]:
-        body.pop("relatedEntity")
-    cfs, _ = await ensure(ctx.unit, ctx.inventory, body)
-    return cfs
+    if wanted.get("relatedEntity"):
+        cfs["relatedEntity"] = wanted["relatedEntity"]
+    return cfs, rfs_docs
+
+
+async def _write(ctx: Ctx, docs: list[Doc], state: str) -> list[Doc]:
+    """Create planned services in ``state`` (with its dates); returns what was stored."""
+    out = []
+    for doc in docs:
+        body = {k: v for k, v in doc.items() if k != "href"}
+        body["state"] = state
+        if state == "active":
+            body.update(isServiceEnabled=True, hasStarted=True, startDate=now_iso())
+        stored, _ = await ensure(ctx.unit, ctx.inventory, body)
+        out.append(stored)
+    return out
 
 
 async def _rfs_docs(ctx: Ctx, cfs: Doc) -> list[Doc]:
@@ -314,28 +333,27 @@ async def _resource_order(ctx: Ctx, item: Doc, rfs_docs: list[Doc], key: str, ac
         "relatedParty": [party] if party else [],
         "@type": "ResourceOrder",
     }
-    order, _ = await ensure(ctx.unit, ctx.resource_orders, body)
+    order_id = body["id"]  # (create takes it out of the body)
+    steps = ((RESOURCE_ORDER_QUEUE, order_id), (SERVICE_ORDER_QUEUE, ctx.order["id"]))
+    with ctx.unit.claiming(*steps):
+        order, created = await ensure(ctx.unit, ctx.resource_orders, body)
+        if created:  # pools answer at once: serve it in this step
+            serves = {line["id"]: rfs_docs[int(line["id"].split(".")[0]) - 1] for line in lines}
+            await rom.process_resource_order(ctx.engine, ctx.unit, order_id, serves=serves)
+            order = await load(ctx.unit, ctx.resource_orders, order_id) or order
     return order
 
 
 async def _attach_resources(ctx: Ctx, rfs_docs: list[Doc], order: Doc) -> list[Doc]:
     out = []
     for n, rfs in enumerate(rfs_docs, 1):
-        held = [
-            {**ref(line["resource"]), "@referredType": line["resource"].get("@referredType", "Resource")}
-            for line in order.get("orderItem") or []
-            if line["id"].split(".")[0] == str(n) and line.get("state") == "completed" and line.get("resource")
-        ]
+        held = _held(order, n)
         if rfs.get("state") == "designed":
 
             def change(doc: Doc, held: list[Doc] = held) -> Doc:
                 return {**doc, "supportingResource": held, "state": "reserved"}
 
             rfs, _, _ = await ctx.inventory.update(rfs["id"], change, unit=ctx.unit)
-            for res in held:  # the resource's way back to the service it serves
-                await pools.resources(ctx.engine).update(
-                    res["id"], lambda d, r=rfs: pools.relate(d, pools.SERVES, r), unit=ctx.unit
-                )
         out.append(rfs)
     return out
 
@@ -387,7 +405,9 @@ def merge_chars(current: list[Doc], changes: list[Doc]) -> list[Doc]:
 async def _activation(ctx: Ctx, activation: Doc) -> tuple[str, str]:
     """("done" | "waiting" | "failed", message) of a service's latest activation request."""
     monitor = await tmf640.latest_monitor(ctx.engine, activation["href"], ctx.unit)
-    if monitor is None or monitor["state"] == "inProgress":
+    if monitor is None:
+        return "done", ""  # a first request answered at once with success has no monitor
+    if monitor["state"] == "inProgress":
         return "waiting", ""
     if monitor["state"] == "completed":
         return "done", ""
@@ -450,8 +470,11 @@ async def _add(ctx: Ctx, item: Doc) -> Result:
     if spec is None:
         return Result("failed", "its service specification no longer exists")
     cfs_id = stable_id(ctx.order["id"], item["id"], "service")
-    cfs = await load(ctx.unit, ctx.inventory, cfs_id) or await _design(ctx, item, spec, cfs_id)
-    target.update(id=cfs["id"], href=cfs["href"])
+    target.update(id=cfs_id, href=ctx.inventory.href(cfs_id))
+    cfs = await load(ctx.unit, ctx.inventory, cfs_id)
+    if cfs is None:
+        return await _add_first(ctx, item, spec, cfs_id)
+    # a later look (after waiting, a crash, or an operator's release): go on from the stored phase
     rfs_docs = await _rfs_docs(ctx, cfs)
     if any(r.get("state") == "designed" for r in rfs_docs):
         order = await _resource_order(ctx, item, rfs_docs, "resources", "add")
@@ -459,9 +482,8 @@ async def _add(ctx: Ctx, item: Doc) -> Result:
             if order["state"] not in TERMINAL:
                 return Result(WAITING)
             if order["state"] != "completed":
-                reasons = [n["text"] for n in order.get("note") or [] if "failed" in n.get("text", "")]
                 await _set_state(ctx, [*rfs_docs, cfs], "terminated")
-                return Result("failed", f"resource order {order['id']} {order['state']}: {'; '.join(reasons)}")
+                return Result("failed", _resource_failure(order))
         rfs_docs = await _attach_resources(ctx, rfs_docs, order or {})
     if cfs.get("state") == "active":
         return Result("completed")
@@ -472,6 +494,47 @@ async def _add(ctx: Ctx, item: Doc) -> Result:
         return waiting
     await _set_state(ctx, [*rfs_docs, cfs], "active")
     return Result("completed")
+
+
+def _resource_failure(order: Doc) -> str:
+    reasons = [n["text"] for n in order.get("note") or [] if "failed" in n.get("text", "")]
+    return f"resource order {order['id']} {order['state']}: {'; '.join(reasons)}"
+
+
+async def _add_first(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> Result:
+    """The first look at an add: resources and activations are asked at once, and services are
+    written once, in the state they reach in this step (active when everything answered at once;
+    designed / reserved when something is still to come, so a later look knows the phase)."""
+    cfs, rfs_docs = await _plan(ctx, item, spec, cfs_id)
+    on_network = rfs_docs or [cfs]
+    order = await _resource_order(ctx, item, on_network, "resources", "add")
+    if order is not None and order["state"] not in TERMINAL:
+        await _write(ctx, [*rfs_docs, cfs], "designed")
+        return Result(WAITING)
+    if order is not None and order["state"] != "completed":
+        return Result("failed", _resource_failure(order))  # nothing was designed: nothing to undo
+    for n, rfs in enumerate(on_network, 1):
+        held = _held(order or {}, n)
+        if held:
+            rfs.update(supportingResource=held, state="reserved")
+    waiting = await _activate_all(ctx, item, on_network, "active")
+    if waiting is None:
+        await _write(ctx, [*rfs_docs, cfs] if rfs_docs else [cfs], "active")
+        return Result("completed")
+    stored = await _write(ctx, rfs_docs, "reserved")
+    cfs_doc = (await _write(ctx, [cfs], "reserved" if not rfs_docs else "designed"))[0]
+    if waiting.state == "failed":
+        return await _fail_add(ctx, item, cfs_doc, stored or [cfs_doc], waiting.reason)
+    return waiting
+
+
+def _held(order: Doc, n: int) -> list[Doc]:
+    """References to the resources resource-order lines ``n.*`` hold (RFS number ``n``)."""
+    return [
+        {**ref(line["resource"]), "@referredType": line["resource"].get("@referredType", "Resource")}
+        for line in order.get("orderItem") or []
+        if line["id"].split(".")[0] == str(n) and line.get("state") == "completed" and line.get("resource")
+    ]
 
 
 # -- modify and delete ------------------------------------------------------------------

@@ -24,7 +24,19 @@ from __future__ import annotations
 from typing import Any
 
 from ...catalog.chain import DEPENDS_ON, ChainView, map_characteristics, related
-from ..flow import SERVICE_INVENTORY, SERVICE_ORDERING, ensure, load, ref, save, service, stable_id
+from .. import som
+from ..flow import (
+    PRODUCT_ORDER_QUEUE,
+    SERVICE_INVENTORY,
+    SERVICE_ORDER_QUEUE,
+    SERVICE_ORDERING,
+    ensure,
+    load,
+    ref,
+    save,
+    service,
+    stable_id,
+)
 from ..states import TERMINAL
 from .characteristics import default_characteristics
 from .common import walk_items
@@ -52,8 +64,14 @@ class ChainFulfiller:
             lines = await self._lines(ctx, item)
             if not lines:
                 return await self.direct.fulfil(ctx, item)
-            await ensure(ctx.unit, orders, self._order(ctx, item, lines))
-            return "inProgress"
+            body = self._order(ctx, item, lines)
+            so_id = body["id"]  # (create takes it out of the body)
+            with ctx.unit.claiming((SERVICE_ORDER_QUEUE, so_id), (PRODUCT_ORDER_QUEUE, ctx.order["id"])):
+                await ensure(ctx.unit, orders, body)
+                # what can be done at once (pools, an activation answered at once) commits with this step
+                await som.process_service_order(ctx.engine, ctx.unit, so_id)
+            so = await load(ctx.unit, orders, so_id)
+            assert so is not None
         state = so["state"]
         if state == "held":
             return "held"
