@@ -30,7 +30,7 @@ Doc = dict[str, Any]
 INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
 POOLS = "/tmf-api/resourcePoolManagement/v1"
 FREE, TAKEN = "available", "reserved"
-_CANDIDATES = 8  #: free members read per attempt; a random pick spreads concurrent takers
+_CANDIDATES = 4  #: free members read per attempt; a random pick spreads concurrent takers
 
 
 class PoolExhausted(Unprocessable):

@@ -166,8 +166,12 @@ async def process_resource_order(
 async def _reserve(engine: Engine, unit: Unit, order: Doc, taken: list[Doc], party: Doc | None) -> None:
     """Record what the order took as a TMF685 reservation (the pool members are already taken)."""
     items = []
+    found: dict[str, Doc | None] = {}
     for resource in taken:
-        pool = await pools.pool_of(engine, unit, (resource.get("resourceSpecification") or {}).get("id", ""))
+        spec_id = (resource.get("resourceSpecification") or {}).get("id", "")
+        if spec_id not in found:
+            found[spec_id] = await pools.pool_of(engine, unit, spec_id)
+        pool = found[spec_id]
         capacity: Doc = {"capacityDemandAmount": "1"}
         if pool:
             capacity["resourcePool"] = {"id": pool["id"], "href": pool["href"]}
