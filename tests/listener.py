@@ -5,6 +5,7 @@
         listener.fail()                          # answer 500 from now on
         listener.fail_next(3)                    # answer 500 to the next 3 requests, then 201
         listener.stop(); listener.start()        # refuse connections, then listen again on the same port
+        listener.respond(lambda path, headers, body: 202)   # choose each answer's status (None: back to normal)
         bodies = listener.wait_for(4, timeout=10)
 
 Every POST is recorded in ``requests`` (accepted or not, with the status answered);
@@ -40,6 +41,8 @@ class _State:
     requests: list[Received] = field(default_factory=list)
     failing: bool = False
     fail_budget: int = 0  #: requests still to refuse before answering normally again
+    #: (path, lower-cased headers, body) -> status to answer; overrides fail()/fail_next() while set
+    responder: Callable[[str, dict[str, str], Any], int] | None = None
 
 
 class _Server(ThreadingHTTPServer):
@@ -60,15 +63,16 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = raw.decode("utf-8", "replace")
         state = self.server.state
+        headers = {k.lower(): v for k, v in self.headers.items()}
         with state.lock:
-            if state.fail_budget > 0:
+            if state.responder is not None:
+                status = state.responder(self.path, headers, body)
+            elif state.fail_budget > 0:
                 state.fail_budget -= 1
                 status = 500
             else:
                 status = 500 if state.failing else 201
-            state.requests.append(
-                Received(time.time(), self.path, status, {k.lower(): v for k, v in self.headers.items()}, body)
-            )
+            state.requests.append(Received(time.time(), self.path, status, headers, body))
             state.lock.notify_all()
         payload = b'{"error":"listener told to fail"}' if status >= 400 else b""
         self.send_response(status)
@@ -143,6 +147,12 @@ class Listener:
         """Answer 500 to the next ``n`` requests, then answer normally."""
         with self._state.lock:
             self._state.fail_budget = n
+
+    def respond(self, responder: Callable[[str, dict[str, str], Any], int] | None) -> None:
+        """Answer each request with ``responder(path, headers, body)`` (called under the listener's
+        lock, so keep it simple); ``None`` restores the normal answers."""
+        with self._state.lock:
+            self._state.responder = responder
 
     def clear(self) -> None:
         with self._state.lock:

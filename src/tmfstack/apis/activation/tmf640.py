@@ -25,7 +25,7 @@ from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.tasks import outside_unit
 from ...engine.unit import Unit
-from ...errors import NotFound
+from ...errors import ConcurrentUpdate, NotFound
 from ...store.base import REF, SqlCond, Task
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
 from ..ordering.flow import SERVICE_ORDER_QUEUE, wake
@@ -222,7 +222,10 @@ async def activation_step(engine: Engine, task: Task) -> None:
             await finish(engine, unit, task.key, outcome)
         elif accepted:
             response = {"statusCode": "202", "body": "", "header": _JSON}
-            await _monitors(engine).update(task.key, lambda d: {**d, "response": response}, unit=unit)
+            # the callback may have come first: then it has the last word
+            await _monitors(engine).update(
+                task.key, lambda d: {**d, "response": response} if d["state"] == "inProgress" else d, unit=unit
+            )
 
 
 async def _call(engine: Engine, chosen: HttpAdapter, monitor: Doc, task: Task) -> tuple[Outcome | None, bool]:
@@ -252,8 +255,14 @@ async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:
     state = str(inner.get("state", "")).casefold()
     ok = state in ("completed", "active", "done", "succeeded")
     message = str(body.get("message") or inner.get("message") or state or "callback")
-    async with engine.unit() as unit:
-        return await finish(engine, unit, monitor_id, Outcome(ok, message, 200 if ok else 500))
+    for attempt in range(5):
+        try:
+            async with engine.unit() as unit:
+                return await finish(engine, unit, monitor_id, Outcome(ok, message, 200 if ok else 500))
+        except ConcurrentUpdate:  # raced with the step recording the 202: read again
+            if attempt == 4:
+                raise
+    return False
 
 
 async def accepted(svc: ResourceService, doc: Doc) -> tuple[bytes, str] | None:

@@ -170,6 +170,21 @@ async def give_back(engine: Engine, unit: Unit, resource_id: str, holder: str | 
     return True
 
 
+async def serving(engine: Engine, unit: Unit, reservation: Doc) -> list[str]:
+    """Names of the reservation's resources that still serve a service (and that it still holds)."""
+    svc = resources(engine)
+    found = []
+    for item in reservation.get("reservationItem") or []:
+        for ref in (item.get("appliedCapacityAmount") or {}).get("resource") or []:
+            row = await unit.tx.get(svc.kind, ref.get("id", ""))
+            doc = orjson.loads(row.doc) if row else {}
+            rels = doc.get("resourceRelationship") or []
+            held = any(r.get("relationshipType") == HELD_BY and r.get("id") == reservation["id"] for r in rels)
+            if held and any(r.get("relationshipType") == SERVES for r in rels):
+                found.append(doc.get("name") or doc["id"])
+    return found
+
+
 async def _release_item(engine: Engine, unit: Unit, reservation_id: str, resource_id: str) -> None:
     reservations = engine.services[POOLS]["reservation"]
     row = await unit.tx.get(reservations.kind, reservation_id)

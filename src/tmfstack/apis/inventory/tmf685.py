@@ -24,7 +24,7 @@ from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
-from ...errors import BadRequest, Unprocessable
+from ...errors import BadRequest, Conflict, Unprocessable
 from . import pools
 
 CATALOG = "/tmf-api/resourceCatalog/v4"
@@ -124,6 +124,12 @@ def reservation_patch(after: Doc, before: Doc) -> None:
 
 async def released(svc: ResourceService, unit: Unit, before: Doc, after: Doc) -> None:
     if before.get("reservationState") != "released" and after.get("reservationState") == "released":
+        serving = await pools.serving(svc.engine, unit, after)
+        if serving:
+            raise Conflict(
+                f"{', '.join(serving)} still serve a service; end the service (a delete order) to give them back",
+                code="RESOURCES_IN_SERVICE",
+            )
         for item in after.get("reservationItem") or []:
             for ref in (item.get("appliedCapacityAmount") or {}).get("resource") or []:
                 await pools.give_back(svc.engine, unit, ref["id"], holder=after["id"])

@@ -112,7 +112,8 @@ async def process_resource_order(
                 wanted_id = wanted.get("id") or None
                 if not wanted_id and wanted.get("name"):
                     wanted_id = await _by_name(engine, unit, spec_id, str(wanted["name"]))
-                    if wanted_id is None:  # not ours: a ported-in number, a customer's own device
+                    if wanted_id is None or wanted_id == stable_id("outside", spec_id, str(wanted["name"])):
+                        # not ours: a ported-in number, a customer's own device (perhaps brought in again)
                         wanted_id = await _outside(engine, unit, spec_id, str(wanted["name"]), "brought in")
                 elif not wanted_id and await pools.pool_of(engine, unit, spec_id) is None:
                     # no pool: the resource is made for this order (e.g. an ONT shipped with the line)

@@ -512,7 +512,9 @@ async def _add_first(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> Result:
         await _write(ctx, [*rfs_docs, cfs], "designed")
         return Result(WAITING)
     if order is not None and order["state"] != "completed":
-        return Result("failed", _resource_failure(order))  # nothing was designed: nothing to undo
+        for key in ("id", "href"):  # nothing was designed: the line names no service, nothing to undo
+            item["service"].pop(key, None)
+        return Result("failed", _resource_failure(order))
     for n, rfs in enumerate(on_network, 1):
         held = _held(order or {}, n)
         if held:

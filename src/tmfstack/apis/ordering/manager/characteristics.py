@@ -81,6 +81,25 @@ def default_characteristics(spec: Doc | None, given: list[Doc], offering: Doc | 
     return out
 
 
+def plan_change(spec: Doc | None, current: list[Doc], offering: Doc | None) -> list[Doc]:
+    """Characteristics a move to ``offering`` must change: a current value the new offering does
+    not sell becomes the new offering's default (e.g. Fibre 1000 → 500: upload 500 → 250)."""
+    have = {_fold(c.get("name")): c for c in current if isinstance(c, dict)}
+    out = []
+    for key, rule in characteristic_rules(spec, offering).items():
+        found, value = rule.default()
+        now = have.get(key)
+        if found and now is not None and rule.values and not value_matches(now.get("value"), rule.values):
+            out.append(
+                {
+                    "name": now.get("name", rule.name),
+                    "value": value,
+                    **({"valueType": rule.value_type} if rule.value_type else {}),
+                }
+            )
+    return out
+
+
 def type_matches(value: Any, value_type: str | None) -> bool:
     """Lenient on the type's spelling; types other than string/number/integer/boolean are not checked."""
     kind = _fold(value_type or "")

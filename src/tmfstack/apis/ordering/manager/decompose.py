@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...catalog.chain import DEPENDS_ON, ChainView, map_characteristics, related
+from ...catalog.chain import DEPENDS_ON, ChainView, is_rfs, map_characteristics, related
 from .. import som
 from ..flow import (
     PRODUCT_ORDER_QUEUE,
@@ -38,7 +38,7 @@ from ..flow import (
     stable_id,
 )
 from ..states import TERMINAL
-from .characteristics import default_characteristics
+from .characteristics import default_characteristics, plan_change
 from .common import walk_items
 from .fulfil import DirectFulfiller, ItemFailed, StepContext
 from .view import customer_of
@@ -202,7 +202,7 @@ class ChainFulfiller:
                             }
                         ],
                         "state": "active",
-                        "@type": cfs.get("@type", "Service"),
+                        "@type": "ResourceFacingService" if is_rfs(cfs) else "CustomerFacingService",
                     },
                 }
                 by_spec.setdefault(cfs["id"], line_id)
@@ -236,6 +236,11 @@ class ChainFulfiller:
         lines = []
         wanted = item.get("product") or {}
         spec_id = (product.get("productSpecification") or {}).get("id", "")
+        asked = list(wanted.get("productCharacteristic") or [])
+        new_offering = await ctx.view.offering((item.get("productOffering") or {}).get("id"))
+        if new_offering and new_offering["id"] != (product.get("productOffering") or {}).get("id"):
+            spec = await ctx.view.specification(spec_id)
+            asked = [*plan_change(spec, product.get("productCharacteristic") or [], new_offering), *asked]
         for service_ref in realizing:
             current = await load(ctx.unit, inventory, service_ref["id"])
             if current is None or current.get("state") == "terminated":
@@ -243,7 +248,7 @@ class ChainFulfiller:
             line: Doc = {"id": str(len(lines) + 1), "action": item["action"], "service": {"id": current["id"]}}
             if item["action"] == "modify":
                 cfs = await view.service_spec((current.get("serviceSpecification") or {}).get("id")) or {}
-                changes = map_characteristics(cfs, spec_id, wanted.get("productCharacteristic") or [], defaults=False)
+                changes = map_characteristics(cfs, spec_id, asked, defaults=False)
                 state = {"suspended": "inactive", "active": "active"}.get(wanted.get("status", ""))
                 if not changes and (state is None or state == current.get("state")):
                     continue

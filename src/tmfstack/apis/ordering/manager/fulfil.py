@@ -25,7 +25,7 @@ import orjson
 
 from ....clock import now_iso
 from ....errors import TmfError
-from .characteristics import default_characteristics
+from .characteristics import default_characteristics, plan_change
 from .view import INVENTORY_ROOT, CatalogView, customer_of
 
 if TYPE_CHECKING:
@@ -172,11 +172,16 @@ class DirectFulfiller:
         target = await self._target(ctx, item)
         wanted = item.get("product") or {}
         new_offering = await ctx.view.offering((item.get("productOffering") or {}).get("id"))
+        current = await ctx.view.product(target) or {}
+        forced: list[Doc] = []
+        if new_offering and new_offering["id"] != (current.get("productOffering") or {}).get("id"):
+            spec = await ctx.view.specification((current.get("productSpecification") or {}).get("id"))
+            forced = plan_change(spec, current.get("productCharacteristic") or [], new_offering)
 
         def change(doc: Doc) -> Doc:
             # names match case-insensitively, as validation reads them; the stored spelling stays
             chars = {str(c.get("name", "")).casefold(): c for c in doc.get("productCharacteristic") or []}
-            for c in wanted.get("productCharacteristic") or []:
+            for c in [*forced, *(wanted.get("productCharacteristic") or [])]:
                 key = str(c.get("name", "")).casefold()
                 chars[key] = {**c, "name": chars[key]["name"]} if key in chars else c
             doc["productCharacteristic"] = list(chars.values())
