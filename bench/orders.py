@@ -130,7 +130,11 @@ def main() -> int:
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     env = {**os.environ, "TMFSTACK_PUBLIC_URL": base}
-    subprocess.run([str(TMFSTACK), "demo", "--database", db], check=True, env=env, stdout=subprocess.DEVNULL)
+    # two fibre lines per order, each taking a port, a VLAN, an address and a gateway from the pools
+    pools = str(2 * args.orders + 100)
+    subprocess.run(
+        [str(TMFSTACK), "demo", "--database", db, "--pool-size", pools], check=True, env=env, stdout=subprocess.DEVNULL
+    )
     log = (work / "server.log").open("w")
     server = subprocess.Popen(
         [*_pin(0), str(TMFSTACK), "serve", "--port", str(port), "--database", db], env=env, stdout=log, stderr=log

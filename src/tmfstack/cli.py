@@ -11,13 +11,13 @@ from .bootstrap import build_engine
 from .settings import Settings
 
 
-async def _demo(settings: Settings) -> None:
-    from .demo import load_demo
+async def _demo(settings: Settings, pool_size: int | None = None) -> None:
+    from .demo import POOL_SIZE, load_demo
 
     engine = build_engine(settings)
     await engine.open()
     try:
-        for line in await load_demo(engine):
+        for line in await load_demo(engine, pool_size=pool_size or POOL_SIZE):
             print(line)
     finally:
         await engine.drain()
@@ -36,6 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--log-level", default="warning")
     demo = sub.add_parser("demo", help="load the demo catalog and place demo orders (idempotent)")
     demo.add_argument("--database")
+    demo.add_argument("--pool-size", type=int, help="free resources per demo pool (default 2000)")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -43,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         settings.database_url = args.database
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
-        asyncio.run(_demo(settings))
+        asyncio.run(_demo(settings, args.pool_size))
         return 0
 
     import uvicorn
