@@ -17,16 +17,12 @@ file in /work/shared/specs, never tmfstack's generated copies::
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
-
-from ordering_helpers import SPECS
+from ordering_helpers import SPECS, assert_valid, definitions
 from tmfstack.apis.inventory.pools import member
 from tmfstack.demo_pools import DEMO_POOLS
 
@@ -73,54 +69,6 @@ SO_TERMINAL = frozenset({"completed", "failed", "partial", "cancelled", "rejecte
 
 
 # -- contract ------------------------------------------------------------------------------
-
-
-def _open_undefined(definitions: dict[str, Any]) -> dict[str, Any]:
-    """References to definitions the file lacks become ``{}`` (as tools/gen_specs.py does)."""
-
-    def fix(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            local = isinstance(ref, str) and ref.startswith("#/definitions/")
-            if local and ref.removeprefix("#/definitions/") not in definitions:
-                return {}
-            return {k: fix(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [fix(v) for v in node]
-        return node
-
-    return fix(definitions)
-
-
-@cache
-def definitions(spec: Path) -> dict[str, Any]:
-    return _open_undefined(json.loads(spec.read_text(encoding="utf-8"))["definitions"])
-
-
-@cache
-def _validator(spec: Path, entity: str) -> Any:
-    defs = definitions(spec)
-    assert entity in defs, f"{entity!r} is not a definition of {spec.name}"
-    return jsonschema_rs.Draft4Validator(
-        {"$ref": f"#/definitions/{entity}", "definitions": defs}, validate_formats=True
-    )
-
-
-def problems(spec: Path, entity: str, body: Any) -> list[str]:
-    items = body if isinstance(body, list) else [body]
-    out = []
-    for index, item in enumerate(items):
-        where = f"[{index}]" if isinstance(body, list) else ""
-        for err in _validator(spec, entity).iter_errors(item):
-            path = "/".join(str(p) for p in err.instance_path)
-            out.append(f"{entity}{where} /{path}: {err.message}")
-    return out
-
-
-def assert_valid(spec: Path, entity: str, body: Any) -> None:
-    """``body`` (or each item of a list) is a valid ``entity`` of the official ``spec`` file."""
-    found = problems(spec, entity, body)
-    assert not found, f"response does not match {spec.name}:\n" + "\n".join(found[:20])
 
 
 def assert_641(entity: str, body: Any) -> None:

@@ -21,18 +21,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 from starlette.testclient import TestClient
 
 from conftest import PG_URL, _fresh_postgres
+from ordering_helpers import assert_valid as _assert_valid
+from ordering_helpers import definitions as _definitions
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
-SPECS = Path("/work/shared/specs")
+SPECS = Path(__file__).resolve().parents[2] / "shared/specs"
 FILES = {
     "633": "TMF633-ServiceCatalog-v4.0.0.swagger.json",
     "634": "TMF634-ResourceCatalog-v4.1.0.swagger.json",
@@ -60,37 +60,12 @@ Doc = dict[str, Any]
 # -- contract ------------------------------------------------------------------------------
 
 
-def _without_dangling(node: Any, defined: set[str]) -> Any:
-    if isinstance(node, dict):
-        ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/definitions/") and ref.rsplit("/", 1)[1] not in defined:
-            return {}
-        return {k: _without_dangling(v, defined) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_without_dangling(v, defined) for v in node]
-    return node
-
-
-@cache
 def definitions(api: str) -> dict[str, Any]:
-    defs = json.loads((SPECS / FILES[api]).read_text(encoding="utf-8"))["definitions"]
-    return _without_dangling(defs, set(defs))
-
-
-@cache
-def _validator(api: str, entity: str) -> Any:
-    defs = definitions(api)
-    assert entity in defs, f"{entity!r} is not a definition of {FILES[api]}"
-    return jsonschema_rs.Draft4Validator({"$ref": f"#/definitions/{entity}", "definitions": defs})
+    return _definitions(SPECS / FILES[api])
 
 
 def assert_valid(api: str, entity: str, body: Any) -> None:
-    items = body if isinstance(body, list) else [body]
-    found = []
-    for index, item in enumerate(items):
-        for err in _validator(api, entity).iter_errors(item):
-            found.append(f"{entity}[{index}] /{'/'.join(str(p) for p in err.instance_path)}: {err.message}")
-    assert not found, f"not a valid {entity} per {FILES[api]}:\n" + "\n".join(found[:10])
+    _assert_valid(SPECS / FILES[api], entity, body)
 
 
 def assert_error(response: Any, status: int, code: str | None = None, api: str = "641") -> Doc:

@@ -21,7 +21,7 @@ from starlette.testclient import TestClient
 from listener import Listener
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
-SPEC = Path("/work/shared/specs/TMF620-ProductCatalog-v4.1.0.swagger.json")
+SPEC = Path(__file__).resolve().parents[2] / "shared/specs/TMF620-ProductCatalog-v4.1.0.swagger.json"
 HUB = f"{CATALOG}/hub"
 PO = f"{CATALOG}/productOffering"
 MAX_ATTEMPTS = 4  # conftest settings

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from listener import Listener
 from tmfstack.apis.inventory.tmf638 import SERVICE_LIFECYCLE
 
-SPECS = Path("/work/shared/specs")
+SPECS = Path(__file__).resolve().parents[2] / "shared/specs"
 SC = ("/tmf-api/serviceCatalogManagement/v4", "TMF633-ServiceCatalog-v4.0.0")
 RC = ("/tmf-api/resourceCatalog/v4", "TMF634-ResourceCatalog-v4.1.0")
 SI = ("/tmf-api/serviceInventory/v4", "TMF638-ServiceInventory-v4.0.0")

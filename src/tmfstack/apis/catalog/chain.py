@@ -51,7 +51,8 @@ def related(spec: Doc, kinds: frozenset[str]) -> list[str]:
 
 
 class ChainView:
-    """Service and resource specifications read inside a unit, cached for the step."""
+    """Specifications (product, service, resource) read inside a unit, cached for the step
+    (an order may name the same one many times)."""
 
     def __init__(self, engine: Engine, unit: Unit) -> None:
         self.engine, self.unit = engine, unit

@@ -27,11 +27,9 @@ if TYPE_CHECKING:
 Doc = dict[str, Any]
 _NAMESPACE = uuid.UUID("0b8a4f7e-3c1d-4e59-a6f2-9d7e1c5b2a40")
 
-PRODUCT_ORDERING = "/tmf-api/productOrderingManagement/v4"
 SERVICE_ORDERING = "/tmf-api/serviceOrdering/v4"
 RESOURCE_ORDERING = "/tmf-api/resourceOrderingManagement/v4"
 SERVICE_INVENTORY = "/tmf-api/serviceInventory/v4"
-RESOURCE_INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
 SERVICE_CATALOG = "/tmf-api/serviceCatalogManagement/v4"
 RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
 ACTIVATION = "/tmf-api/ServiceActivationAndConfiguration/v4"
@@ -43,7 +41,6 @@ CANCEL_SERVICE_ORDER_QUEUE = "cancelServiceOrder"
 RESOURCE_ORDER_QUEUE = "resourceOrder"
 CANCEL_RESOURCE_ORDER_QUEUE = "cancelResourceOrder"
 PRODUCT_ORDER_QUEUE = "productOrder"
-CANCEL_PRODUCT_ORDER_QUEUE = "cancelProductOrder"
 
 
 def stable_id(*parts: str) -> str:

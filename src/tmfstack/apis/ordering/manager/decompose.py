@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...catalog.chain import DEPENDS_ON, ChainView, is_rfs, map_characteristics, related
+from ...catalog.chain import DEPENDS_ON, is_rfs, map_characteristics, related
 from .. import som
 from ..flow import (
     PRODUCT_ORDER_QUEUE,
@@ -41,7 +41,7 @@ from ..states import TERMINAL
 from .characteristics import default_characteristics, plan_change
 from .common import walk_items
 from .fulfil import DirectFulfiller, ItemFailed, StepContext
-from .view import customer_of
+from .view import CatalogView, customer_of
 
 Doc = dict[str, Any]
 
@@ -161,7 +161,7 @@ class ChainFulfiller:
         }
 
     async def _lines(self, ctx: StepContext, item: Doc) -> list[Doc]:
-        view = ChainView(ctx.engine, ctx.unit)
+        view = ctx.view
         action = item.get("action")
         if action == "add":
             return await self._add_lines(ctx, view, item)
@@ -169,7 +169,7 @@ class ChainFulfiller:
             return await self._change_lines(ctx, view, item)
         return []
 
-    async def _add_lines(self, ctx: StepContext, view: ChainView, top: Doc) -> list[Doc]:
+    async def _add_lines(self, ctx: StepContext, view: CatalogView, top: Doc) -> list[Doc]:
         lines: list[Doc] = []
         by_spec: dict[str, str] = {}
         pending_deps: list[tuple[Doc, Doc]] = []
@@ -227,7 +227,7 @@ class ChainFulfiller:
                 found += await self._realized_by(ctx, doc)
         return found
 
-    async def _change_lines(self, ctx: StepContext, view: ChainView, item: Doc) -> list[Doc]:
+    async def _change_lines(self, ctx: StepContext, view: CatalogView, item: Doc) -> list[Doc]:
         product = await ctx.view.product((item.get("product") or {}).get("id"))
         if product is None:
             return []

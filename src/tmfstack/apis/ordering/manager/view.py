@@ -6,13 +6,11 @@ Reads go through the unit's transaction, so a step sees one consistent state. A
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 
-if TYPE_CHECKING:
-    from ....engine.registry import Engine
-    from ....engine.unit import Unit
+from ...catalog.chain import ChainView
 
 Doc = dict[str, Any]
 
@@ -20,20 +18,8 @@ CATALOG_ROOT = "/tmf-api/productCatalogManagement/v4"
 INVENTORY_ROOT = "/tmf-api/productInventory/v4"
 
 
-class CatalogView:
-    def __init__(self, engine: Engine, unit: Unit) -> None:
-        self.engine, self.unit = engine, unit
-        self._cache: dict[tuple[str, str], Doc | None] = {}
-
-    async def _get(self, root: str, resource: str, id: str | None) -> Doc | None:
-        if not id:
-            return None
-        key = (resource, id)
-        if key not in self._cache:
-            svc = self.engine.services[root][resource]
-            row = await self.unit.tx.get(svc.kind, id)
-            self._cache[key] = orjson.loads(row.doc) if row else None
-        return self._cache[key]
+class CatalogView(ChainView):
+    """The product catalog, the customer's products, and (``ChainView``) the service chain."""
 
     async def offering(self, id: str | None) -> Doc | None:
         return await self._get(CATALOG_ROOT, "productOffering", id)
