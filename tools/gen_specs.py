@@ -34,6 +34,8 @@ SPECS = {
     "tmf640_v4": "TMF640-ServiceActivation-v4.0.0.swagger.json",
     "tmf641_v4": "TMF641-ServiceOrdering-v4.1.0.swagger.json",
     "tmf652_v4": "TMF652-ResourceOrder-v4.0.0.swagger.json",
+    "tmf632_v4": "TMF632-Party-v4.0.0.swagger.json",
+    "tmf669_v4": "TMF669-PartyRole-v4.0.0.swagger.json",
     # the only official file; it has no GET on resourcePool and refers to undefined definitions
     "tmf685_v1": "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
 }

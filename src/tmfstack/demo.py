@@ -40,6 +40,8 @@ DEMO_FILES = (
 #: free members per demo pool (numbers, SIMs, ports, VLAN ids, addresses, CPE)
 POOL_SIZE = 2000
 ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
+PARTY_ROOT = "/tmf-api/party/v4"
+ROLE_ROOT = "/tmf-api/partyRoleManagement/v4"
 INVENTORY_ROOT = "/tmf-api/productInventory/v4"
 #: how long one demo order may take to reach a terminal state (seconds)
 ORDER_TIMEOUT = 60.0
@@ -52,6 +54,50 @@ class Customer:
     referred_type: str  #: Individual or Organization (TMF632)
     billing_account: str
     channel: str  #: a sales channel of the demo catalog
+    email: str = ""
+    city: str = "Wien"
+
+    def as_party(self) -> tuple[str, Doc]:
+        """(TMF632 resource, body) of this customer, under the id orders refer to."""
+        contact = [
+            {"mediumType": "email", "preferred": True, "characteristic": {"emailAddress": self.email}},
+            {"mediumType": "postalAddress", "characteristic": {"city": self.city, "country": "AT"}},
+        ]
+        if self.referred_type == "Organization":
+            return "organization", {
+                "id": self.id,
+                "name": self.name,
+                "tradingName": self.name,
+                "isLegalEntity": True,
+                "organizationType": "company",
+                "contactMedium": contact,
+                "status": "validated",
+            }
+        given, family = self.name.split(" ", 1)
+        return "individual", {
+            "id": self.id,
+            "givenName": given,
+            "familyName": family,
+            "fullName": self.name,
+            "contactMedium": contact,
+            "status": "validated",
+        }
+
+    def role(self) -> Doc:
+        """Their TMF669 customer role, with the billing account."""
+        return {
+            "id": f"pr-{self.id}",
+            "name": "customer",
+            "status": "validated",
+            "engagedParty": {"id": self.id, "name": self.name, "@referredType": self.referred_type},
+            "account": [
+                {
+                    "id": self.billing_account,
+                    "name": f"{self.name} (monthly invoice)",
+                    "@referredType": "BillingAccount",
+                }
+            ],
+        }
 
     def party(self) -> Doc:
         return {"id": self.id, "name": self.name, "role": "customer", "@referredType": self.referred_type}
@@ -60,9 +106,21 @@ class Customer:
         return {"id": self.billing_account, "name": f"{self.name} (monthly invoice)", "@referredType": "BillingAccount"}
 
 
-ANNA = Customer("cust-anna", "Anna Berger", "Individual", "ba-anna-01", "web")
-ACME = Customer("cust-acme", "ACME Logistics GmbH", "Organization", "ba-acme-01", "telesales")
-BEN = Customer("cust-ben", "Ben Okafor", "Individual", "ba-ben-01", "retail")
+ANNA = Customer("cust-anna", "Anna Berger", "Individual", "ba-anna-01", "web", "anna.berger@example.at")
+ACME = Customer(
+    "cust-acme", "ACME Logistics GmbH", "Organization", "ba-acme-01", "telesales", "it@acme-logistics.example", "Linz"
+)
+BEN = Customer("cust-ben", "Ben Okafor", "Individual", "ba-ben-01", "retail", "ben.okafor@example.at", "Graz")
+#: a reseller that sells the demo offers under its own brand (TMF669 role "partner")
+PARTNER = Customer(
+    "org-nordwind",
+    "Nordwind Telecom Partners GmbH",
+    "Organization",
+    "ba-nordwind",
+    "partner",
+    "wholesale@nordwind.example",
+    "Salzburg",
+)
 CUSTOMERS = (ANNA, ACME, BEN)
 
 
@@ -165,6 +223,7 @@ DEMO_ORDERS = (
 async def load_demo(engine: Engine, *, orders: bool = True, pool_size: int = POOL_SIZE) -> list[str]:
     """Import the demo catalogs, stock the pools, then place the demo orders; one summary line each."""
     lines = await _import_catalog(engine)
+    lines += await _parties(engine)
     lines += await stock_pools(engine, pool_size)
     if orders:
         runner = TaskRunner(engine)
@@ -175,6 +234,24 @@ async def load_demo(engine: Engine, *, orders: bool = True, pool_size: int = POO
         finally:
             await runner.stop()
     return lines
+
+
+async def _parties(engine: Engine) -> list[str]:
+    """The demo customers and the partner in TMF632, with their TMF669 roles (kept when present)."""
+    created = 0
+    for who in (*CUSTOMERS, PARTNER):
+        resource, body = who.as_party()
+        role = who.role()
+        if who is PARTNER:
+            role["name"] = "partner"
+        for svc, doc in (
+            (engine.services[PARTY_ROOT][resource], body),
+            (engine.services[ROLE_ROOT]["partyRole"], role),
+        ):
+            if await engine.store.get(svc.kind, doc["id"]) is None:
+                await svc.create(doc, keep_id=True)
+                created += 1
+    return [f"parties: {len(CUSTOMERS)} customers and 1 partner with their roles ({created} records created)"]
 
 
 async def _import_catalog(engine: Engine) -> list[str]:

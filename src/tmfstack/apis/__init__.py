@@ -13,6 +13,7 @@ def all_apis() -> list[ApiDecl]:
     from .catalog import tmf620, tmf633, tmf634
     from .inventory import tmf637, tmf638, tmf639, tmf685
     from .ordering import tmf622, tmf641, tmf652
+    from .party import tmf632, tmf669
 
     return [
         tmf620.API,
@@ -26,4 +27,6 @@ def all_apis() -> list[ApiDecl]:
         tmf641.API,
         tmf652.API,
         tmf685.API,
+        tmf632.API,
+        tmf669.API,
     ]
