@@ -7,6 +7,7 @@ Every write commits the row and its events (outbox) in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -341,7 +342,11 @@ class ResourceService:
         check_if_match(if_match, row.version)
         before = orjson.loads(row.doc)
         after = change(orjson.loads(row.doc))
-        if after == before:
+        machine = self.decl.lifecycle
+        if machine and isinstance(after.get(machine.attribute), str):
+            with suppress(BadRequest):  # an unknown state is refused by _finish
+                after[machine.attribute] = machine.canonical(after[machine.attribute])
+        if after == before:  # same state in another spelling included: no new version
             return before, row.doc, row.version
         after = self._finish(after, before)
         raw = orjson.dumps(after)
