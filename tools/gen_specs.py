@@ -36,6 +36,7 @@ SPECS = {
     "tmf652_v4": "TMF652-ResourceOrder-v4.0.0.swagger.json",
     "tmf632_v4": "TMF632-Party-v4.0.0.swagger.json",
     "tmf669_v4": "TMF669-PartyRole-v4.0.0.swagger.json",
+    "tmf679_v4": "TMF679-ProductOfferingQualification-v4.0.0.swagger.json",
     # the only official file; it has no GET on resourcePool and refers to undefined definitions
     "tmf685_v1": "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
 }

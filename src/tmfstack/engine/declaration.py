@@ -62,6 +62,8 @@ class ResourceDecl:
     after_commit: AfterCommit | None = None
     #: for an asynchronous create: (body, location) of the task that tracks it (answered 202), or None
     accepted: Accepted | None = None
+    #: the status a create answers, when not 201 (TMF679/645: 200 for an instant synchronous answer)
+    create_status: Callable[[Doc], int] | None = None
     #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
     resume: Resume | None = None
     #: nested attributes whose equality filters use an index (e.g. "relatedParty.id")

@@ -139,7 +139,8 @@ class TmfDispatcher:
             if tracked is not None:  # e.g. TMF640: 202 with the monitor of the activation
                 body, location = tracked
                 return json_bytes(body, 202, {"Location": location})
-        response = self._item(svc, raw, version, request, 201)
+        status = svc.decl.create_status(doc) if svc.decl.create_status else 201
+        response = self._item(svc, raw, version, request, status)
         response.headers["Location"] = doc["href"]
         return response
 

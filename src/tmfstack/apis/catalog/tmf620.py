@@ -16,7 +16,7 @@ ENTITIES = ("catalog", "category", "productOffering", "productOfferingPrice", "p
 
 #: nested references integrators filter on (equality on these uses an index)
 _REFS = {
-    "productOffering": ("category.id", "channel.id"),
+    "productOffering": ("category.id", "channel.id", "productSpecification.id"),
     "category": ("parentId",),
 }
 
