@@ -7,7 +7,6 @@ Every write commits the row and its events (outbox) in one transaction.
 from __future__ import annotations
 
 from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -120,6 +119,14 @@ class ResourceService:
         return SqlCond(column, cond.op, cond.values) if column else None  # type: ignore[arg-type]
 
     async def list(self, query: Query) -> Page:
+        return await self._select(query, counted=True)
+
+    async def list_all(self, query: Query) -> list[bytes]:
+        """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
+        return (await self._select(replace(query, offset=0, limit=_UNBOUNDED), counted=False)).items
+
+    async def _select(self, query: Query, counted: bool) -> Page:
+        """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
         sql: list[SqlCond] = []
         rest: list[Condition] = []
         for cond in query.conditions:
@@ -136,11 +143,11 @@ class ResourceService:
             order.append((column, desc))
         else:
             if not rest:
-                total = await self.store.count(self.kind, sql)
+                total = await self.store.count(self.kind, sql) if counted else None
                 items = []
-                if query.offset < total:
+                if total is None or query.offset < total:
                     items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
-                return Page(total, self._shape(items, query))
+                return Page(len(items) if total is None else total, self._shape(items, query))
         # evaluated here: conditions or sort keys the indexes cannot serve
         found: list[tuple[bytes, Doc]] = []
         async for raw in self.store.scan(self.kind, sql):
@@ -151,10 +158,6 @@ class ResourceService:
             found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
         window = found[query.offset : query.offset + query.limit]
         return Page(len(found), self._shape([raw for raw, _ in window], query))
-
-    async def list_all(self, query: Query) -> list[bytes]:
-        """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
-        return (await self.list(replace(query, offset=0, limit=_UNBOUNDED))).items
 
     def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
         if query.fields is None:
@@ -204,6 +207,13 @@ class ResourceService:
             return
         await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
         unit.deliveries += len(wanted)
+
+    def _canonical_state(self, doc: Doc) -> Doc:
+        """The state attribute in its stored spelling (400 for an unknown state)."""
+        machine = self.decl.lifecycle
+        if machine and isinstance(doc.get(machine.attribute), str):
+            doc[machine.attribute] = machine.canonical(doc[machine.attribute])
+        return doc
 
     def _finish(self, doc: Doc, before: Doc | None) -> Doc:
         """Lifecycle, rules and the response contract, shared by create and patch."""
@@ -281,7 +291,7 @@ class ResourceService:
         self, id: str, body: bytes, content_type: str | None, if_match: str | None = None
     ) -> tuple[Doc, bytes, int]:
         def change(before: Doc) -> Doc:
-            after = patching.apply(before, body, content_type)
+            after = self._canonical_state(patching.apply(before, body, content_type))  # rules see stored spellings
             touched = sorted(
                 k for k in set(before) | set(after) if k in self.owned_on_patch and before.get(k) != after.get(k)
             )
@@ -340,12 +350,12 @@ class ResourceService:
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
         check_if_match(if_match, row.version)
+        seen = unit.seen.get((self.kind, id))
+        if seen is not None and seen != row.version:
+            # the unit's step decided on an older version (``Unit.seen``): it must look again
+            raise ConcurrentUpdate(f"{self.name} {id!r} changed while a step worked on it")
         before = orjson.loads(row.doc)
-        after = change(orjson.loads(row.doc))
-        machine = self.decl.lifecycle
-        if machine and isinstance(after.get(machine.attribute), str):
-            with suppress(BadRequest):  # an unknown state is refused by _finish
-                after[machine.attribute] = machine.canonical(after[machine.attribute])
+        after = self._canonical_state(change(orjson.loads(row.doc)))
         if after == before:  # same state in another spelling included: no new version
             return before, row.doc, row.version
         after = self._finish(after, before)
@@ -354,6 +364,8 @@ class ResourceService:
         if self._ref_paths and idx.refs == self.indexed(before).refs:
             idx = replace(idx, refs=None)  # unchanged: the store keeps the stored ones
         version = await unit.tx.update(self.kind, id, row.version, idx, raw)
+        if seen is not None:
+            unit.seen[(self.kind, id)] = version
         status, stamp = self.decl.status_attr, self.decl.stamp
         attrs = [
             k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k) and k not in (status, stamp)
@@ -375,8 +387,9 @@ class ResourceService:
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
         check_if_match(if_match, row.version)
+        doc = orjson.loads(row.doc)
         if self.decl.can_delete is not None:
-            self.decl.can_delete(orjson.loads(row.doc))
+            self.decl.can_delete(doc)
         if not await unit.tx.delete(self.kind, id, row.version):
             raise ConcurrentUpdate(f"{self.name} {id!r} changed concurrently; retry")
-        await self.emit(unit, "Delete", orjson.loads(row.doc))
+        await self.emit(unit, "Delete", doc)

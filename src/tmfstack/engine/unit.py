@@ -24,7 +24,8 @@ class Unit:
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: subscriptions per event API, read once per unit (a step may emit many events)
     hubs: dict[str, list[HubRow]] = field(default_factory=dict)
-    #: (kind, id) -> version a step read a document at; its save must find that version
+    #: (kind, id) -> version a step read a document at (``apis/ordering/flow.load``); a write of
+    #: that document in this unit must find it still at that version (ResourceService._update)
     seen: dict[tuple[str, str], int] = field(default_factory=dict)
     #: (queue, key) steps this unit is running itself right now: scheduling them is moot
     claimed: set[tuple[str, str]] = field(default_factory=set)

@@ -15,8 +15,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import now_iso
-from ...engine.service import etag
-from ...errors import ConcurrentUpdate, PreconditionFailed
 from .states import roll_up
 
 if TYPE_CHECKING:
@@ -72,16 +70,12 @@ async def save(unit: Unit, svc: ResourceService, doc: Doc) -> Doc:
     """Write ``doc`` as the new state (its lifecycle is checked, events emitted); returns a copy.
 
     ``doc`` was built from what ``load`` read: if anyone changed it since (a client holding
-    the order), the step's whole unit is retried on fresh state instead of overwriting them.
+    the order), the write raises ConcurrentUpdate and the step's whole unit is retried on
+    fresh state instead of overwriting them (``Unit.seen``).
     """
-    key = (svc.kind, doc["id"])
-    seen = unit.seen.get(key)
-    try:
-        saved, _, version = await svc.update(doc["id"], lambda _: doc, etag(seen) if seen else None, unit=unit)
-    except PreconditionFailed:
-        raise ConcurrentUpdate(f"{svc.name} {doc['id']} changed while a step worked on it") from None
-    unit.seen[key] = version
-    return orjson.loads(orjson.dumps(saved))
+    _, raw, _ = await svc.update(doc["id"], lambda _: doc, unit=unit)
+    saved: Doc = orjson.loads(raw)
+    return saved
 
 
 async def ensure(unit: Unit, svc: ResourceService, body: Doc) -> tuple[Doc, bool]:

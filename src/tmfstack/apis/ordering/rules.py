@@ -16,7 +16,7 @@ from ...engine.declaration import Doc, Rule
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict
-from .states import ORDER, TERMINAL, check_client_move
+from .states import TERMINAL, check_client_move
 
 PATCHABLE = frozenset(
     {
@@ -54,22 +54,32 @@ def prepare_items(key: str) -> Rule:
     return rule
 
 
-def client_patch(after: Doc, before: Doc) -> None:
-    if "state" in after:
-        after["state"] = ORDER.canonical(after["state"])
-    notes_before = before.get("note") or []
-    if (after.get("note") or [])[: len(notes_before)] != notes_before:
-        raise Conflict("notes can only be added", code="NOTES_APPEND_ONLY")
-    changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
-    refused = sorted(changed - PATCHABLE)
-    if refused:
-        raise BadRequest(
-            f"{', '.join(refused)} cannot be changed once the order is submitted; cancel it and order again",
-            code="READ_ONLY_ATTRIBUTE",
-        )
-    if before.get("state") in TERMINAL and changed - {"note"}:
-        raise Conflict(f"the order is {before['state']}; only notes can be added", code="ORDER_CLOSED")
-    check_client_move(before["state"], after["state"])
+def client_patch(patchable: frozenset[str], extra: Callable[[Doc, Doc, set[str]], None] | None = None) -> Rule:
+    """What a client may change on a submitted order: ``patchable`` attributes, notes only
+    appended, and the state only by the client moves (``states.check_client_move``);
+    ``extra(after, before, changed)`` adds an API's own rule (e.g. TMF622's dates)."""
+
+    def rule(after: Doc, before: Doc | None) -> None:
+        assert before is not None
+        notes_before = before.get("note") or []
+        if (after.get("note") or [])[: len(notes_before)] != notes_before:
+            raise Conflict(
+                "notes can only be added: send the existing notes followed by the new ones", code="NOTES_APPEND_ONLY"
+            )
+        changed = {k for k in set(after) | set(before) if after.get(k) != before.get(k)}
+        refused = sorted(changed - patchable)
+        if refused:
+            raise BadRequest(
+                f"{', '.join(refused)} cannot be changed once the order is submitted; cancel it and order again",
+                code="READ_ONLY_ATTRIBUTE",
+            )
+        if extra is not None:
+            extra(after, before, changed)
+        if before.get("state") in TERMINAL and changed - {"note"}:
+            raise Conflict(f"the order is {before['state']}; only notes can be added", code="ORDER_CLOSED")
+        check_client_move(before["state"], after["state"])
+
+    return rule
 
 
 def schedule_on_create(queue: str) -> Callable[[ResourceService, Unit, Doc], Any]:

@@ -13,7 +13,7 @@ from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from . import som
 from .flow import CANCEL_SERVICE_ORDER_QUEUE, SERVICE_ORDER_QUEUE
-from .rules import can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
 from .states import ORDER
 
 CANCEL = StateMachine(
@@ -42,7 +42,7 @@ API = ApiDecl.build(
             ref_paths=("relatedParty.id", "externalId", "externalReference.id", "serviceOrderItem.service.id"),
             server_owned=frozenset({"completionDate", "cancellationDate", "startDate", "errorMessage", "milestone"}),
             rules=[prepare_items("serviceOrderItem")],
-            patch_rules=[client_patch],
+            patch_rules=[client_patch(PATCHABLE)],
             on_create=schedule_on_create(SERVICE_ORDER_QUEUE),
             on_update=schedule_on_release(SERVICE_ORDER_QUEUE),
             can_delete=can_delete,

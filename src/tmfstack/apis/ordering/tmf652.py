@@ -12,7 +12,7 @@ from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from . import rom
 from .flow import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
-from .rules import can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
 from .states import ORDER
 
 CANCEL = StateMachine(
@@ -41,7 +41,7 @@ API = ApiDecl.build(
             ref_paths=("relatedParty.id", "externalReference.id", "orderItem.resource.id"),
             server_owned=frozenset({"completionDate", "startDate"}),
             rules=[prepare_items("orderItem")],
-            patch_rules=[client_patch],
+            patch_rules=[client_patch(PATCHABLE)],
             on_create=schedule_on_create(RESOURCE_ORDER_QUEUE),
             on_update=schedule_on_release(RESOURCE_ORDER_QUEUE),
             can_delete=can_delete,
