@@ -10,7 +10,12 @@ from datetime import UTC, datetime
 
 def now_iso() -> str:
     """UTC, millisecond precision, ``Z`` suffix: sorts as text in time order."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """``moment`` (aware) in the shape of ``now_iso``."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 _last = 0

@@ -56,6 +56,7 @@ class Customer:
     channel: str  #: a sales channel of the demo catalog
     email: str = ""
     city: str = "Wien"
+    role_name: str = "customer"  #: its TMF669 role
 
     def as_party(self) -> tuple[str, Doc]:
         """(TMF632 resource, body) of this customer, under the id orders refer to."""
@@ -87,16 +88,10 @@ class Customer:
         """Their TMF669 customer role, with the billing account."""
         return {
             "id": f"pr-{self.id}",
-            "name": "customer",
+            "name": self.role_name,
             "status": "validated",
             "engagedParty": {"id": self.id, "name": self.name, "@referredType": self.referred_type},
-            "account": [
-                {
-                    "id": self.billing_account,
-                    "name": f"{self.name} (monthly invoice)",
-                    "@referredType": "BillingAccount",
-                }
-            ],
+            "account": [self.account()],
         }
 
     def party(self) -> Doc:
@@ -120,6 +115,7 @@ PARTNER = Customer(
     "partner",
     "wholesale@nordwind.example",
     "Salzburg",
+    role_name="partner",
 )
 CUSTOMERS = (ANNA, ACME, BEN)
 
@@ -242,8 +238,6 @@ async def _parties(engine: Engine) -> list[str]:
     for who in (*CUSTOMERS, PARTNER):
         resource, body = who.as_party()
         role = who.role()
-        if who is PARTNER:
-            role["name"] = "partner"
         for svc, doc in (
             (engine.services[PARTY_ROOT][resource], body),
             (engine.services[ROLE_ROOT]["partyRole"], role),

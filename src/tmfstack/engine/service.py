@@ -241,6 +241,7 @@ class ResourceService:
     def prepare_create(self, body: Any, keep_id: bool = False) -> Doc:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
         # an import (keep_id) may carry what an export wrote: its id is kept, href and stamps are redone
         restamped = {"id", "href", self.decl.stamp, self.decl.created_stamp} - {None}
         owned = self.owned_on_create - (restamped if keep_id else set())

@@ -129,9 +129,8 @@ async def on_changed(svc: ResourceService, unit: Unit, before: Doc, after: Doc) 
     if all(before.get(k) == after.get(k) for k in REQUESTED):
         return  # a completion being recorded, not a new request
     outcome = await _request(svc, unit, after)
-    if outcome is not None:
+    if outcome is not None:  # answered at once: whoever asked is looking at it now
         await _record(svc.engine, unit, after["id"], outcome)
-    await _wake_orders(unit, after)
 
 
 async def _record(engine: Engine, unit: Unit, service_id: str, outcome: Outcome) -> Doc:
@@ -144,9 +143,10 @@ async def _record(engine: Engine, unit: Unit, service_id: str, outcome: Outcome)
 
 
 async def _wake_orders(unit: Unit, service: Doc) -> None:
-    for item in service.get("serviceOrderItem") or []:
-        if item.get("serviceOrderId"):
-            await wake(unit, SERVICE_ORDER_QUEUE, item["serviceOrderId"])
+    """Wake the service order that made the latest request (earlier ones have moved on)."""
+    requesters = service.get("serviceOrderItem") or []
+    if requesters and requesters[-1].get("serviceOrderId"):
+        await wake(unit, SERVICE_ORDER_QUEUE, requesters[-1]["serviceOrderId"])
 
 
 async def finish(engine: Engine, unit: Unit, monitor_id: str, outcome: Outcome) -> bool:

@@ -74,7 +74,8 @@ class ChainView:
     async def resource_spec(self, id: str | None) -> Doc | None:
         return await self._get(RESOURCE_CATALOG, "resourceSpecification", id)
 
-    async def product_spec(self, id: str | None) -> Doc | None:
+    async def specification(self, id: str | None) -> Doc | None:
+        """A product specification (TMF620)."""
         return await self._get(PRODUCT_CATALOG, "productSpecification", id)
 
     async def rfs_of(self, cfs: Doc) -> list[Doc]:
@@ -110,8 +111,8 @@ def map_characteristics(target: Doc, source_id: str, source: list[Doc], *, defau
         found = given.get(fold(_source_name(char_spec, source_id)))
         if found is not None:
             value = found["value"]
-        elif defaults and _default(char_spec) is not None:
-            value = _default(char_spec)
+        elif defaults and (default := _default(char_spec)) is not None:
+            value = default
         else:
             continue
         out.append({"name": name, "value": value, "valueType": char_spec.get("valueType") or found_type(value)})
@@ -143,7 +144,7 @@ async def check_mappings(engine: Engine, unit: Unit, spec: Doc) -> None:
             if fold(rel.get("relationshipType", "")) != MAPS_FROM:
                 continue
             source_id = rel.get("parentSpecificationId")
-            source = await view.service_spec(source_id) or await view.product_spec(source_id)
+            source = await view.service_spec(source_id) or await view.specification(source_id)
             where = f"specCharacteristic {char_spec.get('name')!r}: mapsFrom"
             if source is None:
                 raise Unprocessable(

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...errors import Conflict, Unprocessable
+from ...errors import NotFound, Unprocessable
 from ...store.base import REF, SqlCond
 
 if TYPE_CHECKING:
@@ -90,10 +91,20 @@ def relate(doc: Doc, kind: str, target: Doc) -> Doc:
     return {**doc, "resourceRelationship": rels}
 
 
-def _taken(party: Doc | None, holder: Doc | None, serves: Doc | None = None) -> Any:
+class _Busy(Exception):
+    """A candidate was taken between the free-list read and its write: try the next one."""
+
+
+def _taken(spec_id: str, wanted: bool, party: Doc | None, holder: Doc | None, serves: Doc | None) -> Any:
+    """The change that takes a resource: checked on the row as the write reads it."""
+
     def change(doc: Doc) -> Doc:
+        if (doc.get("resourceSpecification") or {}).get("id") != spec_id:
+            raise PoolExhausted(f"resource {doc['id']!r} is not in the pool of {spec_id}")
         if doc.get("resourceStatus") != FREE:
-            raise Conflict(f"resource {doc.get('name') or doc['id']} is {doc.get('resourceStatus')}", code="TAKEN")
+            if not wanted:
+                raise _Busy
+            raise PoolExhausted(f"{doc.get('name') or doc['id']} is already taken ({doc.get('resourceStatus')})")
         doc.update(resourceStatus=TAKEN, usageState="active", administrativeState="unlocked", operationalState="enable")
         doc["relatedParty"] = [party] if party else []
         doc["resourceRelationship"] = []
@@ -119,25 +130,21 @@ async def take(
     the reservation ``holder`` (id, href)."""
     svc = resources(engine)
     if wanted is not None:
-        row = await unit.tx.get(svc.kind, wanted)
-        doc = orjson.loads(row.doc) if row else None
-        if doc is None or (doc.get("resourceSpecification") or {}).get("id") != spec_id:
-            raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}")
-        if doc.get("resourceStatus") != FREE:
-            raise PoolExhausted(f"{doc.get('name') or wanted} is already taken ({doc.get('resourceStatus')})")
-        taken, _, _ = await svc.update(wanted, _taken(party, holder, serves), unit=unit)
+        try:
+            taken, _, _ = await svc.update(wanted, _taken(spec_id, True, party, holder, serves), unit=unit)
+        except NotFound:
+            raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
         return taken
     skip = set(exclude)
     # in insertion order: the planner walks the specification's reference index, not every resource
     rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, _CANDIDATES + len(skip))
-    candidates = [orjson.loads(raw) for raw in rows]
-    candidates = [c for c in candidates if c["id"] not in skip]
+    candidates = [c for c in (orjson.loads(raw) for raw in rows) if c["id"] not in skip]
     random.shuffle(candidates)
     for candidate in candidates:
-        row = await unit.tx.get(svc.kind, candidate["id"])
-        if row is None or orjson.loads(row.doc).get("resourceStatus") != FREE:
+        try:
+            taken, _, _ = await svc.update(candidate["id"], _taken(spec_id, False, party, holder, serves), unit=unit)
+        except _Busy:
             continue
-        taken, _, _ = await svc.update(candidate["id"], _taken(party, holder, serves), unit=unit)
         return taken
     pool = await pool_of(engine, unit, spec_id)
     where = f"pool {pool['id']}" if pool else "no pool"
@@ -148,23 +155,26 @@ async def give_back(engine: Engine, unit: Unit, resource_id: str, holder: str | 
     """Return a taken resource to its pool; False when it was not taken, or (``holder`` given)
     is now held by another reservation. The reservation that held it is updated: its item
     ``released``, and the reservation ``released`` once all its items are."""
-    svc = resources(engine)
-    row = await unit.tx.get(svc.kind, resource_id)
-    current = orjson.loads(row.doc) if row else None
-    if current is None or current.get("resourceStatus") != TAKEN:
-        return False
-    held_by = holder_of(current)
-    if holder is not None and held_by != holder:
-        return False
+    released: dict[str, str | None] = {}
 
     def change(doc: Doc) -> Doc:
+        held_by = holder_of(doc)
+        if doc.get("resourceStatus") != TAKEN or (holder is not None and held_by != holder):
+            return doc  # unchanged: nothing is written
+        released["by"] = held_by
         status = STANDBY if doc.get("category") in OUTSIDE else FREE
         doc.update(resourceStatus=status, usageState="idle", administrativeState="locked", operationalState="enable")
         doc["relatedParty"] = []
         doc.pop("resourceRelationship", None)
         return doc
 
-    await svc.update(resource_id, change, unit=unit)
+    try:
+        await resources(engine).update(resource_id, change, unit=unit)
+    except NotFound:
+        return False
+    if "by" not in released:
+        return False
+    held_by = released["by"]
     if held_by and held_by != holder:
         await _release_item(engine, unit, held_by, resource_id)
     return True
@@ -187,9 +197,6 @@ async def serving(engine: Engine, unit: Unit, reservation: Doc) -> list[str]:
 
 async def _release_item(engine: Engine, unit: Unit, reservation_id: str, resource_id: str) -> None:
     reservations = engine.services[POOLS]["reservation"]
-    row = await unit.tx.get(reservations.kind, reservation_id)
-    if row is None:
-        return
 
     def change(doc: Doc) -> Doc:
         items = doc.get("reservationItem") or []
@@ -201,7 +208,9 @@ async def _release_item(engine: Engine, unit: Unit, reservation_id: str, resourc
             doc["reservationState"] = "released"
         return doc
 
-    await reservations.update(reservation_id, change, unit=unit)
+    # no reservation recorded is fine (e.g. the order that took it failed before recording one)
+    with suppress(NotFound):
+        await reservations.update(reservation_id, change, unit=unit)
 
 
 def member(pool: Doc, spec: Doc, value: str, resource_type: str, chars: dict[str, Any]) -> Doc:

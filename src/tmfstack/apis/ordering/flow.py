@@ -28,7 +28,6 @@ _NAMESPACE = uuid.UUID("0b8a4f7e-3c1d-4e59-a6f2-9d7e1c5b2a40")
 SERVICE_ORDERING = "/tmf-api/serviceOrdering/v4"
 RESOURCE_ORDERING = "/tmf-api/resourceOrderingManagement/v4"
 SERVICE_INVENTORY = "/tmf-api/serviceInventory/v4"
-SERVICE_CATALOG = "/tmf-api/serviceCatalogManagement/v4"
 RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
 ACTIVATION = "/tmf-api/ServiceActivationAndConfiguration/v4"
 POOLS = "/tmf-api/resourcePoolManagement/v1"
@@ -39,6 +38,7 @@ CANCEL_SERVICE_ORDER_QUEUE = "cancelServiceOrder"
 RESOURCE_ORDER_QUEUE = "resourceOrder"
 CANCEL_RESOURCE_ORDER_QUEUE = "cancelResourceOrder"
 PRODUCT_ORDER_QUEUE = "productOrder"
+CANCEL_PRODUCT_ORDER_QUEUE = "cancelProductOrder"
 
 
 def stable_id(*parts: str) -> str:
@@ -89,6 +89,15 @@ async def ensure(unit: Unit, svc: ResourceService, body: Doc) -> tuple[Doc, bool
 
 async def wake(unit: Unit, queue: str, key: str) -> None:
     await unit.schedule(queue, key, time.time())
+
+
+def customer_of(order: Doc) -> Doc | None:
+    """The ordering customer: the relatedParty with role customer, else the first relatedParty."""
+    parties = [p for p in order.get("relatedParty") or [] if isinstance(p, dict)]
+    for party in parties:
+        if str(party.get("role", "")).casefold() == "customer":
+            return party
+    return parties[0] if parties else None
 
 
 def ref(doc: Doc, referred: str | None = None) -> Doc:

@@ -24,6 +24,7 @@ from .flow import (
     RESOURCE_ORDERING,
     SERVICE_ORDER_QUEUE,
     Doc,
+    customer_of,
     end_items,
     load,
     note,
@@ -46,14 +47,6 @@ def parent_order(order: Doc) -> str | None:
         if str(ext.get("entityType", "")).casefold() == "serviceorder":
             return ext.get("id")
     return None
-
-
-def _customer(order: Doc) -> Doc | None:
-    parties = [p for p in order.get("relatedParty") or [] if isinstance(p, dict)]
-    for party in parties:
-        if str(party.get("role", "")).casefold() == "customer":
-            return party
-    return parties[0] if parties else None
 
 
 async def _by_name(engine: Engine, unit: Unit, spec_id: str, name: str) -> str | None:
@@ -94,7 +87,7 @@ async def process_resource_order(
         order = await save(unit, orders, {**order, "state": "inProgress", "startDate": now_iso()})
     items = order.get("orderItem") or []
     notes = order.setdefault("note", [])
-    party = _customer(order)
+    party = customer_of(order)
     reservations = service(engine, POOLS, "reservation")
     reservation_id = stable_id(order["id"], "reservation")
     holder = {"id": reservation_id, "href": reservations.href(reservation_id)}

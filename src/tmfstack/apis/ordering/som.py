@@ -42,6 +42,7 @@ from .flow import (
     SERVICE_ORDER_QUEUE,
     SERVICE_ORDERING,
     Doc,
+    customer_of,
     end_items,
     ensure,
     load,
@@ -53,6 +54,7 @@ from .flow import (
     stable_id,
     wake,
 )
+from .manager.characteristics import merge_characteristics
 from .states import ITEM_TERMINAL, TERMINAL
 
 if TYPE_CHECKING:
@@ -87,13 +89,6 @@ class Ctx:
     def resource_orders(self) -> ResourceService:
         return self.svc(RESOURCE_ORDERING, "resourceOrder")
 
-    def customer(self) -> Doc | None:
-        for party in self.order.get("relatedParty") or []:
-            if str(party.get("role", "")).casefold() == "customer":
-                return party
-        parties = self.order.get("relatedParty") or []
-        return parties[0] if parties else None
-
 
 @dataclass
 class Result:
@@ -117,12 +112,18 @@ def _error(item: Doc | None, order_id: str, code: str, message: str) -> Doc:
     return err
 
 
-async def process_service_order(engine: Engine, unit: Unit, order_id: str) -> None:
+async def process_service_order(engine: Engine, unit: Unit, order_id: str, view: ChainView | None = None) -> None:
+    """One step for a service order (``view``: the caller's catalog cache, when run inline)."""
+    with unit.claiming((SERVICE_ORDER_QUEUE, order_id)):  # what it causes, it looks at itself
+        await _step(engine, unit, order_id, view or ChainView(engine, unit))
+
+
+async def _step(engine: Engine, unit: Unit, order_id: str, view: ChainView) -> None:
     orders = service(engine, SERVICE_ORDERING, "serviceOrder")
     order = await load(unit, orders, order_id)
     if order is None:
         return
-    ctx = Ctx(engine, unit, order, ChainView(engine, unit))
+    ctx = Ctx(engine, unit, order, view)
     if order["state"] == "acknowledged":
         await _accept(ctx)
     if ctx.order["state"] == "inProgress":
@@ -229,7 +230,7 @@ async def _plan(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> tuple[Doc, list[
     A directly ordered RFS is its own plan (no separate RFS list)."""
     wanted = item.get("service") or {}
     chars = wanted.get("serviceCharacteristic") or []
-    party = ctx.customer()
+    party = customer_of(ctx.order)
     parties = [party] if party else []
     back = [{"serviceOrderId": ctx.order["id"], "itemId": item["id"], "itemAction": "add", "role": "creates"}]
     rfs_specs = await ctx.view.rfs_of(spec)
@@ -298,6 +299,10 @@ async def _rfs_docs(ctx: Ctx, cfs: Doc) -> list[Doc]:
 async def _resource_order(ctx: Ctx, item: Doc, rfs_docs: list[Doc], key: str, action: str) -> Doc | None:
     """The item's resource order (created on first call): add one per resource an RFS needs, or
     delete the ones the RFS hold. None when there is nothing to order."""
+    order_id = stable_id(ctx.order["id"], item["id"], key)
+    existing = await load(ctx.unit, ctx.resource_orders, order_id)
+    if existing is not None:
+        return existing
     lines = []
     for n, rfs in enumerate(rfs_docs, 1):
         if action == "add":
@@ -323,9 +328,9 @@ async def _resource_order(ctx: Ctx, item: Doc, rfs_docs: list[Doc], key: str, ac
                 )
     if not lines:
         return None
-    party = ctx.customer()
+    party = customer_of(ctx.order)
     body = {
-        "id": stable_id(ctx.order["id"], item["id"], key),
+        "id": order_id,
         "description": f"{'Resources for' if action == 'add' else 'Release of'} {ctx.order['id']}/{item['id']}",
         "category": "serviceFulfilment",
         "orderItem": lines,
@@ -333,15 +338,13 @@ async def _resource_order(ctx: Ctx, item: Doc, rfs_docs: list[Doc], key: str, ac
         "relatedParty": [party] if party else [],
         "@type": "ResourceOrder",
     }
-    order_id = body["id"]  # (create takes it out of the body)
     steps = ((RESOURCE_ORDER_QUEUE, order_id), (SERVICE_ORDER_QUEUE, ctx.order["id"]))
     with ctx.unit.claiming(*steps):
-        order, created = await ensure(ctx.unit, ctx.resource_orders, body)
-        if created:  # pools answer at once: serve it in this step
-            serves = {line["id"]: rfs_docs[int(line["id"].split(".")[0]) - 1] for line in lines}
-            await rom.process_resource_order(ctx.engine, ctx.unit, order_id, serves=serves)
-            order = await load(ctx.unit, ctx.resource_orders, order_id) or order
-    return order
+        await ctx.resource_orders.create(body, keep_id=True, unit=ctx.unit)
+        # pools answer at once: serve it in this step
+        serves = {line["id"]: rfs_docs[int(line["id"].split(".")[0]) - 1] for line in lines}
+        await rom.process_resource_order(ctx.engine, ctx.unit, order_id, serves=serves)
+    return await load(ctx.unit, ctx.resource_orders, order_id)
 
 
 async def _attach_resources(ctx: Ctx, rfs_docs: list[Doc], order: Doc) -> list[Doc]:
@@ -386,20 +389,12 @@ async def _request(ctx: Ctx, item: Doc, rfs: Doc, state: str, chars: list[Doc] |
     def change(doc: Doc) -> Doc:
         doc["state"] = state
         if chars:
-            doc["serviceCharacteristic"] = merge_chars(doc.get("serviceCharacteristic") or [], chars)
+            doc["serviceCharacteristic"] = merge_characteristics(doc.get("serviceCharacteristic") or [], chars)
         doc["serviceOrderItem"] = [*(doc.get("serviceOrderItem") or []), mine]
         return doc
 
     updated, _, _ = await ctx.activations.update(rfs["id"], change, unit=ctx.unit)
     return updated
-
-
-def merge_chars(current: list[Doc], changes: list[Doc]) -> list[Doc]:
-    by_name = {str(c.get("name", "")).casefold(): c for c in current}
-    for c in changes:
-        key = str(c.get("name", "")).casefold()
-        by_name[key] = {**c, "name": by_name[key]["name"]} if key in by_name else c
-    return list(by_name.values())
 
 
 async def _activation(ctx: Ctx, activation: Doc) -> tuple[str, str]:
@@ -431,12 +426,12 @@ async def _activate_all(
     return None
 
 
-async def _set_state(ctx: Ctx, docs: list[Doc], state: str, extra: Doc | None = None) -> None:
+async def _set_state(ctx: Ctx, docs: list[Doc], state: str) -> None:
     for doc in docs:
         current = await load(ctx.unit, ctx.inventory, doc["id"])
         if current is None or current.get("state") == state:
             continue
-        changes = dict(extra or {})
+        changes: Doc = {}
         if state == "active":
             changes.setdefault("startDate", current.get("startDate") or now_iso())
             changes.update(isServiceEnabled=True, hasStarted=True)
@@ -447,9 +442,17 @@ async def _set_state(ctx: Ctx, docs: list[Doc], state: str, extra: Doc | None = 
         await ctx.inventory.update(doc["id"], lambda d, c=changes: {**d, **c, "state": state}, unit=ctx.unit)
 
 
+def _held_instead(ctx: Ctx, result: Result) -> Result | None:
+    """A failed activation holds the item for an operator when so configured (else None)."""
+    if result.state == "failed" and ctx.engine.options.get("activation_failure") == "hold":
+        return Result("held", f"{result.reason}; resume (PATCH state inProgress) to retry, or cancel")
+    return None
+
+
 async def _fail_add(ctx: Ctx, item: Doc, cfs: Doc, rfs_docs: list[Doc], reason: str) -> Result:
-    if ctx.engine.options.get("activation_failure") == "hold":
-        return Result("held", f"{reason}; resume (PATCH state inProgress) to retry, or cancel")
+    held = _held_instead(ctx, Result("failed", reason))
+    if held is not None:
+        return held
     await undo_add(ctx, item, cfs, rfs_docs)
     return Result("failed", f"{reason}; resources given back, services terminated")
 
@@ -562,15 +565,16 @@ async def _modify(ctx: Ctx, item: Doc) -> Result:
         per_rfs[rfs["id"]] = map_characteristics(rfs_spec, cfs_spec.get("id", ""), changes, defaults=False)
     waiting = await _activate_all(ctx, item, rfs_docs, state, per_rfs)
     if waiting is not None:
-        if waiting.state == "failed" and ctx.engine.options.get("activation_failure") == "hold":
-            return Result("held", f"{waiting.reason}; resume (PATCH state inProgress) to retry, or cancel")
-        return waiting
+        return _held_instead(ctx, waiting) or waiting
     for doc in [*rfs_docs, cfs] if rfs_docs and rfs_docs[0] is not cfs else [cfs]:
         chars = changes if doc is cfs else per_rfs.get(doc["id"]) or []
         if chars:
             await ctx.inventory.update(
                 doc["id"],
-                lambda d, c=chars: {**d, "serviceCharacteristic": merge_chars(d.get("serviceCharacteristic") or [], c)},
+                lambda d, c=chars: {
+                    **d,
+                    "serviceCharacteristic": merge_characteristics(d.get("serviceCharacteristic") or [], c),
+                },
                 unit=ctx.unit,
             )
     await _set_state(ctx, [*rfs_docs, cfs], state)
@@ -586,9 +590,7 @@ async def _delete(ctx: Ctx, item: Doc) -> Result:
     rfs_docs = await _rfs_docs(ctx, cfs)
     waiting = await _activate_all(ctx, item, rfs_docs, "terminated")
     if waiting is not None:
-        if waiting.state == "failed" and ctx.engine.options.get("activation_failure") == "hold":
-            return Result("held", f"{waiting.reason}; resume (PATCH state inProgress) to retry, or cancel")
-        return waiting
+        return _held_instead(ctx, waiting) or waiting
     order = await _resource_order(ctx, item, rfs_docs, "release", "delete")
     if order is not None and order["state"] not in TERMINAL:
         return Result(WAITING)

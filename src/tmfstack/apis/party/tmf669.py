@@ -10,13 +10,9 @@ correction).
 from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
-from ...engine.lifecycle import StateMachine
+from .tmf632 import ORGANIZATION
 
-PARTY_ROLE = StateMachine(
-    "status",
-    {"initialized": {"validated", "closed"}, "validated": {"initialized", "closed"}, "closed": set()},
-    initial="initialized",
-)
+PARTY_ROLE = ORGANIZATION
 
 API = ApiDecl.build(
     "tmf669",

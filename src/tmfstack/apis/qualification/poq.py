@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...clock import now_iso
-from ..ordering.manager.common import Problem, parse_time
+from ...clock import iso
+from ..ordering.manager.common import Problem
 from ..ordering.manager.validate import offering_orderable, validate_order
 from ..ordering.manager.view import CATALOG_ROOT, CatalogView
 
@@ -40,6 +40,7 @@ QUALIFICATION_VALIDITY = timedelta(hours=24)
 _NOT_ORDERABLE = frozenset({"OFFERING_NOT_ORDERABLE", "OFFERING_NOT_SELLABLE", "OFFERING_NOT_VALID"})
 #: relationship types by which a catalog names an offering's successor
 _SUCCESSOR = frozenset({"exchangableto", "exchangeableto", "substitution", "replacedby", "upgrade"})
+_REQUIRES = frozenset({"requires", "requiresone", "dependency"})
 
 
 def _as_order(poq: Doc) -> Doc:
@@ -73,30 +74,34 @@ async def _channel_problems(poq: Doc, view: CatalogView) -> list[Problem]:
     return out
 
 
-async def _alternates(engine: Engine, unit: Unit, view: CatalogView, offering: Doc, codes: set[str]) -> list[Doc]:
+async def _orderable_related(view: CatalogView, offering: Doc, kinds: frozenset[str], now: datetime) -> list[Doc]:
+    """The orderable offerings ``offering`` names by a relationship of one of ``kinds``."""
+    found = []
+    for rel in offering.get("productOfferingRelationship") or []:
+        if str(rel.get("relationshipType", "")).casefold() in kinds:
+            other = await view.offering(rel.get("id"))
+            if other and not offering_orderable(None, other, now):
+                found.append(other)
+    return found
+
+
+async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: set[str]) -> list[Doc]:
     found: list[Doc] = []
     now = datetime.now(UTC)
     if codes & _NOT_ORDERABLE:
-        for rel in offering.get("productOfferingRelationship") or []:  # a successor the catalog names
-            if str(rel.get("relationshipType", "")).casefold() in _SUCCESSOR:
-                other = await view.offering(rel.get("id"))
-                if other and not offering_orderable(None, other, now):
-                    found.append(other)
+        found += await _orderable_related(view, offering, _SUCCESSOR, now)  # a successor the catalog names
         spec_id = (offering.get("productSpecification") or {}).get("id")
         if spec_id:
+            known = {o["id"] for o in found} | {offering["id"]}
             svc = engine.services[CATALOG_ROOT]["productOffering"]
             query = svc.parse([("productSpecification.id", spec_id), ("limit", "20")])
             for raw in (await svc.list(query)).items:
                 other = orjson.loads(raw)
-                known = {o["id"] for o in found} | {offering["id"]}
                 if other["id"] not in known and not offering_orderable(None, other, now):
                     found.append(other)
+                    known.add(other["id"])
     if "OFFERING_REQUIREMENT_MISSING" in codes:
-        for rel in offering.get("productOfferingRelationship") or []:
-            if str(rel.get("relationshipType", "")).casefold() in ("requires", "requiresone", "dependency"):
-                other = await view.offering(rel.get("id"))
-                if other and not offering_orderable(None, other, now):
-                    found.append(other)
+        found += await _orderable_related(view, offering, _REQUIRES, now)
     return [
         {
             "id": str(n),
@@ -110,7 +115,8 @@ async def _alternates(engine: Engine, unit: Unit, view: CatalogView, offering: D
 async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     """Answer the qualification in place: item results, reasons, alternates, state ``done``."""
     view = CatalogView(engine, unit)
-    when = now_iso()
+    answered = datetime.now(UTC)
+    when = iso(answered)
     problems = await validate_order(_as_order(poq), view, when) + await _channel_problems(poq, view)
     # an incomplete configuration is the order's business, not eligibility's
     problems = [p for p in problems if p.code != "CHARACTERISTIC_MISSING"]
@@ -124,7 +130,7 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
             result = "unqualified"
             offering = await view.offering((item.get("productOffering") or {}).get("id"))
             if poq.get("provideAlternative") and offering:
-                proposals = await _alternates(engine, unit, view, offering, {p.code for p in mine})
+                proposals = await _alternates(engine, view, offering, {p.code for p in mine})
                 if proposals:
                     item["alternateProductOfferingProposal"] = proposals
                     result = "alternate"
@@ -144,7 +150,6 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
         poq["qualificationResult"] = "unqualified"
     else:
         poq["qualificationResult"] = "alternate"
-    done = parse_time(when) or datetime.now(UTC)
-    poq["effectiveQualificationDate"] = when
-    poq["expirationDate"] = (done + QUALIFICATION_VALIDITY).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    poq["effectiveQualificationDate"] = iso(answered)
+    poq["expirationDate"] = iso(answered + QUALIFICATION_VALIDITY)
     poq["state"] = "done"

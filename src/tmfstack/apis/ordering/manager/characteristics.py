@@ -81,6 +81,15 @@ def default_characteristics(spec: Doc | None, given: list[Doc], offering: Doc | 
     return out
 
 
+def merge_characteristics(current: list[Doc], changes: list[Doc]) -> list[Doc]:
+    """``current`` with ``changes`` applied by name (case-insensitive; the stored spelling stays)."""
+    by_name = {_fold(c.get("name", "")): c for c in current}
+    for c in changes:
+        key = _fold(c.get("name", ""))
+        by_name[key] = {**c, "name": by_name[key]["name"]} if key in by_name else c
+    return list(by_name.values())
+
+
 def plan_change(spec: Doc | None, current: list[Doc], offering: Doc | None) -> list[Doc]:
     """Characteristics a move to ``offering`` must change: a current value the new offering does
     not sell becomes the new offering's default (e.g. Fibre 1000 → 500: upload 500 → 250)."""

@@ -65,11 +65,11 @@ class ChainFulfiller:
             if not lines:
                 return await self.direct.fulfil(ctx, item)
             body = self._order(ctx, item, lines)
-            so_id = body["id"]  # (create takes it out of the body)
+            so_id = body["id"]
             with ctx.unit.claiming((SERVICE_ORDER_QUEUE, so_id), (PRODUCT_ORDER_QUEUE, ctx.order["id"])):
                 await ensure(ctx.unit, orders, body)
                 # what can be done at once (pools, an activation answered at once) commits with this step
-                await som.process_service_order(ctx.engine, ctx.unit, so_id)
+                await som.process_service_order(ctx.engine, ctx.unit, so_id, ctx.view)
             so = await load(ctx.unit, orders, so_id)
             assert so is not None
         state = so["state"]

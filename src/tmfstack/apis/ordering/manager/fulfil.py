@@ -25,7 +25,7 @@ import orjson
 
 from ....clock import now_iso
 from ....errors import TmfError
-from .characteristics import default_characteristics, plan_change
+from .characteristics import default_characteristics, merge_characteristics, plan_change
 from .view import INVENTORY_ROOT, CatalogView, customer_of
 
 if TYPE_CHECKING:
@@ -179,12 +179,8 @@ class DirectFulfiller:
             forced = plan_change(spec, current.get("productCharacteristic") or [], new_offering)
 
         def change(doc: Doc) -> Doc:
-            # names match case-insensitively, as validation reads them; the stored spelling stays
-            chars = {str(c.get("name", "")).casefold(): c for c in doc.get("productCharacteristic") or []}
-            for c in [*forced, *(wanted.get("productCharacteristic") or [])]:
-                key = str(c.get("name", "")).casefold()
-                chars[key] = {**c, "name": chars[key]["name"]} if key in chars else c
-            doc["productCharacteristic"] = list(chars.values())
+            changes = [*forced, *(wanted.get("productCharacteristic") or [])]
+            doc["productCharacteristic"] = merge_characteristics(doc.get("productCharacteristic") or [], changes)
             if new_offering and new_offering["id"] != (doc.get("productOffering") or {}).get("id"):
                 doc["productOffering"] = _ref(new_offering, "ProductOffering")  # a plan change
                 doc["name"] = new_offering.get("name", doc.get("name"))

@@ -25,7 +25,9 @@ import orjson
 from ....clock import now_iso
 from ....store.base import REF, SqlCond
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
-from ..flow import load, order_outcome, save
+from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save
+from ..flow import note as flow_note
+from .common import walk_items
 from .decompose import ChainFulfiller
 from .fulfil import Fulfiller, ItemFailed, StepContext
 from .pricing import price_order
@@ -39,8 +41,7 @@ if TYPE_CHECKING:
 
 Doc = dict[str, Any]
 ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
-ORDER_QUEUE = "productOrder"
-CANCEL_QUEUE = "cancelProductOrder"
+ORDER_QUEUE, CANCEL_QUEUE = PRODUCT_ORDER_QUEUE, CANCEL_PRODUCT_ORDER_QUEUE
 AUTHOR = "order manager"
 
 #: decomposition into service orders; products without a service chain are fulfilled directly
@@ -57,7 +58,7 @@ def _epoch(iso: str | None) -> float | None:
 
 
 def note(text: str) -> Doc:
-    return {"author": AUTHOR, "date": now_iso(), "text": text, "@type": "Note"}
+    return flow_note(AUTHOR, text)
 
 
 def _orders(engine: Engine) -> ResourceService:
@@ -69,10 +70,7 @@ async def _save(engine: Engine, unit: Unit, order: Doc) -> Doc:
 
 
 def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> None:
-    for item in items:
-        if only is None or item.get("state") in only:
-            item["state"] = state
-        _set_items(item.get("productOrderItem") or [], state, only)
+    end_items(list(walk_items(items)), state, only)  # bundle children included
 
 
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:

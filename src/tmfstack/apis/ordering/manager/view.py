@@ -11,6 +11,9 @@ from typing import Any
 import orjson
 
 from ...catalog.chain import ChainView
+from ..flow import customer_of
+
+__all__ = ["CatalogView", "customer_of"]
 
 Doc = dict[str, Any]
 
@@ -24,9 +27,6 @@ class CatalogView(ChainView):
     async def offering(self, id: str | None) -> Doc | None:
         return await self._get(CATALOG_ROOT, "productOffering", id)
 
-    async def specification(self, id: str | None) -> Doc | None:
-        return await self._get(CATALOG_ROOT, "productSpecification", id)
-
     async def price(self, id: str | None) -> Doc | None:
         return await self._get(CATALOG_ROOT, "productOfferingPrice", id)
 
@@ -38,12 +38,3 @@ class CatalogView(ChainView):
         svc = self.engine.services[INVENTORY_ROOT]["product"]
         query = svc.parse([("status", ",".join(statuses)), ("relatedParty.id", customer_id)])
         return [orjson.loads(raw) for raw in await svc.list_all(query)]
-
-
-def customer_of(order: Doc) -> Doc | None:
-    """The ordering customer: the relatedParty with role customer, else the first relatedParty."""
-    parties = [p for p in order.get("relatedParty") or [] if isinstance(p, dict)]
-    for party in parties:
-        if str(party.get("role", "")).casefold() == "customer":
-            return party
-    return parties[0] if parties else None
