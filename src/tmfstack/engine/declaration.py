@@ -30,7 +30,8 @@ Rule = Callable[[Doc, "Doc | None"], None]
 #: runs after a resource was committed (e.g. starts an import job); must be idempotent
 AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
 Resume = Callable[["ResourceService"], Awaitable[None]]
-Accepted = Callable[["ResourceService", Doc], Awaitable["tuple[bytes, str] | None"]]
+#: (status, body, location) a create answers instead of 201 with the resource; body/location None: the resource's
+CreateResponse = Callable[["ResourceService", Doc], Awaitable["tuple[int, bytes | None, str | None] | None"]]
 OnCreate = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
 #: completes a new document from stored state before it is written (e.g. allocates from a pool)
 BeforeInsert = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
@@ -60,10 +61,9 @@ class ResourceDecl:
     #: raises a TmfError when the resource may not be deleted in its current state
     can_delete: Callable[[Doc], None] | None = None
     after_commit: AfterCommit | None = None
-    #: for an asynchronous create: (body, location) of the task that tracks it (answered 202), or None
-    accepted: Accepted | None = None
-    #: the status a create answers, when not 201 (TMF679/645: 200 for an instant synchronous answer)
-    create_status: Callable[[Doc], int] | None = None
+    #: how a create answers when not 201 with the resource: e.g. TMF640 202 with the monitor of
+    #: an activation still running, TMF679 200 for an instant synchronous answer
+    create_response: CreateResponse | None = None
     #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
     resume: Resume | None = None
     #: nested attributes whose equality filters use an index (e.g. "relatedParty.id")

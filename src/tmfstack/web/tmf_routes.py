@@ -134,14 +134,13 @@ class TmfDispatcher:
 
     async def create(self, svc: ResourceService, request: Request) -> Response:
         doc, raw, version = await svc.create(await read_json(request))
-        if svc.decl.accepted is not None:
-            tracked = await svc.decl.accepted(svc, doc)
-            if tracked is not None:  # e.g. TMF640: 202 with the monitor of the activation
-                body, location = tracked
-                return json_bytes(body, 202, {"Location": location})
-        status = svc.decl.create_status(doc) if svc.decl.create_status else 201
+        status, body, location = 201, None, None
+        if svc.decl.create_response is not None:
+            status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
+        if body is not None:
+            return json_bytes(body, status, {"Location": location or doc["href"]})
         response = self._item(svc, raw, version, request, status)
-        response.headers["Location"] = doc["href"]
+        response.headers["Location"] = location or doc["href"]
         return response
 
     async def hub(self, root: str, rest: list[str], method: str, request: Request) -> Response:

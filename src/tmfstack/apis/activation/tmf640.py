@@ -265,11 +265,11 @@ async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:
     return False
 
 
-async def accepted(svc: ResourceService, doc: Doc) -> tuple[bytes, str] | None:
+async def accepted(svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, str | None] | None:
     """202 with the monitor while the creating request is still in progress."""
     monitor = await latest_monitor(svc.engine, doc["href"])
     if monitor is not None and monitor["state"] == "inProgress":
-        return orjson.dumps(monitor), monitor["href"]
+        return 202, orjson.dumps(monitor), monitor["href"]
     return None
 
 
@@ -286,7 +286,7 @@ API = ApiDecl.build(
             ref_paths=("serviceSpecification.id", "serviceOrderItem.serviceOrderId", "relatedParty.id"),
             before_insert=on_requested,
             on_update=on_changed,
-            accepted=accepted,
+            create_response=accepted,
         ),
         ResourceDecl("monitor", lifecycle=MONITOR, stamp=None, ref_paths=("sourceHref",)),
     ],

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import now_iso
+from ...store.base import REF, SqlCond
 from .states import roll_up
 
 if TYPE_CHECKING:
@@ -98,6 +99,15 @@ def customer_of(order: Doc) -> Doc | None:
         if str(party.get("role", "")).casefold() == "customer":
             return party
     return parties[0] if parties else None
+
+
+async def wake_cancels(unit: Unit, cancels: ResourceService, order_ref: str, order_id: str, queue: str) -> None:
+    """Wake the open cancellation requests of an order (``order_ref``: their reference path to it)."""
+    conds = [SqlCond(REF + order_ref, "eq", (order_id,))]
+    for raw in await unit.tx.page(cancels.kind, conds, [], 0, 100):
+        cancel = orjson.loads(raw)
+        if cancel["state"] not in ("done", "terminatedWithError"):
+            await wake(unit, queue, cancel["id"])
 
 
 def ref(doc: Doc, referred: str | None = None) -> Doc:

@@ -25,10 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import orjson
-
 from ...clock import now_iso
-from ...store.base import REF, SqlCond
 from ..activation import tmf640
 from ..catalog.chain import ChainView, map_characteristics, wanted_value
 from . import rom
@@ -53,6 +50,7 @@ from .flow import (
     service,
     stable_id,
     wake,
+    wake_cancels,
 )
 from .manager.characteristics import merge_characteristics
 from .states import ITEM_TERMINAL, TERMINAL
@@ -131,7 +129,9 @@ async def _step(engine: Engine, unit: Unit, order_id: str, view: ChainView) -> N
             await resume_held(ctx)  # an operator moved the held order back to inProgress
         await _progress(ctx)
     if ctx.order["state"] in ("assessingCancellation", "pendingCancellation"):
-        await _wake_cancels(ctx)  # a resource order it waits for ended
+        # a resource order it waits for ended
+        cancels = ctx.svc(SERVICE_ORDERING, "cancelServiceOrder")
+        await wake_cancels(unit, cancels, "serviceOrder.id", order_id, CANCEL_SERVICE_ORDER_QUEUE)
 
 
 async def _accept(ctx: Ctx) -> None:
@@ -648,15 +648,6 @@ async def open_resource_orders(ctx: Ctx) -> list[Doc]:
             if order is not None and order["state"] not in TERMINAL:
                 found.append(order)
     return found
-
-
-async def _wake_cancels(ctx: Ctx) -> None:
-    cancels = ctx.svc(SERVICE_ORDERING, "cancelServiceOrder")
-    conds = [SqlCond(REF + "serviceOrder.id", "eq", (ctx.order["id"],))]
-    for raw in await ctx.unit.tx.page(cancels.kind, conds, [], 0, 100):
-        cancel = orjson.loads(raw)
-        if cancel["state"] in ("accepted", "inProgress"):
-            await wake(ctx.unit, CANCEL_SERVICE_ORDER_QUEUE, cancel["id"])
 
 
 async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:

@@ -71,6 +71,11 @@ async def answer_now(svc: ResourceService, unit: Unit, doc: Doc) -> None:
         await qualify(svc.engine, unit, doc)
 
 
+async def instant_answer(svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, str | None] | None:
+    """200 with the finished qualification when it was asked for synchronously."""
+    return (200, None, None) if doc.get("instantSyncQualification") else None
+
+
 async def schedule(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     if doc["state"] == "acknowledged":
         await unit.schedule(QUEUE, doc["id"], time.time())
@@ -103,7 +108,7 @@ API = ApiDecl.build(
             patch_rules=[client_patch],
             before_insert=answer_now,
             on_create=schedule,
-            create_status=lambda doc: 200 if doc.get("instantSyncQualification") else 201,
+            create_response=instant_answer,
         )
     ],
     tasks={QUEUE: process},

@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ....clock import now_iso
-from ....store.base import REF, SqlCond
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
-from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save
+from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
 from ..flow import note as flow_note
 from .common import walk_items
 from .decompose import ChainFulfiller
@@ -83,16 +82,10 @@ async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
     if order["state"] == "inProgress":
         await _progress(engine, unit, view, order)
     elif order["state"] in ("assessingCancellation", "pendingCancellation"):
-        await _wake_cancels(engine, unit, order["id"])  # a service order it waits for ended
-
-
-async def _wake_cancels(engine: Engine, unit: Unit, order_id: str) -> None:
-    cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
-    conds = [SqlCond(REF + "productOrder.id", "eq", (order_id,))]
-    for raw in await unit.tx.page(cancels.kind, conds, [], 0, 100):
-        cancel = orjson.loads(raw)
-        if cancel["state"] in ("acknowledged", "inProgress"):
-            await unit.schedule(CANCEL_QUEUE, cancel["id"], time.time())
+        cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
+        await wake_cancels(
+            unit, cancels, "productOrder.id", order["id"], CANCEL_QUEUE
+        )  # a service order it waits for ended
 
 
 async def _decide(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> Doc:
