@@ -25,33 +25,36 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import shutil
 import signal
-import socket
-import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from common import (
+    NOT_COMPLETED,
+    PREFIX,
+    PRODUCTS,
+    RESULTS,
+    ROOT,
+    Bench,
+    count,
+    pin,
+    place_orders,
+)
 
-ROOT = Path(__file__).resolve().parent.parent
-TMFSTACK = ROOT / ".venv" / "bin" / "tmfstack"
+from tmfstack.demo import POOL_SIZE
+
 PYSPY = ROOT / ".venv" / "bin" / "py-spy"
-RESULTS = ROOT / "bench" / "results"
-ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
-PRODUCTS = "/tmf-api/productInventory/v4/product"
 SERVICES = "/tmf-api/serviceInventory/v4/service"
 RESOURCES = "/tmf-api/resourceInventoryManagement/v4/resource"
 ACTIVATIONS = "/tmf-api/ServiceActivationAndConfiguration/v4/service"
 SERVICE_ORDERS = "/tmf-api/serviceOrdering/v4/serviceOrder"
 TARGET_RATE, TARGET_P50_MS = 100.0, 200.0
-CUSTOMER = "bench-"  #: customer ids and externalIds are CUSTOMER + order number
+#: the demo pools hold POOL_SIZE members each; the 4 demo orders take some, so leave a margin
+MAX_ORDERS = POOL_SIZE - 100
 
 #: what one item puts in the inventories: (products, services CFS+RFS, activations = RFS, pooled resources)
 FOOTPRINT = {"fibre": (1, 5, 3, 4), "mobile": (1, 4, 2, 2)}
@@ -64,7 +67,7 @@ def kinds(i: int, mix: str) -> tuple[str, ...]:
 
 
 def order_body(i: int, mix: str, numbers: list[str]) -> dict[str, Any]:
-    customer = {"id": f"{CUSTOMER}{i}", "name": f"Bench customer {i}", "role": "customer"}
+    customer = {"id": f"{PREFIX}{i}", "name": f"Bench customer {i}", "role": "customer"}
     customer["@referredType"] = "Individual"
     items: list[dict[str, Any]] = []
     for kind in kinds(i, mix):
@@ -76,37 +79,11 @@ def order_body(i: int, mix: str, numbers: list[str]) -> dict[str, Any]:
             item["product"] = {"productCharacteristic": [{"name": "MSISDN", "value": numbers[i]}]}
         items.append(item)
     return {
-        "externalId": f"{CUSTOMER}{i}",
+        "externalId": f"{PREFIX}{i}",
         "relatedParty": [customer],
-        "billingAccount": {"id": f"ba-{CUSTOMER}{i}", "@referredType": "BillingAccount"},
+        "billingAccount": {"id": f"ba-{PREFIX}{i}", "@referredType": "BillingAccount"},
         "productOrderItem": items,
     }
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _pin(core: int) -> list[str]:
-    return ["taskset", "-c", str(core)] if shutil.which("taskset") and (os.cpu_count() or 1) > 1 else []
-
-
-def _epoch(iso: str) -> float:
-    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
-async def _count(client: httpx.AsyncClient, path: str, **params: str) -> int:
-    r = await client.get(path, params={**params, "limit": 1, "fields": "id"})
-    if r.status_code not in (200, 206):
-        raise SystemExit(f"GET {path} {params} answered {r.status_code}: {r.text[:300]}")
-    return int(r.headers["X-Total-Count"])
 
 
 async def free_numbers(client: httpx.AsyncClient, n: int) -> list[str]:
@@ -134,51 +111,24 @@ async def drive(base: str, n: int, concurrency: int, mix: str) -> dict[str, Any]
     async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
         mobiles = sum("mobile" in kinds(i, mix) for i in range(n))
         numbers = await free_numbers(client, n) if mobiles else []
-        queue: asyncio.Queue[int] = asyncio.Queue()
-        for i in range(n):
-            queue.put_nowait(i)
-
-        async def worker() -> None:
-            while not queue.empty():
-                i = queue.get_nowait()
-                r = await client.post(ORDERS, json=order_body(i, mix, numbers))
-                if r.status_code != 201:
-                    raise SystemExit(f"POST answered {r.status_code}: {r.text[:300]}")
-
-        mine = {"externalId.regex": f"^{CUSTOMER}"}
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
-        posted = time.perf_counter()
-        while True:
-            done = await _count(client, ORDERS, state="completed", **mine)
-            if await _count(client, ORDERS, state="rejected,failed,partial,held", **mine):
-                r = await client.get(ORDERS, params={"state": "rejected,failed,partial,held", "limit": 3, **mine})
-                raise SystemExit("some orders did not complete: " + r.text[:1500])
-            if done >= n:
-                break
-            await asyncio.sleep(0.02)
-        finished = time.perf_counter()
-
-        leads = []
-        for offset in range(0, n, 1000):
-            params = {"fields": "orderDate,completionDate", "offset": offset, "limit": 1000, **mine}
-            r = await client.get(ORDERS, params=params)
-            leads += [(_epoch(o["completionDate"]) - _epoch(o["orderDate"])) * 1000 for o in r.json()]
-
-        party = {"relatedParty.id.regex": f"^{CUSTOMER}"}
+        run = await place_orders(
+            client, n, concurrency, lambda i: order_body(i, mix, numbers), failed=f"{NOT_COMPLETED},held"
+        )
+        party = {"relatedParty.id.regex": f"^{PREFIX}"}
         counts = {
-            "active_products": await _count(client, PRODUCTS, status="active", **party),
-            "active_services": await _count(client, SERVICES, state="active", **party),
-            "services": await _count(client, SERVICES, **party),
-            "active_activations": await _count(client, ACTIVATIONS, state="active", **party),
-            "reserved_resources": await _count(client, RESOURCES, resourceStatus="reserved", **party),
-            "completed_service_orders": await _count(client, SERVICE_ORDERS, state="completed", **party),
+            "active_products": await count(client, PRODUCTS, status="active", **party),
+            "active_services": await count(client, SERVICES, state="active", **party),
+            "services": await count(client, SERVICES, **party),
+            "active_activations": await count(client, ACTIVATIONS, state="active", **party),
+            "reserved_resources": await count(client, RESOURCES, resourceStatus="reserved", **party),
+            "completed_service_orders": await count(client, SERVICE_ORDERS, state="completed", **party),
         }
     items = [kind for i in range(n) for kind in kinds(i, mix)]
+    services = sum(FOOTPRINT[k][1] for k in items)  # every service of a completed order is active
     expected = {
         "active_products": sum(FOOTPRINT[k][0] for k in items),
-        "active_services": sum(FOOTPRINT[k][1] for k in items),
-        "services": sum(FOOTPRINT[k][1] for k in items),
+        "active_services": services,
+        "services": services,
         "active_activations": sum(FOOTPRINT[k][2] for k in items),
         "reserved_resources": sum(FOOTPRINT[k][3] for k in items),
         "completed_service_orders": len(items),
@@ -188,12 +138,8 @@ async def drive(base: str, n: int, concurrency: int, mix: str) -> dict[str, Any]
         "mix": mix,
         "items": len(items),
         "concurrency": concurrency,
-        "post_seconds": posted - start,
-        "total_seconds": finished - start,
-        "orders_per_s": n / (finished - start),
-        "lead_p50_ms": statistics.median(leads),
-        "lead_p99_ms": _pct(leads, 0.99),
-        "lead_max_ms": max(leads),
+        **run.timing(),
+        "lead_max_ms": max(run.leads),
         "inventory": counts,
         "inventory_expected": expected,
         "inventory_ok": counts == expected,
@@ -205,7 +151,7 @@ def _spy(pid: int, raw: Path) -> subprocess.Popen[bytes] | None:
         print(f"--profile needs py-spy: {ROOT / '.venv/bin/pip'} install py-spy", file=sys.stderr)
         return None
     cmd = [str(PYSPY), "record", "--pid", str(pid), "--rate", "200", "--format", "raw", "--output", str(raw)]
-    return subprocess.Popen([*_pin(1), *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen([*pin(1), *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def main() -> int:
@@ -216,52 +162,30 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="py-spy the server while it works")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (database, server log)")
     args = parser.parse_args()
-    if args.orders > 1900:
-        print("the demo pools hold 2,000 members each (4 demo orders take some): use at most 1,900 orders")
+    if args.orders > MAX_ORDERS:
+        print(
+            f"the demo pools hold {POOL_SIZE:,} members each (4 demo orders take some):"
+            f" use at most {MAX_ORDERS:,} orders"
+        )
         return 2
-    work = Path(tempfile.mkdtemp(prefix="tmfstack-chain-"))
-    db = f"sqlite:///{work / 'chain.db'}"
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "TMFSTACK_PUBLIC_URL": base}
-    env.pop("TMFSTACK_DATABASE_URL", None)
-    loaded = time.perf_counter()
-    subprocess.run([str(TMFSTACK), "demo", "--database", db], check=True, env=env, stdout=subprocess.DEVNULL)
-    print(f"demo loaded in {time.perf_counter() - loaded:.1f} s ({work})", flush=True)
-    log = (work / "server.log").open("w")
-    server = subprocess.Popen(
-        [*_pin(0), str(TMFSTACK), "serve", "--port", str(port), "--database", db, "--log-level", "warning"],
-        env=env,
-        stdout=log,
-        stderr=log,
-    )
     raw = RESULTS / "profile-chain.txt"
-    spy = None
-    try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/health").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        if _pin(1):
-            os.sched_setaffinity(0, {1})
+    with Bench("chain", keep=args.keep) as bench:
+        seconds = bench.load_demo()
+        print(f"demo loaded in {seconds:.1f} s ({bench.work})", flush=True)
+        server = bench.serve("--log-level", "warning")
         RESULTS.mkdir(parents=True, exist_ok=True)
-        if args.profile:
-            spy = _spy(server.pid, raw)
-            time.sleep(1.0)  # py-spy attaches
-        result = asyncio.run(drive(base, args.orders, args.concurrency, args.mix))
-    finally:
-        if spy is not None:
-            spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
-            _, err = spy.communicate(timeout=60)
-            if spy.returncode != 0:
-                print(f"py-spy failed: {err.decode()[-500:]}", file=sys.stderr)
-        server.terminate()
-        server.wait(10)
-        log.close()
-        if not args.keep:
-            shutil.rmtree(work, ignore_errors=True)
+        spy = None
+        try:
+            if args.profile:
+                spy = _spy(server.pid, raw)
+                time.sleep(1.0)  # py-spy attaches
+            result = asyncio.run(drive(bench.base, args.orders, args.concurrency, args.mix))
+        finally:
+            if spy is not None:
+                spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C
+                _, err = spy.communicate(timeout=60)
+                if spy.returncode != 0:
+                    print(f"py-spy failed: {err.decode()[-500:]}", file=sys.stderr)
     ok = result["orders_per_s"] >= TARGET_RATE and result["lead_p50_ms"] <= TARGET_P50_MS and result["inventory_ok"]
     what = "fibre + mobile line" if args.mix == "both" else "fibre or mobile line, alternating"
     print(f"\n## Fulfilment chain end to end: {args.orders} orders ({what}), {args.concurrency} concurrent clients\n")

@@ -1,4 +1,7 @@
-"""A real ``tmfstack serve`` process for durability tests: start, SIGKILL, restart on one database."""
+"""A real ``tmfstack serve`` process for durability tests: start, SIGKILL, restart on one database.
+
+``Poster`` POSTs orders to it from a few threads until the numbers run out or the server dies.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +9,15 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
+
+from ordering_helpers import ORDERS
 
 TMFSTACK = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "tmfstack"
 
@@ -96,3 +104,81 @@ class Server:
 
     def client(self) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=10)
+
+
+class Poster:
+    """POSTs ``body(n)`` to ``path`` from a few threads until the numbers run out or the server dies under them.
+
+    The numbers come from one iterator shared by every run, so a run after a restart goes on
+    where the killed one stopped (an order whose POST died with the server is not sent again:
+    it may or may not have been committed). ``http_timeout`` bounds one request,
+    ``join_timeout`` the wait for each thread to end, ``kill_timeout`` the wait in ``kill_after``.
+    """
+
+    THREADS = 4
+
+    def __init__(
+        self,
+        server: Server,
+        numbers: Iterator[int],
+        body: Callable[[int], dict[str, Any]],
+        *,
+        path: str = ORDERS,
+        http_timeout: float = 10.0,
+        join_timeout: float = 15.0,
+        kill_timeout: float = 20.0,
+    ) -> None:
+        self.server, self.numbers, self.body, self.path = server, numbers, body, path
+        self.http_timeout, self.join_timeout, self.kill_timeout = http_timeout, join_timeout, kill_timeout
+        self.acknowledged: dict[str, dict[str, Any]] = {}
+        self.errors: list[str] = []
+        self.lock = threading.Lock()
+        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(self.THREADS)]
+
+    def next_number(self) -> int | None:
+        with self.lock:
+            return next(self.numbers, None)
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self.server.url, timeout=self.http_timeout) as http:
+            while (n := self.next_number()) is not None:
+                try:
+                    r = http.post(self.path, json=self.body(n))
+                except httpx.HTTPError:
+                    return  # killed under this request
+                if r.status_code != 201:
+                    self.errors.append(f"{r.status_code}: {r.text[:300]}")
+                    return
+                with self.lock:
+                    self.acknowledged[r.json()["id"]] = r.json()
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.acknowledged)
+
+    def join(self) -> None:
+        for t in self.threads:
+            t.join(timeout=self.join_timeout)
+        assert not any(t.is_alive() for t in self.threads)
+        assert not self.errors, self.errors
+
+    def finish(self) -> None:
+        """Post the rest (no kill)."""
+        for t in self.threads:
+            t.start()
+        self.join()
+
+    def kill_after(self, acknowledged: int, timeout: float | None = None) -> None:
+        """Start posting; SIGKILL the server once ``acknowledged`` orders got their 201 (within ``timeout``,
+        default ``kill_timeout``)."""
+        timeout = self.kill_timeout if timeout is None else timeout
+        for t in self.threads:
+            t.start()
+        deadline = time.monotonic() + timeout
+        while self.count() < acknowledged:
+            assert not self.errors, self.errors
+            assert any(t.is_alive() for t in self.threads), "posters stopped early"
+            assert time.monotonic() < deadline, f"only {self.count()} orders acknowledged in {timeout}s"
+            time.sleep(0.002)
+        self.server.kill9()
+        self.join()

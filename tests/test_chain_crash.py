@@ -35,7 +35,6 @@ before the next process runs it again; the waits allow for one lease after the l
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -46,7 +45,7 @@ import httpx
 import pytest
 
 from ordering_helpers import ORDER_TERMINAL, ORDERS, PRODUCTS, assert_622, party
-from server_process import TMFSTACK, Server
+from server_process import TMFSTACK, Poster, Server
 from tmfstack.apis.ordering.manager.decompose import service_order_id
 
 LEASE = 10.0  # TaskRunner's default lease
@@ -137,68 +136,9 @@ def customer_of(doc: Doc) -> str:
     return str(ids.pop())
 
 
-class Poster:
-    """POSTs orders from a few threads until the numbers run out or the server dies under them.
-
-    The numbers come from one iterator shared by every run, so a run after a restart goes on
-    where the killed one stopped (an order whose POST died with the server is not sent again:
-    it may or may not have been committed).
-    """
-
-    THREADS = 4
-
-    def __init__(self, server: Server, numbers: Iterator[int], body: Callable[[int], Doc]) -> None:
-        self.server, self.numbers, self.body = server, numbers, body
-        self.acknowledged: dict[str, Doc] = {}
-        self.errors: list[str] = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(self.THREADS)]
-
-    def next_number(self) -> int | None:
-        with self.lock:
-            return next(self.numbers, None)
-
-    def run(self) -> None:
-        with httpx.Client(base_url=self.server.url, timeout=30) as http:
-            while (n := self.next_number()) is not None:
-                try:
-                    r = http.post(ORDERS, json=self.body(n))
-                except httpx.HTTPError:
-                    return  # killed under this request
-                if r.status_code != 201:
-                    self.errors.append(f"{r.status_code}: {r.text[:300]}")
-                    return
-                with self.lock:
-                    self.acknowledged[r.json()["id"]] = r.json()
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.acknowledged)
-
-    def join(self) -> None:
-        for t in self.threads:
-            t.join(timeout=35)
-        assert not any(t.is_alive() for t in self.threads)
-        assert not self.errors, self.errors
-
-    def finish(self) -> None:
-        """Post the rest (no kill)."""
-        for t in self.threads:
-            t.start()
-        self.join()
-
-    def kill_after(self, acknowledged: int, timeout: float = 60.0) -> None:
-        """Start posting; SIGKILL the server once ``acknowledged`` orders got their 201."""
-        for t in self.threads:
-            t.start()
-        deadline = time.monotonic() + timeout
-        while self.count() < acknowledged:
-            assert not self.errors, self.errors
-            assert any(t.is_alive() for t in self.threads), "posters stopped early"
-            assert time.monotonic() < deadline, f"only {self.count()} orders acknowledged in {timeout}s"
-            time.sleep(0.002)
-        self.server.kill9()
-        self.join()
+def chain_poster(server: Server, numbers: Iterator[int], body: Callable[[int], Doc]) -> Poster:
+    """A Poster with the chain's longer timeouts: 30 s a request, 35 s for each thread to end, 60 s to kill."""
+    return Poster(server, numbers, body, http_timeout=30.0, join_timeout=35.0, kill_timeout=60.0)
 
 
 def leased_tasks(db: Path) -> int:
@@ -242,12 +182,12 @@ def test_kill_9_four_times_while_the_chain_fulfils(server: Server) -> None:
     posters = []
     in_flight = []  # steps running at each kill
     for _ in range(3):
-        posters.append(Poster(server, numbers, body))
+        posters.append(chain_poster(server, numbers, body))
         posters[-1].kill_after(KILL_EVERY)
         in_flight.append(leased_tasks(server.db))
         lap(f"SIGKILL {len(posters)} after {posters[-1].count()} acknowledged, {in_flight[-1]} steps in flight")
         server.start()
-    posters.append(Poster(server, numbers, body))
+    posters.append(chain_poster(server, numbers, body))
     posters[-1].finish()
     lap(f"posting done ({posters[-1].count()} acknowledged in the last run)")
 

@@ -7,52 +7,24 @@ are real HTTP POSTs to ``tests/listener.py``. The conftest settings retry fast
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
 from listener import Listener
+from ordering_helpers import SPECS, assert_error, assert_valid
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
-SPEC = Path(__file__).resolve().parents[2] / "shared/specs/TMF620-ProductCatalog-v4.1.0.swagger.json"
+SPEC = SPECS / "TMF620-ProductCatalog-v4.1.0.swagger.json"
 HUB = f"{CATALOG}/hub"
 PO = f"{CATALOG}/productOffering"
 MAX_ATTEMPTS = 4  # conftest settings
 
 
 # -- helpers -----------------------------------------------------------------------------
-
-
-@cache
-def _definitions() -> dict[str, Any]:
-    return json.loads(SPEC.read_text())["definitions"]
-
-
-@cache
-def spec_validator(definition: str) -> Any:
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions()}
-    return jsonschema_rs.Draft4Validator(schema, validate_formats=True)
-
-
-def assert_valid(definition: str, instance: Any) -> None:
-    problems = [f"{list(e.instance_path)}: {e.message}" for e in spec_validator(definition).iter_errors(instance)]
-    assert not problems, f"{definition} is not valid per the spec: {problems[:5]}"
-
-
-def assert_tmf_error(response: Any, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    assert_valid("Error", body)
-    assert body["status"] == str(status)
-    assert body["code"] and body["reason"]
-    return body
 
 
 def add_hub(client: TestClient, callback: str, query: str | None = None) -> str:
@@ -135,7 +107,7 @@ def test_hub_register_read_unregister(client: TestClient, listener: Listener) ->
     r = client.post(HUB, json={"callback": listener.url, "query": query})
     assert r.status_code == 201, r.text
     hub = r.json()
-    assert_valid("EventSubscription", hub)
+    assert_valid(SPEC, "EventSubscription", hub)
     assert hub["callback"] == listener.url
     assert hub["query"] == query
     assert isinstance(hub["id"], str) and hub["id"]
@@ -147,8 +119,8 @@ def test_hub_register_read_unregister(client: TestClient, listener: Listener) ->
     assert got.json() == hub
 
     assert client.delete(f"{HUB}/{hub['id']}").status_code == 204
-    assert_tmf_error(client.get(f"{HUB}/{hub['id']}"), 404)
-    assert_tmf_error(client.delete(f"{HUB}/{hub['id']}"), 404)
+    assert_error(client.get(f"{HUB}/{hub['id']}"), 404, spec=SPEC)
+    assert_error(client.delete(f"{HUB}/{hub['id']}"), 404, spec=SPEC)
 
 
 def test_hub_without_query_is_accepted(client: TestClient, listener: Listener) -> None:
@@ -161,8 +133,8 @@ def test_hub_without_query_is_accepted(client: TestClient, listener: Listener) -
 def test_hub_without_query_is_spec_valid(client: TestClient, listener: Listener) -> None:
     r = client.post(HUB, json={"callback": listener.url})
     assert r.status_code == 201, r.text
-    assert_valid("EventSubscription", r.json())
-    assert_valid("EventSubscription", client.get(f"{HUB}/{r.json()['id']}").json())
+    assert_valid(SPEC, "EventSubscription", r.json())
+    assert_valid(SPEC, "EventSubscription", client.get(f"{HUB}/{r.json()['id']}").json())
 
 
 @pytest.mark.parametrize(
@@ -182,17 +154,17 @@ def test_hub_without_query_is_spec_valid(client: TestClient, listener: Listener)
     ],
 )
 def test_hub_rejects_bad_subscriptions(client: TestClient, body: dict[str, Any]) -> None:
-    assert_tmf_error(client.post(HUB, json=body), 400)
+    assert_error(client.post(HUB, json=body), 400, spec=SPEC)
 
 
 def test_hub_rejects_non_object_and_malformed_json(client: TestClient) -> None:
-    assert_tmf_error(client.post(HUB, json=["http://127.0.0.1:9/x"]), 400)
-    assert_tmf_error(client.post(HUB, content=b"{not json", headers={"Content-Type": "application/json"}), 400)
+    assert_error(client.post(HUB, json=["http://127.0.0.1:9/x"]), 400, spec=SPEC)
+    assert_error(client.post(HUB, content=b"{not json", headers={"Content-Type": "application/json"}), 400, spec=SPEC)
 
 
 def test_unknown_hub_is_404(client: TestClient) -> None:
-    assert_tmf_error(client.get(f"{HUB}/no-such-hub"), 404)
-    assert_tmf_error(client.delete(f"{HUB}/no-such-hub"), 404)
+    assert_error(client.get(f"{HUB}/no-such-hub"), 404, spec=SPEC)
+    assert_error(client.delete(f"{HUB}/no-such-hub"), 404, spec=SPEC)
 
 
 # -- what is delivered -------------------------------------------------------------------
@@ -217,7 +189,7 @@ def test_offering_lifecycle_delivers_spec_valid_events_in_order(client: TestClie
         "ProductOfferingDeleteEvent",
     ]
     for body in bodies:
-        assert_valid(body["eventType"], body)
+        assert_valid(SPEC, body["eventType"], body)
         assert isinstance(body["eventId"], str) and body["eventId"]
         assert isinstance(body["eventTime"], str) and body["eventTime"]
         assert set(body["event"]) == {"productOffering"}
@@ -239,7 +211,7 @@ def test_attribute_change_field_path_names_every_changed_attribute(client: TestC
     id = create_offering(client, "Mobile S")["id"]
     after = patch_offering(client, id, {"description": "5 GB", "isBundle": False})
     body = listener.wait_for(1)[0]
-    assert_valid("ProductOfferingAttributeValueChangeEvent", body)
+    assert_valid(SPEC, "ProductOfferingAttributeValueChangeEvent", body)
     assert set(body["fieldPath"].split(",")) == {"description", "isBundle"}
     assert body["event"]["productOffering"] == after
 
@@ -510,9 +482,9 @@ def test_one_failing_hub_does_not_delay_another(
 
 
 def test_admin_deliveries_rejects_unknown_status_and_ids(client: TestClient) -> None:
-    assert_tmf_error(client.get("/admin/deliveries", params={"status": "lost"}), 400)
-    assert_tmf_error(client.post("/admin/deliveries/999999/redeliver"), 404)
-    assert_tmf_error(client.post("/admin/deliveries/abc/redeliver"), 404)
+    assert_error(client.get("/admin/deliveries", params={"status": "lost"}), 400, spec=SPEC)
+    assert_error(client.post("/admin/deliveries/999999/redeliver"), 404, spec=SPEC)
+    assert_error(client.post("/admin/deliveries/abc/redeliver"), 404, spec=SPEC)
 
 
 def test_pending_delivery_cannot_be_redelivered(client: TestClient, listener: Listener) -> None:
@@ -521,7 +493,7 @@ def test_pending_delivery_cannot_be_redelivered(client: TestClient, listener: Li
     create_offering(client, "Pending")
     listener.wait_requests(1)
     [row] = deliveries(client, "pending")
-    assert_tmf_error(client.post(f"/admin/deliveries/{row['id']}/redeliver"), 404)
+    assert_error(client.post(f"/admin/deliveries/{row['id']}/redeliver"), 404, spec=SPEC)
 
 
 def test_many_hubs_all_receive_promptly(client: TestClient, listener: Listener) -> None:
@@ -540,4 +512,4 @@ def test_redeliver_after_the_hub_was_deleted(client: TestClient, listener: Liste
     create_offering(client, "Orphan")
     [letter] = wait_dead(client, 1)
     assert client.delete(f"{HUB}/{hub}").status_code == 204
-    assert_tmf_error(client.post(f"/admin/deliveries/{letter['id']}/redeliver"), 404)
+    assert_error(client.post(f"/admin/deliveries/{letter['id']}/redeliver"), 404, spec=SPEC)

@@ -15,14 +15,12 @@ the test waits for it once.
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from ordering_helpers import (
@@ -35,7 +33,7 @@ from ordering_helpers import (
     mobile,
     order,
 )
-from server_process import TMFSTACK, Server
+from server_process import TMFSTACK, Poster, Server
 from tmfstack.apis.ordering.manager.fulfil import product_id
 
 LEASE = 10.0  # TaskRunner's default lease
@@ -63,70 +61,6 @@ def three_items(n: int) -> dict[str, Any]:
     )
 
 
-class Poster:
-    """POSTs orders from a few threads until the numbers run out or the server dies under them.
-
-    The numbers come from one iterator shared by every run, so a run after a restart goes
-    on where the killed one stopped (an order whose POST died with the server is not sent
-    again: it may or may not have been committed).
-    """
-
-    THREADS = 4
-
-    def __init__(self, server: Server, numbers: Iterator[int]) -> None:
-        self.server, self.numbers = server, numbers
-        self.acknowledged: dict[str, dict[str, Any]] = {}
-        self.errors: list[str] = []
-        self.lock = threading.Lock()
-        self.threads = [threading.Thread(target=self.run, daemon=True) for _ in range(self.THREADS)]
-
-    def next_number(self) -> int | None:
-        with self.lock:
-            return next(self.numbers, None)
-
-    def run(self) -> None:
-        with httpx.Client(base_url=self.server.url, timeout=10) as http:
-            while (n := self.next_number()) is not None:
-                try:
-                    r = http.post(ORDERS, json=three_items(n))
-                except httpx.HTTPError:
-                    return  # killed under this request
-                if r.status_code != 201:
-                    self.errors.append(f"{r.status_code}: {r.text[:300]}")
-                    return
-                with self.lock:
-                    self.acknowledged[r.json()["id"]] = r.json()
-
-    def count(self) -> int:
-        with self.lock:
-            return len(self.acknowledged)
-
-    def join(self) -> None:
-        for t in self.threads:
-            t.join(timeout=15)
-        assert not any(t.is_alive() for t in self.threads)
-        assert not self.errors, self.errors
-
-    def finish(self) -> None:
-        """Post the rest (no kill)."""
-        for t in self.threads:
-            t.start()
-        self.join()
-
-    def kill_after(self, acknowledged: int, timeout: float = 20.0) -> None:
-        """Start posting; SIGKILL the server once ``acknowledged`` orders got their 201."""
-        for t in self.threads:
-            t.start()
-        deadline = time.monotonic() + timeout
-        while self.count() < acknowledged:
-            assert not self.errors, self.errors
-            assert any(t.is_alive() for t in self.threads), "posters stopped early"
-            assert time.monotonic() < deadline, f"only {self.count()} orders acknowledged in {timeout}s"
-            time.sleep(0.002)
-        self.server.kill9()
-        self.join()
-
-
 def leftover_tasks(db: Path) -> list[tuple[str, str]]:
     with sqlite3.connect(db) as conn:
         return conn.execute(
@@ -141,13 +75,13 @@ def test_kill_9_twice_while_orders_are_fulfilled(server: Server) -> None:
 
     # one batch of orders, posted in three runs: the first two end with a SIGKILL mid-stream
     numbers = iter(range(BATCH))
-    first = Poster(server, numbers)
+    first = Poster(server, numbers, three_items)
     first.kill_after(40)
     server.start()
-    second = Poster(server, numbers)
+    second = Poster(server, numbers, three_items)
     second.kill_after(30)
     server.start()
-    third = Poster(server, numbers)
+    third = Poster(server, numbers, three_items)
     third.finish()
 
     acknowledged = {**first.acknowledged, **second.acknowledged, **third.acknowledged}

@@ -2,90 +2,56 @@
 
 from __future__ import annotations
 
-import json
 import time
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
+import sro_helpers
 from listener import Listener
+from sro_helpers import RC, RI, SC, SI, assert_valid, create
 from tmfstack.apis.inventory.tmf638 import SERVICE_LIFECYCLE
 
-SPECS = Path(__file__).resolve().parents[2] / "shared/specs"
-SC = ("/tmf-api/serviceCatalogManagement/v4", "TMF633-ServiceCatalog-v4.0.0")
-RC = ("/tmf-api/resourceCatalog/v4", "TMF634-ResourceCatalog-v4.1.0")
-SI = ("/tmf-api/serviceInventory/v4", "TMF638-ServiceInventory-v4.0.0")
-RI = ("/tmf-api/resourceInventoryManagement/v4", "TMF639-ResourceInventory-v4.0.0")
+#: API root by sro_helpers' API key (TMF633, TMF634, TMF638, TMF639)
+ROOT = {"633": SC, "634": RC, "638": SI, "639": RI}
 SPEC_REF = {"id": "spec-1", "href": "http://example.com/spec-1", "name": "a spec"}
 
 # (api, path, entity, minimal body, filter attribute)
 CASES = [
-    (SC, "serviceCatalog", "ServiceCatalog", {"name": "sc"}, "name"),
-    (SC, "serviceCategory", "ServiceCategory", {"name": "scat"}, "name"),
-    (SC, "serviceCandidate", "ServiceCandidate", {"name": "scand", "serviceSpecification": SPEC_REF}, "name"),
-    (SC, "serviceSpecification", "ServiceSpecification", {"name": "sspec"}, "name"),
-    (RC, "resourceCatalog", "ResourceCatalog", {"name": "rc"}, "name"),
-    (RC, "resourceCategory", "ResourceCategory", {"name": "rcat"}, "name"),
-    (RC, "resourceCandidate", "ResourceCandidate", {"name": "rcand"}, "name"),
-    (RC, "resourceSpecification", "ResourceSpecification", {"name": "rspec"}, "name"),
-    (SI, "service", "Service", {"state": "designed", "serviceSpecification": SPEC_REF}, "state"),
-    (RI, "resource", "Resource", {"name": "res"}, "name"),
-    (RI, "physicalResource", "PhysicalResource", {"name": "pres"}, "name"),
-    (RI, "logicalResource", "LogicalResource", {"name": "lres"}, "name"),
+    ("633", "serviceCatalog", "ServiceCatalog", {"name": "sc"}, "name"),
+    ("633", "serviceCategory", "ServiceCategory", {"name": "scat"}, "name"),
+    ("633", "serviceCandidate", "ServiceCandidate", {"name": "scand", "serviceSpecification": SPEC_REF}, "name"),
+    ("633", "serviceSpecification", "ServiceSpecification", {"name": "sspec"}, "name"),
+    ("634", "resourceCatalog", "ResourceCatalog", {"name": "rc"}, "name"),
+    ("634", "resourceCategory", "ResourceCategory", {"name": "rcat"}, "name"),
+    ("634", "resourceCandidate", "ResourceCandidate", {"name": "rcand"}, "name"),
+    ("634", "resourceSpecification", "ResourceSpecification", {"name": "rspec"}, "name"),
+    ("638", "service", "Service", {"state": "designed", "serviceSpecification": SPEC_REF}, "state"),
+    ("639", "resource", "Resource", {"name": "res"}, "name"),
+    ("639", "physicalResource", "PhysicalResource", {"name": "pres"}, "name"),
+    ("639", "logicalResource", "LogicalResource", {"name": "lres"}, "name"),
 ]
 
 
-@cache
-def _definitions(spec: str) -> dict[str, Any]:
-    return json.loads((SPECS / f"{spec}.swagger.json").read_text())["definitions"]
-
-
-@cache
-def _validator(spec: str, definition: str) -> Any:
-    schema = {"$ref": f"#/definitions/{definition}", "definitions": _definitions(spec)}
-    return jsonschema_rs.Draft4Validator(schema)
-
-
-def assert_valid(spec: str, definition: str, instance: Any) -> None:
-    problems = [f"{list(e.instance_path)}: {e.message}" for e in _validator(spec, definition).iter_errors(instance)]
-    assert not problems, f"{definition} invalid per {spec}: {problems[:5]}"
-
-
-def assert_error(response: Any, status: int, code: str | None = None) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    body = response.json()
-    for key in ("code", "reason", "message", "status", "@type"):
-        assert key in body, f"missing {key} in {body}"
-    assert str(body["status"]) == str(status)
-    if code is not None:
-        assert body["code"] == code, body
+def assert_error(response: Any, status: int, code: str | None = None, api: str = "641") -> dict[str, Any]:
+    """sro_helpers' check (a valid TMF Error with ``status`` and ``code``) and an ``@type``."""
+    body = sro_helpers.assert_error(response, status, code, api)
+    assert "@type" in body, f"missing @type in {body}"
     return body
 
 
-def create(client: TestClient, url: str, body: dict[str, Any]) -> dict[str, Any]:
-    r = client.post(url, json=body)
-    assert r.status_code == 201, r.text
-    doc = r.json()
-    assert r.headers["location"] == doc["href"]
-    return doc
-
-
 @pytest.mark.parametrize(("api", "path", "entity", "body", "attr"), CASES, ids=[c[1] for c in CASES])
-def test_crud(client: TestClient, api: tuple[str, str], path: str, entity: str, body: dict, attr: str) -> None:
-    base, spec = api
-    url = f"{base}/{path}"
+def test_crud(client: TestClient, api: str, path: str, entity: str, body: dict, attr: str) -> None:
+    url = f"{ROOT[api]}/{path}"
     doc = create(client, url, body)
-    assert_valid(spec, entity, doc)
+    assert_valid(api, entity, doc)
     other = create(client, url, {**body, attr: "reserved" if attr == "state" else "other"})
 
     r = client.get(f"{url}/{doc['id']}")
     assert r.status_code == 200, r.text
     assert r.json()["id"] == doc["id"]
-    assert_valid(spec, entity, r.json())
+    assert_valid(api, entity, r.json())
 
     r = client.get(url, params={attr: body[attr]})
     assert r.status_code == 200, r.text
@@ -95,15 +61,15 @@ def test_crud(client: TestClient, api: tuple[str, str], path: str, entity: str, 
     r = client.patch(f"{url}/{doc['id']}", json={"description": "patched"})
     assert r.status_code == 200, r.text
     assert r.json()["description"] == "patched"
-    assert_valid(spec, entity, r.json())
+    assert_valid(api, entity, r.json())
 
     assert client.delete(f"{url}/{doc['id']}").status_code == 204
-    assert_error(client.get(f"{url}/{doc['id']}"), 404)
-    assert_error(client.delete(f"{url}/{doc['id']}"), 404)
+    assert_error(client.get(f"{url}/{doc['id']}"), 404, api=api)
+    assert_error(client.delete(f"{url}/{doc['id']}"), 404, api=api)
 
 
 def test_service_state_table(client: TestClient) -> None:
-    url = f"{SI[0]}/service"
+    url = f"{SI}/service"
     table = SERVICE_LIFECYCLE.transitions
     states = sorted(set(table) | {s for targets in table.values() for s in targets})
     for old in states:
@@ -114,11 +80,11 @@ def test_service_state_table(client: TestClient) -> None:
                 assert r.status_code == 200, f"{old} -> {new}: {r.text}"
                 assert r.json()["state"] == new
             else:
-                assert_error(r, 409, "INVALID_TRANSITION")
+                assert_error(r, 409, "INVALID_TRANSITION", api="638")
 
 
 def test_logical_resource_put_replaces(client: TestClient) -> None:
-    url = f"{RI[0]}/logicalResource"
+    url = f"{RI}/logicalResource"
     doc = create(client, url, {"name": "lr", "description": "old", "value": "v1"})
     r = client.put(f"{url}/{doc['id']}", json={"name": "lr2"})
     assert r.status_code == 200, r.text
@@ -126,17 +92,17 @@ def test_logical_resource_put_replaces(client: TestClient) -> None:
     assert new["id"] == doc["id"] and new["href"] == doc["href"]
     assert new["name"] == "lr2"
     assert "description" not in new and "value" not in new
-    assert_valid(RI[1], "LogicalResource", new)
+    assert_valid("639", "LogicalResource", new)
     stored = client.get(f"{url}/{doc['id']}").json()
     assert "description" not in stored and stored["name"] == "lr2"
-    assert_error(client.put(f"{url}/{doc['id']}", json={"id": doc["id"], "name": "x"}), 400)
+    assert_error(client.put(f"{url}/{doc['id']}", json={"id": doc["id"], "name": "x"}), 400, api="639")
 
 
 def test_put_resource_not_allowed(client: TestClient) -> None:
-    url = f"{RI[0]}/resource"
+    url = f"{RI}/resource"
     doc = create(client, url, {"name": "r"})
     r = client.put(f"{url}/{doc['id']}", json={"name": "r2"})
-    assert_error(r, 405)
+    assert_error(r, 405, api="639")
     assert "PATCH" in r.headers["allow"].upper()
 
 
@@ -146,7 +112,7 @@ def _hub(client: TestClient, base: str, callback: str) -> None:
 
 
 def test_service_specification_events(client: TestClient) -> None:
-    base, spec = SC
+    base, spec = SC, "633"
     with Listener() as listener:
         _hub(client, base, listener.url)
         doc = create(client, f"{base}/serviceSpecification", {"name": "s", "lifecycleStatus": "In study"})
@@ -163,7 +129,7 @@ def test_service_specification_events(client: TestClient) -> None:
 
 
 def test_service_state_change_event(client: TestClient) -> None:
-    base, spec = SI
+    base, spec = SI, "638"
     with Listener() as listener:
         _hub(client, base, listener.url)
         doc = create(client, f"{base}/service", {"state": "designed", "serviceSpecification": SPEC_REF})
