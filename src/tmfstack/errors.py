@@ -70,6 +70,11 @@ class ConcurrentUpdate(Conflict):
     code, reason = "CONCURRENT_UPDATE", "Concurrent update"
 
 
+class StaleVersion(ConcurrentUpdate):
+    """A compare-and-set write found a newer version: the transaction itself is still usable
+    (unlike a deadlock), so the caller may pick another row and carry on."""
+
+
 class InvalidTransition(Conflict):
     code, reason = "INVALID_TRANSITION", "State transition not allowed"
 

@@ -29,7 +29,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
+from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, StaleVersion, TmfError
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
@@ -416,7 +416,7 @@ class PostgresTx(Tx):
                 doc,
             )
             if old is None:
-                raise ConcurrentUpdate(f"{id!r} was changed concurrently; retry")
+                raise StaleVersion(f"{id!r} was changed concurrently; retry")
             before, seq = Indexed(*old[:4]), old[4]
             if (before.status, before.type) != (idx.status, idx.type):
                 await self._count(kind, [(before, -1), (idx, 1)])

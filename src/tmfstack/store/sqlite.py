@@ -21,7 +21,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable
+from ..errors import Conflict, ServiceUnavailable, StaleVersion
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
@@ -351,7 +351,7 @@ class SqliteTx(Tx):
             (kind, id, version),
         ).fetchone()
         if old is None:
-            raise ConcurrentUpdate(f"{id!r} was changed concurrently; retry")
+            raise StaleVersion(f"{id!r} was changed concurrently; retry")
         self.conn.execute(
             "UPDATE resource SET version=version+1, name=?, status=?, last_update=?, type=?, doc=?"
             " WHERE kind=? AND id=?",

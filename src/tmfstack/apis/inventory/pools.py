@@ -12,14 +12,13 @@ the second write of a concurrent pair fails and its step is retried on fresh sta
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...errors import NotFound, Unprocessable
+from ...errors import NotFound, StaleVersion, Unprocessable
 from ...store.base import REF, SqlCond
 
 if TYPE_CHECKING:
@@ -31,7 +30,8 @@ Doc = dict[str, Any]
 INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
 POOLS = "/tmf-api/resourcePoolManagement/v1"
 FREE, TAKEN = "available", "reserved"
-_CANDIDATES = 4  #: free members read per attempt; a random pick spreads concurrent takers
+_CANDIDATES = 4  #: free members read per attempt
+_ROUNDS = 16  #: free-list reads before a take gives up on a pool that concurrent orders drain
 
 
 class PoolExhausted(Unprocessable):
@@ -136,16 +136,24 @@ async def take(
             raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
         return taken
     skip = set(exclude)
-    # in insertion order: the planner walks the specification's reference index, not every resource
-    rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, _CANDIDATES + len(skip))
-    candidates = [c for c in (orjson.loads(raw) for raw in rows) if c["id"] not in skip]
-    random.shuffle(candidates)
-    for candidate in candidates:
-        try:
-            taken, _, _ = await svc.update(candidate["id"], _taken(spec_id, False, party, holder, serves), unit=unit)
-        except _Busy:
-            continue
-        return taken
+    for _ in range(_ROUNDS):
+        # in insertion order: the planner walks the specification's reference index, not every
+        # resource; a round whose candidates were all taken by concurrent orders reads again
+        rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, _CANDIDATES + len(skip))
+        candidates = [c for c in (orjson.loads(raw) for raw in rows) if c["id"] not in skip]
+        if not candidates:
+            break
+        # in one order for every taker: a reservation of several resources waits on rows in the
+        # same sequence as its rivals, so two of them never deadlock
+        for candidate in candidates:
+            try:
+                change = _taken(spec_id, False, party, holder, serves)
+                taken, _, _ = await svc.update(candidate["id"], change, unit=unit)
+            except (_Busy, StaleVersion):
+                # another order took it since our read (its commit failed our compare-and-set)
+                skip.add(candidate["id"])
+                continue
+            return taken
     pool = await pool_of(engine, unit, spec_id)
     where = f"pool {pool['id']}" if pool else "no pool"
     raise PoolExhausted(f"no free resource of specification {spec_id} ({where})")
