@@ -37,6 +37,7 @@ SPECS = {
     "tmf632_v4": "TMF632-Party-v4.0.0.swagger.json",
     "tmf669_v4": "TMF669-PartyRole-v4.0.0.swagger.json",
     "tmf679_v4": "TMF679-ProductOfferingQualification-v4.0.0.swagger.json",
+    "tmf645_v4": "TMF645-ServiceQualification-v4.0.1.swagger.json",
     # the only official file; it has no GET on resourcePool and refers to undefined definitions
     "tmf685_v1": "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
 }

@@ -22,5 +22,6 @@ def build_engine(settings: Settings) -> Engine:
             "activation_url": settings.activation_url,
             "simulator": settings.simulator_config(),
             "activation_failure": settings.activation_failure,
+            "qualification_validity": settings.qualification_validity,
         },
     )

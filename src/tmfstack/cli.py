@@ -1,4 +1,4 @@
-"""The ``tmfstack`` command: ``serve`` and ``demo``."""
+"""The ``tmfstack`` command: ``serve``, ``demo`` and ``reference``."""
 
 from __future__ import annotations
 
@@ -24,6 +24,21 @@ async def _demo(settings: Settings, pool_size: int | None = None) -> None:
         await engine.store.close()
 
 
+async def _reference(settings: Settings, path: str) -> None:
+    from pathlib import Path
+
+    import orjson
+
+    from .apis.geography.places import load
+
+    engine = build_engine(settings)
+    await engine.open()
+    try:
+        print(orjson.dumps(await load(engine, orjson.loads(Path(path).read_bytes()))).decode())
+    finally:
+        await engine.store.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="tmfstack", description="TM Forum Open APIs server")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -37,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     demo = sub.add_parser("demo", help="load the demo catalog and place demo orders (idempotent)")
     demo.add_argument("--database")
     demo.add_argument("--pool-size", type=int, help="free resources per demo pool (default 2000)")
+    reference = sub.add_parser("reference", help="load places-and-markets data (regions, segments, coverage)")
+    reference.add_argument("file", help="a JSON data set (README: Qualification)")
+    reference.add_argument("--database")
     args = parser.parse_args(argv)
 
     settings = Settings()
@@ -45,6 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.command == "demo":
         asyncio.run(_demo(settings, args.pool_size))
+        return 0
+    if args.command == "reference":
+        asyncio.run(_reference(settings, args.file))
         return 0
 
     import uvicorn

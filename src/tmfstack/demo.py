@@ -23,8 +23,10 @@ from typing import Any
 
 import orjson
 
+from .apis.geography.places import load as load_reference
 from .apis.ordering.states import TERMINAL
 from .demo_pools import stock_pools
+from .demo_reference import reference_data
 from .engine.registry import Engine
 from .engine.tasks import TaskRunner
 
@@ -57,13 +59,38 @@ class Customer:
     email: str = ""
     city: str = "Wien"
     role_name: str = "customer"  #: its TMF669 role
+    street: str = ""
+    street_nr: str = ""
+    postcode: str = ""
+    segment: str = "residential"  #: a market segment of ``demo_reference.SEGMENTS``
+
+    def address(self) -> Doc:
+        """Where the customer's fixed line is installed (a TMF673-style GeographicAddress value)."""
+        return {
+            "role": "installationAddress",
+            "streetName": self.street,
+            "streetNr": self.street_nr,
+            "postcode": self.postcode,
+            "city": self.city,
+            "country": "AT",
+            "@type": "GeographicAddress",
+        }
 
     def as_party(self) -> tuple[str, Doc]:
         """(TMF632 resource, body) of this customer, under the id orders refer to."""
         contact = [
             {"mediumType": "email", "preferred": True, "characteristic": {"emailAddress": self.email}},
-            {"mediumType": "postalAddress", "characteristic": {"city": self.city, "country": "AT"}},
+            {
+                "mediumType": "postalAddress",
+                "characteristic": {
+                    "street1": f"{self.street} {self.street_nr}",
+                    "postCode": self.postcode,
+                    "city": self.city,
+                    "country": "AT",
+                },
+            },
         ]
+        segment = [{"name": "marketSegment", "value": self.segment, "valueType": "string"}]
         if self.referred_type == "Organization":
             return "organization", {
                 "id": self.id,
@@ -72,6 +99,7 @@ class Customer:
                 "isLegalEntity": True,
                 "organizationType": "company",
                 "contactMedium": contact,
+                "partyCharacteristic": segment,
                 "status": "validated",
             }
         given, family = self.name.split(" ", 1)
@@ -81,6 +109,7 @@ class Customer:
             "familyName": family,
             "fullName": self.name,
             "contactMedium": contact,
+            "partyCharacteristic": segment,
             "status": "validated",
         }
 
@@ -101,11 +130,42 @@ class Customer:
         return {"id": self.billing_account, "name": f"{self.name} (monthly invoice)", "@referredType": "BillingAccount"}
 
 
-ANNA = Customer("cust-anna", "Anna Berger", "Individual", "ba-anna-01", "web", "anna.berger@example.at")
-ACME = Customer(
-    "cust-acme", "ACME Logistics GmbH", "Organization", "ba-acme-01", "telesales", "it@acme-logistics.example", "Linz"
+ANNA = Customer(
+    "cust-anna",
+    "Anna Berger",
+    "Individual",
+    "ba-anna-01",
+    "web",
+    "anna.berger@example.at",
+    street="Mariahilfer Straße",
+    street_nr="7",
+    postcode="1060",
 )
-BEN = Customer("cust-ben", "Ben Okafor", "Individual", "ba-ben-01", "retail", "ben.okafor@example.at", "Graz")
+ACME = Customer(
+    "cust-acme",
+    "ACME Logistics GmbH",
+    "Organization",
+    "ba-acme-01",
+    "telesales",
+    "it@acme-logistics.example",
+    "Linz",
+    street="Industriezeile",
+    street_nr="5",
+    postcode="4020",
+    segment="enterprise",
+)
+BEN = Customer(
+    "cust-ben",
+    "Ben Okafor",
+    "Individual",
+    "ba-ben-01",
+    "retail",
+    "ben.okafor@example.at",
+    street="Webgasse",
+    street_nr="4",
+    postcode="1060",
+    segment="youth",
+)
 #: a reseller that sells the demo offers under its own brand (TMF669 role "partner")
 PARTNER = Customer(
     "org-nordwind",
@@ -116,6 +176,10 @@ PARTNER = Customer(
     "wholesale@nordwind.example",
     "Salzburg",
     role_name="partner",
+    street="Linzer Gasse",
+    street_nr="3",
+    postcode="5020",
+    segment="business",
 )
 CUSTOMERS = (ANNA, ACME, BEN)
 
@@ -124,15 +188,24 @@ def _char(name: str, value: Any, value_type: str) -> Doc:
     return {"name": name, "value": value, "valueType": value_type}
 
 
-def _add(item_id: str, offering: str, name: str, *chars: Doc, children: list[Doc] | None = None) -> Doc:
+def _add(
+    item_id: str,
+    offering: str,
+    name: str,
+    *chars: Doc,
+    children: list[Doc] | None = None,
+    place: Customer | None = None,
+) -> Doc:
     item: Doc = {
         "id": item_id,
         "action": "add",
         "quantity": 1,
         "productOffering": {"id": offering, "name": name, "@referredType": "ProductOffering"},
     }
-    if chars:
+    if chars or place:
         item["product"] = {"productCharacteristic": list(chars), "@type": "Product"}
+    if place:  # a fixed line: installed at the customer's address, which qualification checks
+        item["product"]["place"] = [place.address()]
     if children:
         item["productOrderItem"] = children
     return item
@@ -186,6 +259,7 @@ DEMO_ORDERS = (
                 "po-fibre-1000",
                 "Fibre 1000",
                 _char("Installation type", "Technician installation", "string"),
+                place=ACME,
             ),
             _add("2", "po-wifi-router", "Wi-Fi 6 router rental", _char("Mesh extenders", 2, "integer")),
         ],
@@ -200,7 +274,13 @@ DEMO_ORDERS = (
                 "po-home-mobile-bundle",
                 "Home & Mobile bundle",
                 children=[
-                    _add("1.1", "po-fibre-500", "Fibre 500", _char("Installation type", "Self-installation", "string")),
+                    _add(
+                        "1.1",
+                        "po-fibre-500",
+                        "Fibre 500",
+                        _char("Installation type", "Self-installation", "string"),
+                        place=BEN,
+                    ),
                     _add("1.2", "po-mobile-unlimited", "Mobile Unlimited", _char("MSISDN", "+436641235432", "string")),
                 ],
             )
@@ -219,6 +299,11 @@ DEMO_ORDERS = (
 async def load_demo(engine: Engine, *, orders: bool = True, pool_size: int = POOL_SIZE) -> list[str]:
     """Import the demo catalogs, stock the pools, then place the demo orders; one summary line each."""
     lines = await _import_catalog(engine)
+    summary = await load_reference(engine, reference_data())
+    lines.append(
+        f"reference data: {summary['regions']} regions, {summary['technologies']} technologies,"
+        f" coverage of {summary['areasLoaded']} areas"
+    )
     lines += await _parties(engine)
     lines += await stock_pools(engine, pool_size)
     if orders:

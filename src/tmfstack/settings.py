@@ -35,6 +35,8 @@ class Settings:
     simulator: str = field(default_factory=lambda: _env("SIMULATOR", "{}"))
     #: what a failed activation does to its order: "fail" (compensate) or "hold" (wait for an operator)
     activation_failure: str = field(default_factory=lambda: _env("ACTIVATION_FAILURE", "fail"))
+    #: how long a qualification answer (TMF679, TMF645) holds, in seconds (its expirationDate)
+    qualification_validity: float = field(default_factory=lambda: float(_env("QUALIFICATION_VALIDITY", "86400")))
 
     def simulator_config(self) -> dict[str, object]:
         text = self.simulator.strip()

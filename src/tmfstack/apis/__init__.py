@@ -14,7 +14,7 @@ def all_apis() -> list[ApiDecl]:
     from .inventory import tmf637, tmf638, tmf639, tmf685
     from .ordering import tmf622, tmf641, tmf652
     from .party import tmf632, tmf669
-    from .qualification import tmf679
+    from .qualification import tmf645, tmf679
 
     return [
         tmf620.API,
@@ -31,4 +31,5 @@ def all_apis() -> list[ApiDecl]:
         tmf632.API,
         tmf669.API,
         tmf679.API,
+        tmf645.API,
     ]

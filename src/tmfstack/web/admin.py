@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from ..apis.activation.tmf640 import callback
+from ..apis.geography import places
 from ..engine.registry import Engine
 from ..errors import BadRequest, NotFound, TmfError
 from ..store.base import Store
@@ -61,5 +62,33 @@ def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Respons
         except TmfError as exc:
             return error(exc)
         return Response(status_code=204 if fresh else 200)
+
+    return endpoint
+
+
+def reference_data(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
+    """``GET``/``POST /admin/reference``: the places-and-markets data qualification reads
+    (``apis/geography/places.py``). POST merges a data set and answers what it loaded; GET
+    answers the regions, segments and technologies."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            if request.method == "GET":
+                ref = await places.reference(engine)
+                body = {
+                    "loaded": ref.loaded,
+                    "regions": list(ref.regions.values()),
+                    "marketSegments": list(ref.segments.values()),
+                    "technologies": list(ref.technologies.values()),
+                    "speedCharacteristics": ref.speed,
+                }
+                return json_bytes(orjson.dumps(body))
+            try:
+                data = orjson.loads(await request.body())
+            except orjson.JSONDecodeError:
+                raise BadRequest("the reference data must be JSON", code="INVALID_BODY") from None
+            return json_bytes(orjson.dumps(await places.load(engine, data)))
+        except TmfError as exc:
+            return error(exc)
 
     return endpoint

@@ -21,7 +21,7 @@ from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
 from ..settings import Settings
-from .admin import activation_callback, admin_routes
+from .admin import activation_callback, admin_routes, reference_data
 from .responses import error, internal_error
 from .tmf_routes import TmfDispatcher
 
@@ -91,6 +91,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
+            Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _crash},
         lifespan=lifespan,

@@ -11,13 +11,18 @@ trailing space, and tmfstack emits it exactly so that responses validate::
     pendingActive ──► active / "aborted " / cancelled
 
 Products are normally written by the order manager; direct writes (migrations,
-administration) go through the same lifecycle checks.
+administration) go through the same lifecycle checks, and a new product's parties, when
+the server knows them (TMF632/TMF669), must be active and of the type the reference claims.
 """
 
 from __future__ import annotations
 
-from ...engine.declaration import ApiDecl, ResourceDecl
+from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...engine.service import ResourceService
+from ...engine.unit import Unit
+from ...errors import Unprocessable
+from ..party.directory import Directory
 
 ABORTED = "aborted "  # sic: the spec's ProductStatusType value
 
@@ -36,6 +41,15 @@ PRODUCT_LIFECYCLE = StateMachine(
     initial="created",
 )
 
+
+
+async def check_parties(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    problems = await Directory(svc.engine, unit.tx).problems(doc.get("relatedParty"))
+    if problems:
+        code = problems[0][0]
+        raise Unprocessable(" ".join(message for _, message in problems), code=code)
+
+
 API = ApiDecl.build(
     "tmf637",
     contract="tmf637_v4",
@@ -47,6 +61,7 @@ API = ApiDecl.build(
             lifecycle=PRODUCT_LIFECYCLE,
             stamp=None,
             ref_paths=("relatedParty.id", "productOffering.id", "productOrderItem.productOrderId", "billingAccount.id"),
+            before_insert=check_parties,
         )
     ],
 )

@@ -3,8 +3,11 @@
 The items are checked like order items (``ordering/manager/validate.py``: the offering exists,
 is Active/Launched, sellable and valid on the qualification date; bundle option limits;
 ``requires``/``excludes`` against the other items and the customer's active products; modify
-and delete items name the customer's own products) plus the requesting channel, which must be
-one of the offering's channels when it lists any. Each item gets ``qualificationItemResult``:
+and delete items name the customer's own products) and for eligibility
+(``ordering/manager/eligibility.py``: the requesting channel, the customer's market segment,
+the place's region, the parties). Technical serviceability is TMF645's question, not this
+one's. Without items, a ``category`` (or a catalog id there) asks which of its offerings
+qualify: each becomes an item. Each item gets ``qualificationItemResult``:
 
 - ``qualified``: nothing stands in the way;
 - ``alternate``: it does not qualify, but (``provideAlternative``) another offering would: the
@@ -15,63 +18,76 @@ one of the offering's channels when it lists any. Each item gets ``qualification
 
 ``eligibilityUnavailabilityReason`` carries each reason as a stable code and a readable label
 (unless ``provideUnavailabilityReason`` is false); ``provideOnlyAvailable`` leaves out the
-items that do not qualify. The whole answer expires after ``QUALIFICATION_VALIDITY``.
+items that do not qualify. The whole answer expires after ``task.validity`` (24 h by default).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ...clock import iso
-from ..ordering.manager.common import Problem
 from ..ordering.manager.validate import offering_orderable, validate_order
 from ..ordering.manager.view import CATALOG_ROOT, CatalogView
+from .task import overall, validity
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
     from ...engine.unit import Unit
 
 Doc = dict[str, Any]
-#: how long an answer holds (an order referring to an older one is checked again)
-QUALIFICATION_VALIDITY = timedelta(hours=24)
 _NOT_ORDERABLE = frozenset({"OFFERING_NOT_ORDERABLE", "OFFERING_NOT_SELLABLE", "OFFERING_NOT_VALID"})
 #: relationship types by which a catalog names an offering's successor
 _SUCCESSOR = frozenset({"exchangableto", "exchangeableto", "substitution", "replacedby", "upgrade"})
 _REQUIRES = frozenset({"requires", "requiresone", "dependency"})
+#: an incomplete configuration (a characteristic or a bundle's children not given yet) is the
+#: order's business, not eligibility's
+_CONFIGURATION = frozenset({"CHARACTERISTIC_MISSING", "BUNDLE_ITEMS_MISSING"})
 
 
 def _as_order(poq: Doc) -> Doc:
-    """The qualification's items as the order the customer would place."""
+    """The qualification's items as the order the customer would place: its channel, and its
+    place on every item that names none."""
     items = []
     for item in poq.get("productOfferingQualificationItem") or []:
         line = {k: item[k] for k in ("id", "productOffering", "product") if k in item}
+        if poq.get("place") and not (line.get("product") or {}).get("place"):
+            line["product"] = {**(line.get("product") or {}), "place": poq["place"]}
         line["action"] = item.get("action") or "add"
         line["quantity"] = 1
         items.append(line)
-    return {"relatedParty": poq.get("relatedParty") or [], "productOrderItem": items}
+    channel = poq.get("channel") if isinstance(poq.get("channel"), dict) else None
+    return {
+        "relatedParty": poq.get("relatedParty") or [],
+        "channel": [channel] if channel else [],
+        "productOrderItem": items,
+    }
 
 
-async def _channel_problems(poq: Doc, view: CatalogView) -> list[Problem]:
-    channel = (poq.get("channel") or {}).get("id")
-    if not channel:
-        return []
-    out = []
-    for item in poq.get("productOfferingQualificationItem") or []:
-        offering = await view.offering((item.get("productOffering") or {}).get("id"))
-        allowed = [c.get("id") for c in (offering or {}).get("channel") or []]
-        if offering and allowed and channel not in allowed:
-            out.append(
-                Problem(
-                    item.get("id"),
-                    "CHANNEL_NOT_ALLOWED",
-                    f"{offering.get('name')} is not sold through channel {channel}"
-                    f" (only {', '.join(map(str, allowed))}).",
-                )
-            )
-    return out
+async def _category_offerings(engine: Engine, view: CatalogView, category_id: str) -> list[Doc]:
+    """The offerings of a category and its sub-categories, or of every category of a catalog."""
+    categories = engine.services[CATALOG_ROOT]["category"]
+    catalog = await view._get(CATALOG_ROOT, "catalog", category_id)
+    todo = [c["id"] for c in (catalog or {}).get("category") or [] if c.get("id")] if catalog else [category_id]
+    seen: set[str] = set()
+    while todo:  # the hierarchy, breadth first
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        doc = await view._get(CATALOG_ROOT, "category", current)
+        todo += [c["id"] for c in (doc or {}).get("subCategory") or [] if c.get("id")]
+        children = await categories.list_all(categories.parse([("parentId", current)]))
+        todo += [orjson.loads(raw)["id"] for raw in children]
+    svc = engine.services[CATALOG_ROOT]["productOffering"]
+    found: dict[str, Doc] = {}
+    for current in sorted(seen):
+        for raw in await svc.list_all(svc.parse([("category.id", current)])):
+            doc = orjson.loads(raw)
+            found.setdefault(doc["id"], doc)
+    return list(found.values())
 
 
 async def _orderable_related(view: CatalogView, offering: Doc, kinds: frozenset[str], now: datetime) -> list[Doc]:
@@ -105,11 +121,15 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
     return [
         {
             "id": str(n),
-            "alternateProductOffering": {"id": o["id"], "href": o.get("href"), "name": o.get("name")},
+            "alternateProductOffering": _offering_ref(o),
             "@type": "AlternateProductOfferingProposal",
         }
         for n, o in enumerate(found, 1)
     ]
+
+
+def _offering_ref(offering: Doc) -> Doc:
+    return {"id": offering["id"], "href": offering.get("href"), "name": offering.get("name")}
 
 
 async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
@@ -117,9 +137,14 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     view = CatalogView(engine, unit)
     answered = datetime.now(UTC)
     when = iso(answered)
-    problems = await validate_order(_as_order(poq), view, when) + await _channel_problems(poq, view)
-    # an incomplete configuration is the order's business, not eligibility's
-    problems = [p for p in problems if p.code != "CHARACTERISTIC_MISSING"]
+    category = (poq.get("category") or {}).get("id")
+    if category and not poq.get("productOfferingQualificationItem"):  # the query form
+        poq["productOfferingQualificationItem"] = [
+            {"id": str(n), "action": "add", "productOffering": _offering_ref(o), "state": "acknowledged"}
+            for n, o in enumerate(await _category_offerings(engine, view, category), 1)
+        ]
+    problems = await validate_order(_as_order(poq), view, when, technical=False)
+    problems = [p for p in problems if p.code not in _CONFIGURATION]
     general = [p for p in problems if p.item is None]
     results = []
     kept = []
@@ -144,12 +169,7 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
         if result == "qualified" or not poq.get("provideOnlyAvailable"):
             kept.append(item)
     poq["productOfferingQualificationItem"] = kept
-    if results and all(r == "qualified" for r in results):
-        poq["qualificationResult"] = "qualified"
-    elif "unqualified" in results or not results:
-        poq["qualificationResult"] = "unqualified"
-    else:
-        poq["qualificationResult"] = "alternate"
+    poq["qualificationResult"] = overall(results)
     poq["effectiveQualificationDate"] = iso(answered)
-    poq["expirationDate"] = iso(answered + QUALIFICATION_VALIDITY)
+    poq["expirationDate"] = iso(answered + validity(engine))
     poq["state"] = "done"

@@ -37,6 +37,7 @@ from .common import (
     period_covers,
     walk_items,
 )
+from .eligibility import Market, eligibility, party_problems, qualification_problems, service_problems
 from .view import CatalogView, customer_of
 
 # -- the order -----------------------------------------------------------------------------
@@ -50,6 +51,9 @@ class _OrderFacts:
     now: datetime | None
     customer_id: str | None
     has_customer: bool
+    market: Market
+    technical: bool = True  #: also check that the services can be delivered at the item's place
+    qualified: set[str] = field(default_factory=set)  #: items a valid TMF679 qualification vouches for
     added: Counter[str] = field(default_factory=Counter)
     deleted: set[str] = field(default_factory=set)
     _owned: set[str] | None = None
@@ -74,7 +78,8 @@ class _OrderFacts:
 def _facts(order: Doc, view: CatalogView, now: str) -> _OrderFacts:
     customer = customer_of(order)
     cid = customer.get("id") if customer else None
-    facts = _OrderFacts(view, parse_time(now), cid if isinstance(cid, str) and cid else None, customer is not None)
+    cid = cid if isinstance(cid, str) and cid else None
+    facts = _OrderFacts(view, parse_time(now), cid, customer is not None, Market.of(order, view, cid))
     for item in walk_items(order.get("productOrderItem") or ()):
         oid = _ref_id(item, "productOffering")
         if item.get("action") == "add" and oid:
@@ -85,13 +90,18 @@ def _facts(order: Doc, view: CatalogView, now: str) -> _OrderFacts:
     return facts
 
 
-async def validate_order(order: Doc, view: CatalogView, now: str) -> list[Problem]:
-    """Every problem that keeps ``order`` from being accepted at ``now`` (ISO-8601, UTC); [] when fine."""
+async def validate_order(order: Doc, view: CatalogView, now: str, *, technical: bool = True) -> list[Problem]:
+    """Every problem that keeps ``order`` from being accepted at ``now`` (ISO-8601, UTC); [] when fine.
+
+    ``technical`` false leaves out serviceability at the items' places (TMF679 qualification
+    is commercial only; TMF645 answers the technical question)."""
     items = list(walk_items(order.get("productOrderItem") or ()))
     if not items:
         return [Problem(None, "ORDER_HAS_NO_ITEMS", "The order has no order items.")]
     facts = _facts(order, view, now)
-    problems: list[Problem] = []
+    facts.technical = technical
+    problems, facts.qualified = await qualification_problems(order, view, facts.now)
+    problems += await party_problems(order, facts.market)
     for item in items:
         problems += await _check_item(item, facts)
     return problems
@@ -126,7 +136,12 @@ async def _check_add(item_id: str | None, item: Doc, facts: _OrderFacts) -> list
     offering = await facts.view.offering(oid)
     if offering is None:
         return [Problem(item_id, "OFFERING_NOT_FOUND", f"Product offering {oid!r} does not exist.")]
-    problems = offering_orderable(item_id, offering, facts.now)
+    problems = []
+    if item_id not in facts.qualified:  # else a valid qualification vouches for it until it expires
+        problems += offering_orderable(item_id, offering, facts.now)
+        problems += await eligibility(item_id, item, offering, facts.market)
+    if facts.technical:
+        problems += await service_problems(item_id, item, offering, facts.market)
     product = item.get("product") if isinstance(item.get("product"), dict) else {}
     spec_id = _ref_id(offering, "productSpecification")
     asked_spec = _ref_id(product, "productSpecification")

@@ -1,0 +1,352 @@
+"""Places and markets: the reference data an operator loads for qualification.
+
+One data set (``POST /admin/reference``, ``tmfstack reference FILE``, the demo) holds:
+
+- ``regions``: a hierarchy (``parent``) such as country → state → city. An offering's
+  ``place`` names regions; a customer's place qualifies when its region is one of them or
+  lies within one.
+- ``marketSegments``: a hierarchy of customer segments (``residential`` → ``youth``); an
+  offering's ``marketSegment`` qualifies a customer of that segment or of a sub-segment.
+- ``technologies``: access technologies (FTTH, VDSL…) with the service specifications they
+  deliver, a ``family`` (services of one family can stand in for each other, e.g. a slower
+  broadband) and optionally the TMF685 ``resourcePool`` whose free stock is its capacity.
+- ``areas``: where technologies are available: a postcode, a street's house-number range
+  (``from``/``to``) or one address (``streetNr``), each with its ``region`` and, per
+  technology, ``maxDownloadSpeed``/``maxUploadSpeed`` (Mbit/s) and ``availableFrom``; an
+  area may name its own ``resourcePool`` (an exchange's ports) and ``nextCapacityDate``.
+
+The data lives in the store next to the TMF resources (kinds ``geo.*``): the header (regions,
+segments, technologies) in one row, parsed once per version, and the areas keyed so that an
+address is found with at most two primary-key reads (its street, else its postcode),
+whatever the data set's size.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ...clock import now_iso
+from ...errors import BadRequest
+from ...store.base import Indexed
+
+if TYPE_CHECKING:
+    from ...engine.registry import Engine
+    from ...store.base import Tx
+
+Doc = dict[str, Any]
+HEADER, AREA, STREET, POSTCODE = "geo.reference", "geo.area", "geo.street", "geo.postcode"
+_HEADER_ID = "current"
+_NO_INDEX = Indexed(None, None, None, None, ())
+#: the characteristic names a requested speed is read from, unless the data set says otherwise
+SPEED_CHARACTERISTICS = {"download": "Download speed", "upload": "Upload speed"}
+
+
+class InvalidReference(BadRequest):
+    code = "INVALID_REFERENCE_DATA"
+
+
+@dataclass(frozen=True)
+class Reference:
+    """The header of the data set: hierarchies and technologies."""
+
+    regions: dict[str, Doc] = field(default_factory=dict)
+    segments: dict[str, Doc] = field(default_factory=dict)
+    technologies: dict[str, Doc] = field(default_factory=dict)
+    speed: dict[str, str] = field(default_factory=lambda: dict(SPEED_CHARACTERISTICS))
+    loaded: bool = False
+
+    def lineage(self, tree: dict[str, Doc], id: str) -> list[str]:
+        """``id`` and its ancestors, nearest first (a cycle in the data stops the walk)."""
+        out: list[str] = []
+        current: str | None = id
+        while current is not None and current not in out:
+            out.append(current)
+            current = (tree.get(current) or {}).get("parent")
+        return out
+
+    def region_within(self, region: str, allowed: set[str]) -> bool:
+        return any(r in allowed for r in self.lineage(self.regions, region))
+
+    def segment_within(self, segments: set[str], allowed: set[str]) -> bool:
+        return any(s in allowed for seg in segments for s in self.lineage(self.segments, seg))
+
+    def technologies_of(self, spec_id: str) -> list[Doc]:
+        """The technologies that deliver a service specification ([]: it does not depend on the place)."""
+        return [t for t in self.technologies.values() if spec_id in t.get("serviceSpecification", ())]
+
+    def name_of(self, tree: dict[str, Doc], id: str) -> str:
+        name = (tree.get(id) or {}).get("name")
+        return f"{name} ({id})" if name else id
+
+
+@dataclass(frozen=True)
+class Area:
+    """Where a place lies: its region and the technologies offered there."""
+
+    id: str | None
+    label: str
+    region: str | None
+    offers: tuple[Doc, ...] = ()  #: {"id": technology, "maxDownloadSpeed", "maxUploadSpeed", "availableFrom"}
+    pool: str | None = None
+    next_capacity: str | None = None
+
+
+# -- normalised keys -----------------------------------------------------------------------
+
+
+def _fold(text: Any) -> str:
+    text = unicodedata.normalize("NFKC", str(text)).casefold().replace("ß", "ss")
+    text = re.sub(r"\bstr\.?(?=\s|$)", "strasse", text)
+    text = re.sub(r"(?<=\w)str\.?$", "strasse", text)
+    return " ".join(re.sub(r"[^\w]+", " ", text).split())
+
+
+def street_key(postcode: Any, street: Any) -> str:
+    return f"{_fold(postcode)}|{_fold(street)}"
+
+
+def house_number(value: Any) -> int | None:
+    match = re.match(r"\s*(\d+)", str(value)) if value is not None else None
+    return int(match.group(1)) if match else None
+
+
+def address_of(place: Doc) -> tuple[str | None, str | None, int | None]:
+    """(postcode, street, house number) of a GeographicAddress value (v4 or v5 spelling)."""
+    postcode = place.get("postcode") or place.get("postCode")
+    street = place.get("streetName") or place.get("street")
+    if street and place.get("streetType") and not str(street).casefold().endswith(str(place["streetType"]).casefold()):
+        street = f"{street} {place['streetType']}"
+    return (
+        str(postcode) if postcode else None,
+        str(street) if street else None,
+        house_number(place.get("streetNr")),
+    )
+
+
+def describe(place: Doc) -> str:
+    postcode, street, number = address_of(place)
+    if postcode or street:
+        city = place.get("city") or ""
+        return " ".join(str(p) for p in (street, number, postcode, city) if p)
+    return str(place.get("name") or place.get("id") or "the place")
+
+
+# -- reading -------------------------------------------------------------------------------
+
+_parsed: dict[int, tuple[int, Reference]] = {}  # id(store) -> (row version, parsed header)
+
+
+async def reference(engine: Engine, tx: Tx | None = None) -> Reference:
+    """The loaded header (empty when nothing was loaded), parsed once per stored version."""
+    row = await tx.get(HEADER, _HEADER_ID) if tx is not None else await engine.store.get(HEADER, _HEADER_ID)
+    if row is None:
+        return Reference()
+    cached = _parsed.get(id(engine.store))
+    if cached and cached[0] == row.version:
+        return cached[1]
+    doc = orjson.loads(row.doc)
+    ref = Reference(
+        regions={r["id"]: r for r in doc.get("regions", [])},
+        segments={s["id"]: s for s in doc.get("marketSegments", [])},
+        technologies={t["id"]: t for t in doc.get("technologies", [])},
+        speed={**SPEED_CHARACTERISTICS, **(doc.get("speedCharacteristics") or {})},
+        loaded=True,
+    )
+    _parsed[id(engine.store)] = (row.version, ref)
+    return ref
+
+
+def _area(doc: Doc) -> Area:
+    label = doc.get("name")
+    if not label:
+        houses = doc.get("streetNr") or (
+            f"{doc['from']}-{doc['to']}"
+            if doc.get("from") is not None and doc.get("to") != doc.get("from")
+            else doc.get("from")
+        )
+        street = " ".join(str(p) for p in (doc.get("street"), houses) if p)
+        town = " ".join(str(p) for p in (doc.get("postcode"), doc.get("city")) if p)
+        label = ", ".join(p for p in (street, town) if p) or str(doc.get("id"))
+    return Area(
+        doc.get("id"),
+        str(label),
+        doc.get("region"),
+        tuple(doc.get("technologies") or ()),
+        doc.get("resourcePool"),
+        doc.get("nextCapacityDate"),
+    )
+
+
+async def locate(engine: Engine, tx: Tx, place: Doc | None) -> Area | None:
+    """The area a place lies in: an address by street (its house-number range), else its
+    postcode; a place by id is an area of the data set, or a region."""
+    if not isinstance(place, dict):
+        return None
+    postcode, street, number = address_of(place)
+    if postcode and street:
+        row = await tx.get(STREET, street_key(postcode, street))
+        if row is not None:
+            best = None
+            for entry in orjson.loads(row.doc)["areas"]:
+                low, high = entry.get("from"), entry.get("to")
+                if number is None and low is not None:
+                    continue
+                if low is not None and not (low <= (number or 0) <= (high if high is not None else low)):
+                    continue
+                width = (high or low or 0) - (low or 0) if low is not None else float("inf")
+                if best is None or width < best[0]:
+                    best = (width, entry)
+            if best is not None:
+                return _area(best[1])
+    if postcode:
+        row = await tx.get(POSTCODE, _fold(postcode))
+        if row is not None:
+            return _area(orjson.loads(row.doc))
+    place_id = place.get("id")
+    if isinstance(place_id, str) and place_id:
+        row = await tx.get(AREA, place_id)
+        if row is not None:
+            return _area(orjson.loads(row.doc))
+        ref = await reference(engine, tx)
+        if place_id in ref.regions:
+            return Area(place_id, ref.name_of(ref.regions, place_id), place_id)
+    return None
+
+
+# -- loading -------------------------------------------------------------------------------
+
+
+def _check_tree(items: Any, what: str, known: dict[str, Doc]) -> dict[str, Doc]:
+    if not isinstance(items, list):
+        raise InvalidReference(f"{what} must be a list")
+    tree = dict(known)
+    for entry in items:
+        if not isinstance(entry, dict) or not isinstance(entry.get("id"), str) or not entry["id"]:
+            raise InvalidReference(f"every entry of {what} needs an id: {entry!r}")
+        tree[entry["id"]] = {k: entry[k] for k in ("id", "name", "parent") if k in entry}
+    for entry in tree.values():
+        parent = entry.get("parent")
+        if parent is not None and parent not in tree:
+            raise InvalidReference(f"{what}: {entry['id']!r} names an unknown parent {parent!r}")
+    return tree
+
+
+def _check_technologies(items: Any, known: dict[str, Doc]) -> dict[str, Doc]:
+    if not isinstance(items, list):
+        raise InvalidReference("technologies must be a list")
+    out = dict(known)
+    for t in items:
+        if not isinstance(t, dict) or not isinstance(t.get("id"), str) or not t["id"]:
+            raise InvalidReference(f"every technology needs an id: {t!r}")
+        specs = t.get("serviceSpecification", [])
+        if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+            raise InvalidReference(f"technology {t['id']!r}: serviceSpecification must be a list of ids")
+        out[t["id"]] = t
+    return out
+
+
+def _check_area(n: int, a: Any, ref: Reference) -> Doc:
+    where = f"areas[{n}]"
+    if not isinstance(a, dict):
+        raise InvalidReference(f"{where} must be an object")
+    if not a.get("postcode") and not a.get("id"):
+        raise InvalidReference(f"{where} needs a postcode (with a street and house numbers) or an id")
+    if a.get("street") and not a.get("postcode"):
+        raise InvalidReference(f"{where}: a street needs its postcode")
+    if a.get("region") is not None and a["region"] not in ref.regions:
+        raise InvalidReference(f"{where}: unknown region {a['region']!r}")
+    offers = a.get("technologies", [])
+    if not isinstance(offers, list):
+        raise InvalidReference(f"{where}: technologies must be a list")
+    for o in offers:
+        if not isinstance(o, dict) or o.get("id") not in ref.technologies:
+            raise InvalidReference(f"{where}: unknown technology {o!r}")
+        for speed in ("maxDownloadSpeed", "maxUploadSpeed"):
+            if o.get(speed) is not None and (isinstance(o[speed], bool) or not isinstance(o[speed], int | float)):
+                raise InvalidReference(f"{where}: {speed} must be a number (Mbit/s)")
+    doc = dict(a)
+    if a.get("streetNr") is not None:
+        number = house_number(a["streetNr"])
+        if number is None:
+            raise InvalidReference(f"{where}: streetNr {a['streetNr']!r} has no number")
+        doc["from"] = doc["to"] = number
+    for bound in ("from", "to"):
+        if doc.get(bound) is not None and (isinstance(doc[bound], bool) or not isinstance(doc[bound], int)):
+            raise InvalidReference(f"{where}: {bound} must be a house number")
+    if (doc.get("from") is None) != (doc.get("to") is None) and doc.get("to") is not None:
+        raise InvalidReference(f"{where}: 'to' needs 'from'")
+    return doc
+
+
+async def _put(tx: Tx, kind: str, id: str, doc: Doc) -> None:
+    raw = orjson.dumps(doc)
+    row = await tx.get(kind, id)
+    if row is None:
+        await tx.insert(kind, id, _NO_INDEX, raw)
+    else:
+        await tx.update(kind, id, row.version, _NO_INDEX, raw)
+
+
+async def load(engine: Engine, data: Any) -> Doc:
+    """Merge a data set into the stored one (entries with the same id, and areas with the same
+    id or the same street range, replace the stored ones); all or nothing. Returns a summary."""
+    if not isinstance(data, dict):
+        raise InvalidReference("the reference data must be a JSON object")
+    unknown = set(data) - {"regions", "marketSegments", "technologies", "areas", "speedCharacteristics"}
+    if unknown:
+        raise InvalidReference(f"unknown sections {sorted(unknown)}")
+    async with engine.unit() as unit:
+        tx = unit.tx
+        old = await reference(engine, tx)
+        ref = Reference(
+            regions=_check_tree(data.get("regions", []), "regions", old.regions),
+            segments=_check_tree(data.get("marketSegments", []), "marketSegments", old.segments),
+            technologies=_check_technologies(data.get("technologies", []), old.technologies),
+            speed={**old.speed, **(data.get("speedCharacteristics") or {})},
+        )
+        areas = data.get("areas", [])
+        if not isinstance(areas, list):
+            raise InvalidReference("areas must be a list")
+        streets: dict[str, list[Doc]] = {}
+        postcodes = 0
+        for n, raw in enumerate(areas):
+            area = _check_area(n, raw, ref)
+            if area.get("id"):
+                await _put(tx, AREA, area["id"], area)
+            if area.get("street"):
+                streets.setdefault(street_key(area["postcode"], area["street"]), []).append(area)
+            elif area.get("postcode"):
+                await _put(tx, POSTCODE, _fold(area["postcode"]), area)
+                postcodes += 1
+        for key, new in streets.items():
+            row = await tx.get(STREET, key)
+            kept = orjson.loads(row.doc)["areas"] if row else []
+            replaced = {(a.get("id"), a.get("from"), a.get("to")) for a in new}
+            replaced_ids = {a.get("id") for a in new if a.get("id")}
+            kept = [
+                a
+                for a in kept
+                if (a.get("id"), a.get("from"), a.get("to")) not in replaced and a.get("id") not in replaced_ids
+            ]
+            await _put(tx, STREET, key, {"areas": kept + new})
+        header = {
+            "regions": list(ref.regions.values()),
+            "marketSegments": list(ref.segments.values()),
+            "technologies": list(ref.technologies.values()),
+            "speedCharacteristics": ref.speed,
+            "updated": now_iso(),
+        }
+        await _put(tx, HEADER, _HEADER_ID, header)
+    return {
+        "regions": len(ref.regions),
+        "marketSegments": len(ref.segments),
+        "technologies": len(ref.technologies),
+        "areasLoaded": len(areas),
+        "streets": len(streets),
+        "postcodes": postcodes,
+    }

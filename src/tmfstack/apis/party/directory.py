@@ -1,0 +1,98 @@
+"""The parties this server knows (TMF632 individuals and organizations, TMF669 roles), as
+orders, products and qualifications see them.
+
+A reference to a party the server does not know is an external party and is recorded as
+given; a known one must be active (not ``closed``, not deceased) and of the type the
+reference claims. A customer's market segments are the values of the characteristic
+``marketSegment`` on the party and on its roles.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from ...store.base import REF, SqlCond
+
+if TYPE_CHECKING:
+    from ...engine.registry import Engine
+    from ...store.base import Tx
+
+Doc = dict[str, Any]
+PARTY_ROOT = "/tmf-api/party/v4"
+ROLE_ROOT = "/tmf-api/partyRoleManagement/v4"
+#: where a party id may be found, and the @referredType each answers to
+_KINDS = (
+    (PARTY_ROOT, "individual", "Individual"),
+    (PARTY_ROOT, "organization", "Organization"),
+    (ROLE_ROOT, "partyRole", "PartyRole"),
+)
+ENDED = frozenset({"closed", "deceaded", "deceased"})
+SEGMENT = "marketsegment"
+
+
+@dataclass(frozen=True)
+class KnownParty:
+    resource: str  #: individual, organization or partyRole
+    type: str  #: its @referredType
+    doc: Doc
+
+
+class Directory:
+    """Party lookups inside one unit of work, cached (an order names its customer many times)."""
+
+    def __init__(self, engine: Engine, tx: Tx) -> None:
+        self.engine, self.tx = engine, tx
+        self._found: dict[str, KnownParty | None] = {}
+
+    async def find(self, party_id: str) -> KnownParty | None:
+        if party_id not in self._found:
+            self._found[party_id] = None
+            for root, resource, referred in _KINDS:
+                row = await self.tx.get(self.engine.services[root][resource].kind, party_id)
+                if row is not None:
+                    self._found[party_id] = KnownParty(resource, referred, orjson.loads(row.doc))
+                    break
+        return self._found[party_id]
+
+    async def problems(self, refs: Any) -> list[tuple[str, str]]:
+        """(code, message) for each known party that is ended or not of the claimed type."""
+        out = []
+        for ref in refs if isinstance(refs, list) else []:
+            if not isinstance(ref, dict) or not isinstance(ref.get("id"), str):
+                continue
+            known = await self.find(ref["id"])
+            if known is None:
+                continue  # external: recorded as given
+            name = ref.get("name") or known.doc.get("name") or known.doc.get("fullName") or ref["id"]
+            claimed = ref.get("@referredType")
+            if claimed and claimed.casefold() not in {known.type.casefold(), known.resource.casefold()}:
+                out.append(("PARTY_TYPE_MISMATCH", f"Party {name} ({ref['id']}) is a {known.type}, not a {claimed}."))
+            status = str(known.doc.get("status") or "")
+            if status.casefold() in ENDED:
+                out.append(("PARTY_NOT_ACTIVE", f"Party {name} ({ref['id']}) is {status}."))
+        return out
+
+    async def segments(self, party_id: str) -> set[str]:
+        """The market segments recorded for a party: on it, on the roles it plays, or on the role named."""
+        known = await self.find(party_id)
+        if known is None:
+            return set()
+        docs = [known.doc]
+        engaged = (known.doc.get("engagedParty") or {}).get("id") if known.resource == "partyRole" else None
+        if engaged:
+            party = await self.find(engaged)
+            docs += [party.doc] if party else []
+        else:
+            roles = self.engine.services[ROLE_ROOT]["partyRole"]
+            conds = [SqlCond(REF + "engagedParty.id", "eq", (party_id,))]
+            docs += [orjson.loads(raw) for raw in await self.tx.page(roles.kind, conds, [], 0, 50)]
+        found: set[str] = set()
+        for doc in docs:
+            for char in (doc.get("partyCharacteristic") or []) + (doc.get("characteristic") or []):
+                if isinstance(char, dict) and str(char.get("name", "")).replace(" ", "").casefold() == SEGMENT:
+                    value = char.get("value")
+                    found |= {str(v) for v in value} if isinstance(value, list) else {str(value)} if value else set()
+        return found

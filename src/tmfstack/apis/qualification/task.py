@@ -1,0 +1,139 @@
+"""What TMF679 and TMF645 qualifications share: a task resource answered now or later.
+
+With ``instantSyncQualification`` true the answer is computed inside the POST's unit of work
+and POST answers 200 with the finished qualification (``done``). Otherwise POST answers 201
+in the initial state and a durable task (one queue per resource) moves it to ``inProgress``
+and answers it, so a crash in between only delays the answer. Once answered, a client may
+change only ``description`` and ``note``: the answer is the server's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
+
+from ...engine.declaration import Doc, ResourceDecl
+from ...engine.lifecycle import StateMachine
+from ...engine.service import ResourceService
+from ...engine.unit import Unit
+from ...errors import BadRequest
+from ..ordering.flow import load, save
+
+if TYPE_CHECKING:
+    from ...engine.registry import Engine
+
+#: how long an answer holds unless the settings say otherwise (``TMFSTACK_QUALIFICATION_VALIDITY``)
+QUALIFICATION_VALIDITY = timedelta(hours=24)
+Answer = Callable[["Engine", Unit, Doc], Awaitable[None]]
+_CLIENT = frozenset({"description", "note", "@schemaLocation"})
+
+
+def task_states(initial: str) -> StateMachine:
+    """The TaskStateType lifecycle (``acknowledged`` in TMF679 v4, ``accepted`` in TMF645 v4)."""
+    return StateMachine(
+        "state",
+        {
+            initial: {"inProgress", "done", "terminatedWithError"},
+            "inProgress": {"done", "terminatedWithError"},
+            "done": set(),
+            "terminatedWithError": set(),
+        },
+        initial=initial,
+        creatable={initial},
+    )
+
+
+def validity(engine: Engine) -> timedelta:
+    """How long an answer given now holds: its ``expirationDate`` is that much later."""
+    seconds = engine.options.get("qualification_validity")
+    return timedelta(seconds=float(seconds)) if seconds else QUALIFICATION_VALIDITY
+
+
+def overall(results: Sequence[str]) -> str:
+    """The qualification's result from its items': qualified only when every item is."""
+    if results and all(r == "qualified" for r in results):
+        return "qualified"
+    return "unqualified" if "unqualified" in results or not results else "alternate"
+
+
+def client_patch(after: Doc, before: Doc) -> None:
+    changed = sorted(k for k in set(after) | set(before) if after.get(k) != before.get(k) and k not in _CLIENT)
+    if changed:
+        raise BadRequest(
+            f"{', '.join(changed)} cannot be changed: the answer is the server's", code="READ_ONLY_ATTRIBUTE"
+        )
+
+
+def not_in_past(*attrs: str) -> Callable[[Doc, Doc | None], None]:
+    """A rule refusing a requested completion date that has already passed: it cannot be met."""
+
+    def rule(doc: Doc, before: Doc | None) -> None:
+        if before is not None:
+            return
+        for attr in attrs:
+            value = doc.get(attr)
+            if value is None:
+                continue
+            try:
+                moment = datetime.fromisoformat(str(value))
+            except ValueError:
+                raise BadRequest(f"{attr} {value!r} is not a date-time", code="INVALID_DATE") from None
+            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            if moment < datetime.now(UTC):
+                raise BadRequest(f"{attr} {value} has passed: it cannot be met", code="INVALID_DATE")
+
+    return rule
+
+
+@dataclass(frozen=True)
+class QualificationTask:
+    resource: str
+    queue: str
+    root: str
+    answer: Answer
+    states: StateMachine
+
+    async def _answer_now(self, svc: ResourceService, unit: Unit, doc: Doc) -> None:
+        if doc.get("instantSyncQualification"):
+            await self.answer(svc.engine, unit, doc)
+
+    async def _response(self, svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, str | None] | None:
+        return (200, None, None) if doc.get("instantSyncQualification") else None
+
+    async def _schedule(self, svc: ResourceService, unit: Unit, doc: Doc) -> None:
+        if doc["state"] == self.states.initial:
+            await unit.schedule(self.queue, doc["id"], time.time())
+
+    async def process(self, engine: Engine, unit: Unit, id: str) -> None:
+        svc = engine.services[self.root][self.resource]
+        doc = await load(unit, svc, id)
+        if doc is None or doc["state"] != self.states.initial:
+            return
+        doc = await save(unit, svc, {**doc, "state": "inProgress"})
+        await self.answer(engine, unit, doc)
+        await save(unit, svc, doc)
+
+    def decl(
+        self,
+        *,
+        created_stamp: str,
+        ref_paths: Sequence[str],
+        server_owned: frozenset[str],
+        rules: Sequence[Callable[[Doc, Doc | None], None]],
+    ) -> ResourceDecl:
+        return ResourceDecl(
+            self.resource,
+            lifecycle=self.states,
+            stamp=None,
+            created_stamp=created_stamp,
+            ref_paths=tuple(ref_paths),
+            server_owned=server_owned,
+            rules=list(rules),
+            patch_rules=[client_patch],
+            before_insert=self._answer_now,
+            on_create=self._schedule,
+            create_response=self._response,
+        )
