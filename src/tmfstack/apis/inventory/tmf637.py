@@ -42,7 +42,6 @@ PRODUCT_LIFECYCLE = StateMachine(
 )
 
 
-
 async def check_parties(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     problems = await Directory(svc.engine, unit.tx).problems(doc.get("relatedParty"))
     if problems:
