@@ -23,14 +23,17 @@ items that do not qualify. The whole answer expires after ``task.validity`` (24 
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ...clock import iso
+from ..ordering.manager.common import walk_items
+from ..ordering.manager.eligibility import Market, eligibility
 from ..ordering.manager.validate import offering_orderable, validate_order
-from ..ordering.manager.view import CATALOG_ROOT, CatalogView
+from ..ordering.manager.view import CATALOG_ROOT, CatalogView, customer_of
 from .task import overall, validity
 
 if TYPE_CHECKING:
@@ -38,31 +41,55 @@ if TYPE_CHECKING:
     from ...engine.unit import Unit
 
 Doc = dict[str, Any]
-_NOT_ORDERABLE = frozenset({"OFFERING_NOT_ORDERABLE", "OFFERING_NOT_SELLABLE", "OFFERING_NOT_VALID"})
+#: reasons another offering of the same kind may cure: not sellable now, or not to this
+#: customer, through this channel, at this place
+_REPLACEABLE = frozenset(
+    {
+        "OFFERING_NOT_ORDERABLE",
+        "OFFERING_NOT_SELLABLE",
+        "OFFERING_NOT_VALID",
+        "MARKET_SEGMENT_NOT_ELIGIBLE",
+        "CHANNEL_NOT_ALLOWED",
+        "PLACE_NOT_ELIGIBLE",
+    }
+)
 #: relationship types by which a catalog names an offering's successor
 _SUCCESSOR = frozenset({"exchangableto", "exchangeableto", "substitution", "replacedby", "upgrade"})
 _REQUIRES = frozenset({"requires", "requiresone", "dependency"})
+#: qualification item relationship types that make the target a bundle's component
+_BUNDLES = frozenset({"bundles", "bundled", "contains", "haspart"})
 #: an incomplete configuration (a characteristic or a bundle's children not given yet) is the
 #: order's business, not eligibility's
 _CONFIGURATION = frozenset({"CHARACTERISTIC_MISSING", "BUNDLE_ITEMS_MISSING"})
 
 
 def _as_order(poq: Doc) -> Doc:
-    """The qualification's items as the order the customer would place: its channel, and its
-    place on every item that names none."""
-    items = []
+    """The qualification's items as the order the customer would place: its channel, its place
+    on every item that names none, and items a bundle item relates to (``bundles``) as that
+    bundle's children, so bundle option limits apply."""
+    lines: dict[str, Doc] = {}
     for item in poq.get("productOfferingQualificationItem") or []:
         line = {k: item[k] for k in ("id", "productOffering", "product") if k in item}
         if poq.get("place") and not (line.get("product") or {}).get("place"):
             line["product"] = {**(line.get("product") or {}), "place": poq["place"]}
         line["action"] = item.get("action") or "add"
         line["quantity"] = 1
-        items.append(line)
+        lines[str(item.get("id"))] = line
+    children: set[str] = set()
+    for item in poq.get("productOfferingQualificationItem") or []:
+        if str(item.get("id")) in children:
+            continue  # one level: a component adopts nothing (and no cycle can form)
+        for rel in item.get("qualificationItemRelationship") or []:
+            child = str(rel.get("id"))
+            kind = str(rel.get("relationshipType", "")).casefold()
+            if kind in _BUNDLES and child in lines and child != str(item.get("id")) and child not in children:
+                lines[str(item.get("id"))].setdefault("productOrderItem", []).append(lines[child])
+                children.add(child)
     channel = poq.get("channel") if isinstance(poq.get("channel"), dict) else None
     return {
         "relatedParty": poq.get("relatedParty") or [],
         "channel": [channel] if channel else [],
-        "productOrderItem": items,
+        "productOrderItem": [line for key, line in lines.items() if key not in children],
     }
 
 
@@ -90,22 +117,27 @@ async def _category_offerings(engine: Engine, view: CatalogView, category_id: st
     return list(found.values())
 
 
-async def _orderable_related(view: CatalogView, offering: Doc, kinds: frozenset[str], now: datetime) -> list[Doc]:
-    """The orderable offerings ``offering`` names by a relationship of one of ``kinds``."""
+Fits = Callable[[Doc], Awaitable[bool]]
+
+
+async def _related(view: CatalogView, offering: Doc, kinds: frozenset[str], fits: Fits) -> list[Doc]:
+    """The offerings ``offering`` names by a relationship of one of ``kinds`` that would qualify."""
     found = []
     for rel in offering.get("productOfferingRelationship") or []:
         if str(rel.get("relationshipType", "")).casefold() in kinds:
             other = await view.offering(rel.get("id"))
-            if other and not offering_orderable(None, other, now):
+            if other and await fits(other):
                 found.append(other)
     return found
 
 
-async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: set[str]) -> list[Doc]:
+async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: set[str], fits: Fits) -> list[Doc]:
+    """Offerings that would qualify in this one's place: a successor the catalog names or a
+    sibling of the same specification (for an offer not sellable here, now, to this
+    customer), the offering an unmet ``requires`` asks for."""
     found: list[Doc] = []
-    now = datetime.now(UTC)
-    if codes & _NOT_ORDERABLE:
-        found += await _orderable_related(view, offering, _SUCCESSOR, now)  # a successor the catalog names
+    if codes & _REPLACEABLE:
+        found += await _related(view, offering, _SUCCESSOR, fits)
         spec_id = (offering.get("productSpecification") or {}).get("id")
         if spec_id:
             known = {o["id"] for o in found} | {offering["id"]}
@@ -113,11 +145,11 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
             query = svc.parse([("productSpecification.id", spec_id), ("limit", "20")])
             for raw in (await svc.list(query)).items:
                 other = orjson.loads(raw)
-                if other["id"] not in known and not offering_orderable(None, other, now):
+                if other["id"] not in known and await fits(other):
                     found.append(other)
                     known.add(other["id"])
     if "OFFERING_REQUIREMENT_MISSING" in codes:
-        found += await _orderable_related(view, offering, _REQUIRES, now)
+        found += await _related(view, offering, _REQUIRES, fits)
     return [
         {
             "id": str(n),
@@ -126,6 +158,16 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
         }
         for n, o in enumerate(found, 1)
     ]
+
+
+def _fitting(market: Market, line: Doc, when: datetime) -> Fits:
+    async def fits(other: Doc) -> bool:
+        """Whether an alternative would qualify for this customer, channel and place."""
+        if offering_orderable(None, other, when):
+            return False
+        return not await eligibility(None, line, other, market)
+
+    return fits
 
 
 def _offering_ref(offering: Doc) -> Doc:
@@ -143,19 +185,25 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
             {"id": str(n), "action": "add", "productOffering": _offering_ref(o), "state": "acknowledged"}
             for n, o in enumerate(await _category_offerings(engine, view, category), 1)
         ]
-    problems = await validate_order(_as_order(poq), view, when, technical=False)
+    as_order = _as_order(poq)
+    problems = await validate_order(as_order, view, when, technical=False)
     problems = [p for p in problems if p.code not in _CONFIGURATION]
     general = [p for p in problems if p.item is None]
     results = []
     kept = []
+    customer = customer_of(as_order)
+    market = Market.of(as_order, view, customer.get("id") if customer else None)
+    lines = {line.get("id"): line for line in walk_items(as_order["productOrderItem"])}
     for item in poq.get("productOfferingQualificationItem") or []:
         mine = general + [p for p in problems if p.item == item.get("id")]
+        fits = _fitting(market, lines.get(item.get("id")) or {}, answered)
+
         result = "qualified"
         if mine:
             result = "unqualified"
             offering = await view.offering((item.get("productOffering") or {}).get("id"))
             if poq.get("provideAlternative") and offering:
-                proposals = await _alternates(engine, view, offering, {p.code for p in mine})
+                proposals = await _alternates(engine, view, offering, {p.code for p in mine}, fits)
                 if proposals:
                     item["alternateProductOfferingProposal"] = proposals
                     result = "alternate"
