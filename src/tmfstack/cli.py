@@ -34,7 +34,11 @@ async def _reference(settings: Settings, path: str) -> None:
     engine = build_engine(settings)
     await engine.open()
     try:
-        print(orjson.dumps(await load(engine, orjson.loads(Path(path).read_bytes()))).decode())
+        try:
+            data = orjson.loads(Path(path).read_bytes())
+        except orjson.JSONDecodeError as exc:
+            raise ValueError(f"{path} is not JSON: {exc}") from None
+        print(orjson.dumps(await load(engine, data)).decode())
     finally:
         await engine.store.close()
 
@@ -65,7 +69,13 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(_demo(settings, args.pool_size))
         return 0
     if args.command == "reference":
-        asyncio.run(_reference(settings, args.file))
+        from .errors import TmfError
+
+        try:
+            asyncio.run(_reference(settings, args.file))
+        except (TmfError, OSError, ValueError) as exc:  # a bad file: say why, no traceback
+            print(f"tmfstack reference: {exc}", file=sys.stderr)
+            return 2
         return 0
 
     import uvicorn

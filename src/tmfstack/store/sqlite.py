@@ -88,6 +88,8 @@ class SqliteStore(Store):
 
     async def close(self) -> None:
         if self._conn is not None:
+            if self._batch is not None and not self._write.locked():
+                self._flush()  # units of this tick (e.g. after a failed one) commit before closing
             self._conn.close()
             self._conn = None
 
@@ -118,6 +120,8 @@ class SqliteStore(Store):
         await asyncio.shield(batch)
 
     def _flush(self) -> None:
+        if self._conn is None:
+            return  # closed meanwhile (close commits what was pending)
         if self._write.locked():  # a unit is half-way (it awaited inside): commit after it
             asyncio.get_running_loop().call_soon(self._flush)
             return
