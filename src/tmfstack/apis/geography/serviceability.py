@@ -78,21 +78,21 @@ def wanted_speeds(ref: Reference, characteristics: Any) -> dict[str, float]:
 
 
 class Capacity:
-    """Free resources per pool, counted once per check (a qualification may ask many times)."""
+    """Whether pools have a free resource, read once per check (a qualification may ask many times)."""
 
     def __init__(self, engine: Engine, tx: Tx) -> None:
         self.engine, self.tx = engine, tx
-        self._free: dict[str, int | None] = {}
+        self._free: dict[str, bool | None] = {}
 
-    async def free(self, pool_id: str) -> int | None:
-        """Free members of the pool; None when the pool is unknown (capacity is then not judged)."""
+    async def free(self, pool_id: str) -> bool | None:
+        """Whether the pool has a free member; None when the pool is unknown (capacity is then not judged)."""
         if pool_id not in self._free:
             row = await self.tx.get(pools.pools(self.engine).kind, pool_id)
             if row is None:
                 self._free[pool_id] = None
             else:
                 specs = pools.pool_specs(orjson.loads(row.doc))
-                self._free[pool_id] = sum([await pools.free_count(self.engine, s) for s in specs])
+                self._free[pool_id] = any([await pools.has_free(self.engine, self.tx, s) for s in specs])
         return self._free[pool_id]
 
 
@@ -119,12 +119,10 @@ async def _judge(
                 )
             )
     pool = area.pool or tech.get("resourcePool")
-    if pool:
-        free = await capacity.free(pool)
-        if free == 0:
-            date = area.next_capacity or date
-            more = f"; more is expected from {area.next_capacity}" if area.next_capacity else ""
-            reasons.append(("NO_CAPACITY", f"No free {label} capacity at {area.label} (pool {pool}){more}."))
+    if pool and await capacity.free(pool) is False:
+        date = area.next_capacity or date
+        more = f"; more is expected from {area.next_capacity}" if area.next_capacity else ""
+        reasons.append(("NO_CAPACITY", f"No free {label} capacity at {area.label} (pool {pool}){more}."))
     return reasons, date
 
 

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from ...engine.registry import Engine
     from ...engine.service import ResourceService
     from ...engine.unit import Unit
+    from ...store.base import Tx
 
 Doc = dict[str, Any]
 INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
@@ -65,6 +66,11 @@ def _free(spec_id: str) -> list[SqlCond]:
 
 async def free_count(engine: Engine, spec_id: str) -> int:
     return await engine.store.count(resources(engine).kind, _free(spec_id))
+
+
+async def has_free(engine: Engine, tx: Tx, spec_id: str) -> bool:
+    """Whether any resource of ``spec_id`` is free: one row read, where counting walks them all."""
+    return bool(await tx.page(resources(engine).kind, _free(spec_id), [], 0, 1))
 
 
 #: categories of resources that are not pool stock (see rom._outside): given back, they rest
