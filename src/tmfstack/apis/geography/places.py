@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -138,7 +139,9 @@ def describe(place: Doc) -> str:
 
 # -- reading -------------------------------------------------------------------------------
 
-_parsed: dict[int, tuple[int, Reference]] = {}  # id(store) -> (row version, parsed header)
+#: store -> (row version, parsed header); weak, so a closed store's entry cannot be taken for
+#: a new store's (an ``id()`` key can be reused once the old object is gone)
+_parsed: weakref.WeakKeyDictionary[Any, tuple[int, Reference]] = weakref.WeakKeyDictionary()
 
 
 async def reference(engine: Engine, tx: Tx | None = None) -> Reference:
@@ -146,7 +149,7 @@ async def reference(engine: Engine, tx: Tx | None = None) -> Reference:
     row = await tx.get(HEADER, _HEADER_ID) if tx is not None else await engine.store.get(HEADER, _HEADER_ID)
     if row is None:
         return Reference()
-    cached = _parsed.get(id(engine.store))
+    cached = _parsed.get(engine.store)
     if cached and cached[0] == row.version:
         return cached[1]
     doc = orjson.loads(row.doc)
@@ -157,7 +160,7 @@ async def reference(engine: Engine, tx: Tx | None = None) -> Reference:
         speed={**SPEED_CHARACTERISTICS, **(doc.get("speedCharacteristics") or {})},
         loaded=True,
     )
-    _parsed[id(engine.store)] = (row.version, ref)
+    _parsed[engine.store] = (row.version, ref)
     return ref
 
 

@@ -180,13 +180,19 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     answered = datetime.now(UTC)
     when = iso(answered)
     category = (poq.get("category") or {}).get("id")
-    if category and not poq.get("productOfferingQualificationItem"):  # the query form
+    query_form = not poq.get("productOfferingQualificationItem")
+    if category and query_form:
         poq["productOfferingQualificationItem"] = [
             {"id": str(n), "action": "add", "productOffering": _offering_ref(o), "state": "acknowledged"}
             for n, o in enumerate(await _category_offerings(engine, view, category), 1)
         ]
     as_order = _as_order(poq)
-    problems = await validate_order(as_order, view, when, technical=False)
+    if category and query_form:  # each offering on its own: they are alternatives, not one basket
+        problems = []
+        for line in as_order["productOrderItem"]:
+            problems += await validate_order({**as_order, "productOrderItem": [line]}, view, when, technical=False)
+    else:
+        problems = await validate_order(as_order, view, when, technical=False)
     problems = [p for p in problems if p.code not in _CONFIGURATION]
     general = [p for p in problems if p.item is None]
     results = []

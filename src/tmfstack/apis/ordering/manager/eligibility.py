@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from ...geography.places import Reference, locate, reference
 from ...geography.serviceability import Capacity, check
 from ...party.directory import Directory
+from .characteristics import default_characteristics
 from .common import Doc, Problem, _dicts, _label, _ref_id, parse_time, walk_items
 from .view import customer_of
 
@@ -48,6 +49,7 @@ class Market:
     customer_id: str | None
     channels: set[str]
     directory: Directory
+    start: str | None = None  #: when the order wants its items (``requestedStartDate``), else now
     _ref: Reference | None = None
     _segments: set[str] | None = None
     _regions: dict[str, str | None] = field(default_factory=dict)
@@ -55,7 +57,8 @@ class Market:
     @classmethod
     def of(cls, order: Doc, view: CatalogView, customer_id: str | None) -> Market:
         channels = {c["id"] for c in _dicts(order.get("channel")) if isinstance(c.get("id"), str)}
-        return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx))
+        start = order.get("requestedStartDate") if isinstance(order.get("requestedStartDate"), str) else None
+        return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx), start)
 
     async def ref(self) -> Reference:
         if self._ref is None:
@@ -139,13 +142,13 @@ async def service_problems(item_id: str | None, item: Doc, offering: Doc, market
     problems = []
     capacity = Capacity(view.engine, view.unit.tx)
     product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    # the speeds the product will have: those asked for, else the offering's defaults
+    chars = default_characteristics(spec, _dicts(product.get("productCharacteristic")), offering)
     for ref in _dicts((spec or {}).get("serviceSpecification")):
         cfs = await view.service_spec(ref.get("id"))
         if cfs is None:
             continue
-        verdict = await check(
-            view.engine, view.unit.tx, cfs, place, product.get("productCharacteristic"), capacity=capacity
-        )
+        verdict = await check(view.engine, view.unit.tx, cfs, place, chars, market.start, capacity=capacity)
         if verdict.result != "qualified":
             reasons = " ".join(label for _, label in verdict.reasons)
             problems.append(
