@@ -27,11 +27,12 @@ import re
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...clock import now_iso
+from ...clock import iso, now_iso
 from ...errors import BadRequest
 from ...store.base import Indexed
 
@@ -266,13 +267,22 @@ def _check_area(n: int, a: Any, ref: Reference) -> Doc:
     offers = a.get("technologies", [])
     if not isinstance(offers, list):
         raise InvalidReference(f"{where}: technologies must be a list")
+    doc = dict(a)
+    doc["technologies"] = []
     for o in offers:
         if not isinstance(o, dict) or o.get("id") not in ref.technologies:
             raise InvalidReference(f"{where}: unknown technology {o!r}")
         for speed in ("maxDownloadSpeed", "maxUploadSpeed"):
             if o.get(speed) is not None and (isinstance(o[speed], bool) or not isinstance(o[speed], int | float)):
                 raise InvalidReference(f"{where}: {speed} must be a number (Mbit/s)")
-    doc = dict(a)
+        offer = dict(o)
+        if o.get("availableFrom") is not None:
+            offer["availableFrom"] = _date_time(f"{where}.availableFrom", o["availableFrom"])
+        doc["technologies"].append(offer)
+    if a.get("nextCapacityDate") is not None:
+        doc["nextCapacityDate"] = _date_time(f"{where}.nextCapacityDate", a["nextCapacityDate"])
+    if a.get("streetNr") is not None and not a.get("street"):
+        raise InvalidReference(f"{where}: a house number needs its street")
     if a.get("streetNr") is not None:
         number = house_number(a["streetNr"])
         if number is None:
@@ -283,7 +293,18 @@ def _check_area(n: int, a: Any, ref: Reference) -> Doc:
             raise InvalidReference(f"{where}: {bound} must be a house number")
     if (doc.get("from") is None) != (doc.get("to") is None) and doc.get("to") is not None:
         raise InvalidReference(f"{where}: 'to' needs 'from'")
+    if doc.get("to") is not None and doc["to"] < doc["from"]:
+        raise InvalidReference(f"{where}: 'from' {doc['from']} is after 'to' {doc['to']}")
     return doc
+
+
+def _date_time(where: str, value: Any) -> str:
+    """An ISO date or date-time as the UTC date-time answers carry (a date is its midnight, UTC)."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        raise InvalidReference(f"{where}: {value!r} is not an ISO 8601 date or date-time") from None
+    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
 
 
 async def _put(tx: Tx, kind: str, id: str, doc: Doc) -> None:
@@ -293,6 +314,22 @@ async def _put(tx: Tx, kind: str, id: str, doc: Doc) -> None:
         await tx.insert(kind, id, _NO_INDEX, raw)
     else:
         await tx.update(kind, id, row.version, _NO_INDEX, raw)
+
+
+async def _forget_old_place(tx: Tx, area: Doc, key: str | None, moved: dict[str, set[str]]) -> None:
+    """An area loaded again under its id may have moved: it no longer covers its old place."""
+    row = await tx.get(AREA, area["id"])
+    if row is None:
+        return
+    old = orjson.loads(row.doc)
+    if old.get("street"):
+        old_key = street_key(old["postcode"], old["street"])
+        if old_key != key:
+            moved.setdefault(old_key, set()).add(area["id"])
+    elif old.get("postcode") and (key or _fold(old["postcode"]) != _fold(area.get("postcode") or "")):
+        current = await tx.get(POSTCODE, _fold(old["postcode"]))
+        if current is not None and orjson.loads(current.doc).get("id") == area["id"]:
+            await tx.delete(POSTCODE, _fold(old["postcode"]), current.version)
 
 
 async def load(engine: Engine, data: Any) -> Doc:
@@ -316,26 +353,26 @@ async def load(engine: Engine, data: Any) -> Doc:
         if not isinstance(areas, list):
             raise InvalidReference("areas must be a list")
         streets: dict[str, list[Doc]] = {}
+        moved: dict[str, set[str]] = {}  # street key -> ids of areas that now lie elsewhere
         postcodes = 0
         for n, raw in enumerate(areas):
             area = _check_area(n, raw, ref)
+            key = street_key(area["postcode"], area["street"]) if area.get("street") else None
             if area.get("id"):
+                await _forget_old_place(tx, area, key, moved)
                 await _put(tx, AREA, area["id"], area)
-            if area.get("street"):
-                streets.setdefault(street_key(area["postcode"], area["street"]), []).append(area)
+            if key:
+                streets.setdefault(key, []).append(area)
             elif area.get("postcode"):
                 await _put(tx, POSTCODE, _fold(area["postcode"]), area)
                 postcodes += 1
-        for key, new in streets.items():
+        for key in set(streets) | set(moved):
+            new = list({(a.get("from"), a.get("to")): a for a in streets.get(key, [])}.values())  # last wins
             row = await tx.get(STREET, key)
             kept = orjson.loads(row.doc)["areas"] if row else []
-            replaced = {(a.get("id"), a.get("from"), a.get("to")) for a in new}
-            replaced_ids = {a.get("id") for a in new if a.get("id")}
-            kept = [
-                a
-                for a in kept
-                if (a.get("id"), a.get("from"), a.get("to")) not in replaced and a.get("id") not in replaced_ids
-            ]
+            ranges = {(a.get("from"), a.get("to")) for a in new}
+            gone = {a["id"] for a in new if a.get("id")} | moved.get(key, set())
+            kept = [a for a in kept if (a.get("from"), a.get("to")) not in ranges and a.get("id") not in gone]
             await _put(tx, STREET, key, {"areas": kept + new})
         header = {
             "regions": list(ref.regions.values()),

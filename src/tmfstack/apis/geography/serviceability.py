@@ -120,7 +120,7 @@ async def _judge(
             )
     pool = area.pool or tech.get("resourcePool")
     if pool and await capacity.free(pool) is False:
-        date = area.next_capacity or date
+        date = max(d for d in (area.next_capacity, date) if d) if area.next_capacity or date else None
         more = f"; more is expected from {area.next_capacity}" if area.next_capacity else ""
         reasons.append(("NO_CAPACITY", f"No free {label} capacity at {area.label} (pool {pool}){more}."))
     return reasons, date
@@ -218,6 +218,9 @@ async def available_here(
         reasons, date = await _judge(ref, area, offer, {}, when, capacity)
         if reasons and not all(code == "NOT_YET_AVAILABLE" for code, _ in reasons):
             continue
+        start = parse_date(offer.get("availableFrom"))
+        if date is None and start is not None and start > datetime.now(UTC):
+            date = offer["availableFrom"]  # wanted later than it is built: still not available today
         entry = {"technology": offer["id"], "offer": offer, "date": date}
         for spec_id in tech.get("serviceSpecification", []):
             held = best.get(spec_id)
