@@ -58,7 +58,8 @@ class ChainView:
         self.engine, self.unit = engine, unit
         self._cache: dict[tuple[str, str], Doc | None] = {}
 
-    async def _get(self, root: str, resource: str, id: str | None) -> Doc | None:
+    async def read(self, root: str, resource: str, id: str | None) -> Doc | None:
+        """One resource of any API by id, read once per step (None when it does not exist)."""
         if not id:
             return None
         key = (resource, id)
@@ -69,14 +70,14 @@ class ChainView:
         return self._cache[key]
 
     async def service_spec(self, id: str | None) -> Doc | None:
-        return await self._get(SERVICE_CATALOG, "serviceSpecification", id)
+        return await self.read(SERVICE_CATALOG, "serviceSpecification", id)
 
     async def resource_spec(self, id: str | None) -> Doc | None:
-        return await self._get(RESOURCE_CATALOG, "resourceSpecification", id)
+        return await self.read(RESOURCE_CATALOG, "resourceSpecification", id)
 
     async def specification(self, id: str | None) -> Doc | None:
         """A product specification (TMF620)."""
-        return await self._get(PRODUCT_CATALOG, "productSpecification", id)
+        return await self.read(PRODUCT_CATALOG, "productSpecification", id)
 
     async def rfs_of(self, cfs: Doc) -> list[Doc]:
         """The RFS specifications a CFS relies on (an RFS ordered directly stands for itself)."""

@@ -96,7 +96,7 @@ def _as_order(poq: Doc) -> Doc:
 async def _category_offerings(engine: Engine, view: CatalogView, category_id: str) -> list[Doc]:
     """The offerings of a category and its sub-categories, or of every category of a catalog."""
     categories = engine.services[CATALOG_ROOT]["category"]
-    catalog = await view._get(CATALOG_ROOT, "catalog", category_id)
+    catalog = await view.read(CATALOG_ROOT, "catalog", category_id)
     todo = [c["id"] for c in (catalog or {}).get("category") or [] if c.get("id")] if catalog else [category_id]
     seen: set[str] = set()
     while todo:  # the hierarchy, breadth first
@@ -104,7 +104,7 @@ async def _category_offerings(engine: Engine, view: CatalogView, category_id: st
         if current in seen:
             continue
         seen.add(current)
-        doc = await view._get(CATALOG_ROOT, "category", current)
+        doc = await view.read(CATALOG_ROOT, "category", current)
         todo += [c["id"] for c in (doc or {}).get("subCategory") or [] if c.get("id")]
         children = await categories.list_all(categories.parse([("parentId", current)]))
         todo += [orjson.loads(raw)["id"] for raw in children]

@@ -111,7 +111,7 @@ async def _verdict(engine: Engine, unit: Unit, view: ChainView, doc: Doc, item: 
     spec_id = (service.get("serviceSpecification") or {}).get("id")
     place = _first_place(service)
     if service.get("id"):  # an existing service: its specification and place unless the item says otherwise
-        existing = await view._get(SERVICE_INVENTORY, "service", service["id"])
+        existing = await view.read(SERVICE_INVENTORY, "service", service["id"])
         if existing is None:
             return Verdict(
                 "unqualified", [("SERVICE_NOT_FOUND", f"Service {service['id']!r} is not in the inventory.")]

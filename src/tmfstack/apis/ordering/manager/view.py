@@ -25,13 +25,13 @@ class CatalogView(ChainView):
     """The product catalog, the customer's products, and (``ChainView``) the service chain."""
 
     async def offering(self, id: str | None) -> Doc | None:
-        return await self._get(CATALOG_ROOT, "productOffering", id)
+        return await self.read(CATALOG_ROOT, "productOffering", id)
 
     async def price(self, id: str | None) -> Doc | None:
-        return await self._get(CATALOG_ROOT, "productOfferingPrice", id)
+        return await self.read(CATALOG_ROOT, "productOfferingPrice", id)
 
     async def product(self, id: str | None) -> Doc | None:
-        return await self._get(INVENTORY_ROOT, "product", id)
+        return await self.read(INVENTORY_ROOT, "product", id)
 
     async def customer_products(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[Doc]:
         """The customer's products in the given statuses (both filters use indexes)."""
