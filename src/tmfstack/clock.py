@@ -6,6 +6,7 @@ import os
 import time
 import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 
 def now_iso() -> str:
@@ -16,6 +17,17 @@ def now_iso() -> str:
 def iso(moment: datetime) -> str:
     """``moment`` (aware) in the shape of ``now_iso``."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO-8601 date or date-time as an aware datetime (naive ones are UTC); None when unreadable."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 _last = 0

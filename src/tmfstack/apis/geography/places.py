@@ -27,12 +27,11 @@ import re
 import unicodedata
 import weakref
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ...clock import iso, now_iso
+from ...clock import iso, now_iso, parse_time
 from ...errors import BadRequest
 from ...store.base import Indexed
 
@@ -300,11 +299,10 @@ def _check_area(n: int, a: Any, ref: Reference) -> Doc:
 
 def _date_time(where: str, value: Any) -> str:
     """An ISO date or date-time as the UTC date-time answers carry (a date is its midnight, UTC)."""
-    try:
-        moment = datetime.fromisoformat(str(value))
-    except ValueError:
-        raise InvalidReference(f"{where}: {value!r} is not an ISO 8601 date or date-time") from None
-    return iso(moment if moment.tzinfo else moment.replace(tzinfo=UTC))
+    moment = parse_time(value)
+    if moment is None:
+        raise InvalidReference(f"{where}: {value!r} is not an ISO 8601 date or date-time")
+    return iso(moment)
 
 
 async def _put(tx: Tx, kind: str, id: str, doc: Doc) -> None:

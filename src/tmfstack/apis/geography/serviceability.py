@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ...clock import parse_time
 from ..inventory import pools
 from .places import Area, Reference, describe, locate, reference
 
@@ -40,16 +41,6 @@ class Verdict:
     technology: str | None = None
     offer: Doc | None = None  #: the technology offer that qualified
     alternates: list[Doc] = field(default_factory=list)  #: {"spec", "technology", "offer", "date", "speed"}
-
-
-def parse_date(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _number(value: Any) -> float | None:
@@ -104,7 +95,7 @@ async def _judge(
     label = tech.get("name") or offer["id"]
     reasons: list[tuple[str, str]] = []
     date: str | None = None
-    start = parse_date(offer.get("availableFrom"))
+    start = parse_time(offer.get("availableFrom"))
     if start is not None and start > when:
         date = offer["availableFrom"]
         reasons.append(("NOT_YET_AVAILABLE", f"{label} is available at {area.label} from {offer['availableFrom']}."))
@@ -124,6 +115,11 @@ async def _judge(
         more = f"; more is expected from {area.next_capacity}" if area.next_capacity else ""
         reasons.append(("NO_CAPACITY", f"No free {label} capacity at {area.label} (pool {pool}){more}."))
     return reasons, date
+
+
+def _later(reasons: list[tuple[str, str]]) -> bool:
+    """Whether an offer serves now or only later: nothing but its build date stands in the way."""
+    return all(code == "NOT_YET_AVAILABLE" for code, _ in reasons)
 
 
 async def check(
@@ -149,7 +145,7 @@ async def check(
             "unqualified", [("ADDRESS_NOT_COVERED", f"There is no coverage information for {describe(place)}.")]
         )
     capacity = capacity or Capacity(engine, tx)
-    when = max(parse_date(wanted) or datetime.now(UTC), datetime.now(UTC))
+    when = max(parse_time(wanted) or datetime.now(UTC), datetime.now(UTC))
     speeds = wanted_speeds(ref, characteristics)
     own = [o for o in area.offers if o.get("id") in techs]
     verdict = Verdict("unqualified")
@@ -165,7 +161,7 @@ async def check(
     for offer in own:
         reasons, date = await _judge(ref, area, offer, speeds, when, capacity)
         if not reasons:
-            start = parse_date(offer.get("availableFrom"))
+            start = parse_time(offer.get("availableFrom"))
             available = offer["availableFrom"] if start and start > datetime.now(UTC) else None
             return Verdict("qualified", available=available, technology=offer["id"], offer=offer)
         if not verdict.reasons or (date and not verdict.available):
@@ -192,7 +188,7 @@ async def _alternates(
         if offer.get("id") in techs or tech.get("family") not in families:
             continue
         reasons, date = await _judge(ref, area, offer, {}, when, capacity)
-        if reasons and not (len(reasons) == 1 and reasons[0][0] == "NOT_YET_AVAILABLE"):
+        if not _later(reasons):
             continue
         for other in tech.get("serviceSpecification", []):
             found.append({"spec": other, "technology": offer["id"], "offer": offer, "date": date})
@@ -209,16 +205,16 @@ async def available_here(
         return None, []
     ref = await reference(engine, tx)
     capacity = Capacity(engine, tx)
-    when = max(parse_date(wanted) or datetime.now(UTC), datetime.now(UTC))
+    when = max(parse_time(wanted) or datetime.now(UTC), datetime.now(UTC))
     best: dict[str, Doc] = {}
     for offer in area.offers:
         tech = ref.technologies.get(offer.get("id"))
         if tech is None:
             continue
         reasons, date = await _judge(ref, area, offer, {}, when, capacity)
-        if reasons and not all(code == "NOT_YET_AVAILABLE" for code, _ in reasons):
+        if not _later(reasons):
             continue
-        start = parse_date(offer.get("availableFrom"))
+        start = parse_time(offer.get("availableFrom"))
         if date is None and start is not None and start > datetime.now(UTC):
             date = offer["availableFrom"]  # wanted later than it is built: still not available today
         entry = {"technology": offer["id"], "offer": offer, "date": date}

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
+from ...clock import parse_time
 from ...engine.declaration import Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
@@ -67,6 +68,18 @@ def client_patch(after: Doc, before: Doc) -> None:
         )
 
 
+def accept_items(items: list[Doc], what: str, answers: Sequence[str], state: str) -> None:
+    """A request's items: unique ids, none carrying the server's answer; they start in ``state``."""
+    ids = [i.get("id") for i in items]
+    if len(set(ids)) != len(ids):
+        raise BadRequest(f"{what} ids must be unique", code="DUPLICATE_ITEM_ID")
+    for item in items:
+        for owned in answers:
+            if owned in item:
+                raise BadRequest(f"item {item.get('id')!r}: {owned} is the server's answer", code="READ_ONLY_ATTRIBUTE")
+        item["state"] = state
+
+
 def not_in_past(*attrs: str) -> Callable[[Doc, Doc | None], None]:
     """A rule refusing a requested completion date that has already passed: it cannot be met."""
 
@@ -77,11 +90,9 @@ def not_in_past(*attrs: str) -> Callable[[Doc, Doc | None], None]:
             value = doc.get(attr)
             if value is None:
                 continue
-            try:
-                moment = datetime.fromisoformat(str(value))
-            except ValueError:
-                raise BadRequest(f"{attr} {value!r} is not a date-time", code="INVALID_DATE") from None
-            moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+            moment = parse_time(value)
+            if moment is None:
+                raise BadRequest(f"{attr} {value!r} is not a date-time", code="INVALID_DATE")
             if moment < datetime.now(UTC):
                 raise BadRequest(f"{attr} {value} has passed: it cannot be met", code="INVALID_DATE")
 

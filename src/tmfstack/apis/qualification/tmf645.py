@@ -19,7 +19,7 @@ from ...errors import BadRequest
 from ..catalog.chain import ChainView
 from ..geography.places import reference
 from ..geography.serviceability import Capacity, Verdict, available_here, check
-from .task import QualificationTask, not_in_past, overall, task_states, validity
+from .task import QualificationTask, accept_items, not_in_past, overall, task_states, validity
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
@@ -46,9 +46,6 @@ def check_items(doc: Doc, before: Doc | None) -> None:
     items = doc.get("serviceQualificationItem") or []
     if not items:
         raise BadRequest("a check needs at least one serviceQualificationItem", code="MISSING_ATTRIBUTE")
-    ids = [i.get("id") for i in items]
-    if len(set(ids)) != len(ids):
-        raise BadRequest("serviceQualificationItem ids must be unique", code="DUPLICATE_ITEM_ID")
     for item in items:
         service = _service(item)
         if not (service.get("serviceSpecification") or {}).get("id") and not service.get("id"):
@@ -56,10 +53,8 @@ def check_items(doc: Doc, before: Doc | None) -> None:
                 f"item {item.get('id')!r}: service.serviceSpecification.id (or an existing service.id) is required",
                 code="MISSING_ATTRIBUTE",
             )
-        for owned in ("qualificationResult", "eligibilityUnavailabilityReason", "alternateServiceProposal"):
-            if owned in item:
-                raise BadRequest(f"item {item.get('id')!r}: {owned} is the server's answer", code="READ_ONLY_ATTRIBUTE")
-        item["state"] = "accepted"
+    answers = ("qualificationResult", "eligibilityUnavailabilityReason", "alternateServiceProposal")
+    accept_items(items, "serviceQualificationItem", answers, TASK.initial or "")
 
 
 def query_criteria(doc: Doc, before: Doc | None) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from ...engine.declaration import ApiDecl, Doc
 from ...errors import BadRequest
 from .poq import qualify
-from .task import QualificationTask, not_in_past, task_states
+from .task import QualificationTask, accept_items, not_in_past, task_states
 
 QUEUE = "productOfferingQualification"
 ROOT = "/tmf-api/productOfferingQualification/v4"
@@ -28,14 +28,8 @@ def check_request(doc: Doc, before: Doc | None) -> None:
             "a qualification needs productOfferingQualificationItem, or a category (or catalog) id to query",
             code="MISSING_ATTRIBUTE",
         )
-    ids = [i.get("id") for i in items]
-    if len(set(ids)) != len(ids):
-        raise BadRequest("productOfferingQualificationItem ids must be unique", code="DUPLICATE_ITEM_ID")
-    for item in items:
-        for owned in ("qualificationItemResult", "eligibilityUnavailabilityReason", "alternateProductOfferingProposal"):
-            if owned in item:
-                raise BadRequest(f"item {item.get('id')!r}: {owned} is the server's answer", code="READ_ONLY_ATTRIBUTE")
-        item["state"] = "acknowledged"
+    answers = ("qualificationItemResult", "eligibilityUnavailabilityReason", "alternateProductOfferingProposal")
+    accept_items(items, "productOfferingQualificationItem", answers, TASK.initial or "")
 
 
 QUALIFICATION = QualificationTask("productOfferingQualification", QUEUE, ROOT, qualify, TASK)

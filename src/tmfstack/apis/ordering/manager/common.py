@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
+
+from ....clock import parse_time
 
 Doc = dict[str, Any]
 
@@ -56,17 +58,6 @@ def _fold(value: Any) -> str:
 def _quantity(item: Doc) -> int:
     q = item.get("quantity", 1)
     return q if isinstance(q, int) and not isinstance(q, bool) else 1
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO-8601 timestamp as an aware datetime (naive ones are UTC); None when unreadable."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 def period_covers(valid_for: Any, when: datetime | None) -> bool:
