@@ -542,3 +542,16 @@ def test_a_party_closed_after_its_product_keeps_the_product(client: TestClient) 
     assert client.patch(f"/tmf-api/party/v4/organization/{org['id']}", json={"status": "closed"}).status_code == 200
     assert client.get(f"{PRODUCTS}/{r.json()['id']}").status_code == 200
     assert_637_error(_product(client, party_ref(org["id"], "Organization")), 422, "PARTY_NOT_ACTIVE")
+
+
+def test_a_query_for_a_closed_customer_names_the_reason_once_per_offering(market: TestClient) -> None:
+    """The query form judges each offering on its own; the customer's problem is still one
+    reason on each item, not one per offering of the category."""
+    closed = new_party(market, "individual", status="deceaded")
+    body = poq_body(customer=party_ref(closed["id"]), category={"id": "cat-fibre-broadband"})
+    doc = post_poq(market, body)
+    items = doc["productOfferingQualificationItem"]
+    assert len(items) >= 2
+    for found in items:
+        codes = [r["code"] for r in found["eligibilityUnavailabilityReason"]]
+        assert codes.count("PARTY_NOT_ACTIVE") == 1, codes

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import iso
-from ..ordering.manager.common import walk_items
+from ..ordering.manager.common import Problem, walk_items
 from ..ordering.manager.eligibility import Market, eligibility
 from ..ordering.manager.validate import offering_orderable, validate_order
 from ..ordering.manager.view import CATALOG_ROOT, CatalogView, customer_of
@@ -187,18 +187,20 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
             for n, o in enumerate(await _category_offerings(engine, view, category), 1)
         ]
     as_order = _as_order(poq)
+    customer = customer_of(as_order)
+    market = Market.of(as_order, view, customer.get("id") if customer else None)  # one party read for all
     if category and query_form:  # each offering on its own: they are alternatives, not one basket
-        problems = []
+        found: list[Problem] = []
         for line in as_order["productOrderItem"]:
-            problems += await validate_order({**as_order, "productOrderItem": [line]}, view, when, technical=False)
+            one = {**as_order, "productOrderItem": [line]}
+            found += await validate_order(one, view, when, technical=False, market=market)
+        problems = list(dict.fromkeys(found))  # the order-level ones (a party's) come once per line
     else:
-        problems = await validate_order(as_order, view, when, technical=False)
+        problems = await validate_order(as_order, view, when, technical=False, market=market)
     problems = [p for p in problems if p.code not in _CONFIGURATION]
     general = [p for p in problems if p.item is None]
     results = []
     kept = []
-    customer = customer_of(as_order)
-    market = Market.of(as_order, view, customer.get("id") if customer else None)
     lines = {line.get("id"): line for line in walk_items(as_order["productOrderItem"])}
     for item in poq.get("productOfferingQualificationItem") or []:
         mine = general + [p for p in problems if p.item == item.get("id")]

@@ -75,11 +75,12 @@ class _OrderFacts:
         return in_order > 0 or offering_id in await self.owned_offerings()
 
 
-def _facts(order: Doc, view: CatalogView, now: str) -> _OrderFacts:
+def _facts(order: Doc, view: CatalogView, now: str, market: Market | None) -> _OrderFacts:
     customer = customer_of(order)
     cid = customer.get("id") if customer else None
     cid = cid if isinstance(cid, str) and cid else None
-    facts = _OrderFacts(view, parse_time(now), cid, customer is not None, Market.of(order, view, cid))
+    market = market or Market.of(order, view, cid)
+    facts = _OrderFacts(view, parse_time(now), cid, customer is not None, market)
     for item in walk_items(order.get("productOrderItem") or ()):
         oid = _ref_id(item, "productOffering")
         if item.get("action") == "add" and oid:
@@ -90,15 +91,18 @@ def _facts(order: Doc, view: CatalogView, now: str) -> _OrderFacts:
     return facts
 
 
-async def validate_order(order: Doc, view: CatalogView, now: str, *, technical: bool = True) -> list[Problem]:
+async def validate_order(
+    order: Doc, view: CatalogView, now: str, *, technical: bool = True, market: Market | None = None
+) -> list[Problem]:
     """Every problem that keeps ``order`` from being accepted at ``now`` (ISO-8601, UTC); [] when fine.
 
     ``technical`` false leaves out serviceability at the items' places (TMF679 qualification
-    is commercial only; TMF645 answers the technical question)."""
+    is commercial only; TMF645 answers the technical question). ``market``: the order's
+    eligibility reads, when a caller validates several orders of one customer."""
     items = list(walk_items(order.get("productOrderItem") or ()))
     if not items:
         return [Problem(None, "ORDER_HAS_NO_ITEMS", "The order has no order items.")]
-    facts = _facts(order, view, now)
+    facts = _facts(order, view, now, market)
     facts.technical = technical
     problems, facts.qualified = await qualification_problems(order, view, facts.now)
     problems += await party_problems(order, facts.market)
