@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import iso
+from ..ordering.flow import ref
 from ..ordering.manager.common import Problem, walk_items
 from ..ordering.manager.eligibility import Market, eligibility
 from ..ordering.manager.validate import offering_orderable, validate_order
@@ -153,7 +154,7 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
     return [
         {
             "id": str(n),
-            "alternateProductOffering": _offering_ref(o),
+            "alternateProductOffering": ref(o, "ProductOffering"),
             "@type": "AlternateProductOfferingProposal",
         }
         for n, o in enumerate(found, 1)
@@ -170,10 +171,6 @@ def _fitting(market: Market, line: Doc, when: datetime) -> Fits:
     return fits
 
 
-def _offering_ref(offering: Doc) -> Doc:
-    return {"id": offering["id"], "href": offering.get("href"), "name": offering.get("name")}
-
-
 async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     """Answer the qualification in place: item results, reasons, alternates, state ``done``."""
     view = CatalogView(engine, unit)
@@ -183,7 +180,7 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     query_form = not poq.get("productOfferingQualificationItem")
     if category and query_form:
         poq["productOfferingQualificationItem"] = [
-            {"id": str(n), "action": "add", "productOffering": _offering_ref(o), "state": "acknowledged"}
+            {"id": str(n), "action": "add", "productOffering": ref(o, "ProductOffering"), "state": "acknowledged"}
             for n, o in enumerate(await _category_offerings(engine, view, category), 1)
         ]
     as_order = _as_order(poq)

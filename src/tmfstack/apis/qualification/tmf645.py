@@ -19,6 +19,7 @@ from ...errors import BadRequest
 from ..catalog.chain import ChainView
 from ..geography.places import reference
 from ..geography.serviceability import Capacity, Verdict, available_here, check
+from ..ordering.flow import ref
 from .task import QualificationTask, accept_items, not_in_past, overall, task_states, validity
 
 if TYPE_CHECKING:
@@ -86,10 +87,7 @@ async def _no_data(engine: Engine, unit: Unit, doc: Doc, items: list[Doc]) -> bo
 
 
 def _spec_ref(spec_id: str, spec: Doc | None) -> Doc:
-    ref = {"id": spec_id, "@referredType": "ServiceSpecification"}
-    if spec:
-        ref.update(href=spec.get("href"), name=spec.get("name"))
-    return ref
+    return ref(spec or {"id": spec_id}, "ServiceSpecification")
 
 
 def _speed_chars(names: dict[str, str], offer: Doc, technology: str) -> list[Doc]:
@@ -138,7 +136,7 @@ async def answer_check(engine: Engine, unit: Unit, doc: Doc) -> None:
     items = doc.get("serviceQualificationItem") or []
     if await _no_data(engine, unit, doc, items):
         return
-    ref = await reference(engine, unit.tx)
+    data = await reference(engine, unit.tx)
     view = ChainView(engine, unit)
     capacity = Capacity(engine, unit.tx)
     answered = _stamp(engine, doc)
@@ -156,7 +154,7 @@ async def answer_check(engine: Engine, unit: Unit, doc: Doc) -> None:
             ]
         if verdict.alternates:
             item["alternateServiceProposal"] = [
-                await _proposal(view, ref.speed, n, alt, answered) for n, alt in enumerate(verdict.alternates, 1)
+                await _proposal(view, data.speed, n, alt, answered) for n, alt in enumerate(verdict.alternates, 1)
             ]
         results.append(verdict.result)
     doc["qualificationResult"] = overall(results)
@@ -180,7 +178,7 @@ async def _proposal(view: ChainView, names: dict[str, str], n: int, alt: Doc, an
 async def answer_query(engine: Engine, unit: Unit, doc: Doc) -> None:
     if await _no_data(engine, unit, doc, []):
         return
-    ref = await reference(engine, unit.tx)
+    data = await reference(engine, unit.tx)
     view = ChainView(engine, unit)
     answered = _stamp(engine, doc)
     criteria = _service(doc["searchCriteria"])
@@ -200,7 +198,7 @@ async def answer_query(engine: Engine, unit: Unit, doc: Doc) -> None:
                 "id": str(len(items) + 1),
                 "service": {
                     "serviceSpecification": _spec_ref(entry["spec"], spec),
-                    "serviceCharacteristic": _speed_chars(ref.speed, entry["offer"], entry["technology"]),
+                    "serviceCharacteristic": _speed_chars(data.speed, entry["offer"], entry["technology"]),
                     "place": [place],
                     "@type": "Service",
                 },
