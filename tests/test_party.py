@@ -569,3 +569,48 @@ def test_demo_parties(database_url: str, settings: Settings, tmp_path: Path) -> 
                 assert r.status_code == 200, (order["id"], party, r.text)
                 billing = by_party[party["id"]]["account"][0]["id"]
                 assert order["billingAccount"]["id"] == billing
+
+
+@pytest.mark.skipif(not TMFSTACK.exists(), reason="needs the tmfstack command in .venv")
+def test_demo_qualifies_like_the_quick_start(database_url: str, settings: Settings, tmp_path: Path) -> None:
+    """The demo's coverage, segments and addresses answer the README's examples: fibre orders
+    pass their serviceability check, Graz gets VDSL proposed, an enterprise customer gets
+    business fibre proposed for a residential-only offer."""
+    out = _run_demo(database_url, tmp_path)
+    assert "reference data: 10 regions, 2 technologies, coverage of 331 areas" in out, out
+    for demo_order in ("demo-acme-fibre", "demo-ben-bundle"):
+        line = next(x for x in out.splitlines() if demo_order in x)
+        assert ": completed [" in line, line
+    graz = {"role": "installationAddress", "streetName": "Herrengasse", "streetNr": "9", "postcode": "8010"}
+    check = {
+        "instantSyncQualification": True,
+        "provideAlternative": True,
+        "serviceQualificationItem": [
+            {"id": "1", "service": {"serviceSpecification": {"id": "ss-cfs-internet-access"}, "place": [graz]}}
+        ],
+    }
+    poq = {
+        "instantSyncQualification": True,
+        "provideAlternative": True,
+        "channel": {"id": "telesales"},
+        "relatedParty": [{"id": "cust-acme", "role": "customer", "@referredType": "Organization"}],
+        "productOfferingQualificationItem": [{"id": "1", "productOffering": {"id": "po-fibre-300"}}],
+    }
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/tmf-api/serviceQualificationManagement/v4/checkServiceQualification", json=check)
+        assert r.status_code == 200, r.text
+        item = r.json()["serviceQualificationItem"][0]
+        assert item["qualificationResult"] == "alternate", item
+        assert [r["code"] for r in item["eligibilityUnavailabilityReason"]] == ["TECHNOLOGY_NOT_AVAILABLE"]
+        proposed = item["alternateServiceProposal"][0]["alternateService"]
+        assert proposed["serviceSpecification"]["id"] == "ss-cfs-internet-vdsl"
+        speeds = {c["name"]: c["value"] for c in proposed["serviceCharacteristic"]}
+        assert speeds["Download speed"] == 50  # house 9 in Graz: the slower VDSL line
+
+        r = client.post("/tmf-api/productOfferingQualification/v4/productOfferingQualification", json=poq)
+        assert r.status_code == 200, r.text
+        item = r.json()["productOfferingQualificationItem"][0]
+        assert item["qualificationItemResult"] == "alternate", item
+        assert [r["code"] for r in item["eligibilityUnavailabilityReason"]] == ["MARKET_SEGMENT_NOT_ELIGIBLE"]
+        alternates = {p["alternateProductOffering"]["id"] for p in item["alternateProductOfferingProposal"]}
+        assert alternates == {"po-fibre-500", "po-fibre-1000"}  # fibre sold to business, not Fibre 300 itself
