@@ -5,10 +5,11 @@
 #
 # Loads the demo (catalog and demo orders, so TMF637 has products to find) into
 # DATABASE_URL (default: a new SQLite file in a temporary directory; give an empty
-# database), starts `tmfstack serve` on a free port, waits for GET /health, runs each
-# kit with ../shared/tools/run-ctk and its config from ctk/ (TMF<N>.config.json, when
-# present; else the kit's own), stops the server and prints a summary. Exit status 0
-# only when every kit reports 0 failed. The work directory (demo output, server log,
+# database), registers an operator client for the kits and gets its token, starts
+# `tmfstack serve` (authentication on) on a free port, waits for GET /health, runs each
+# kit with ../shared/tools/run-ctk, the token as `Authorization: Bearer …`, and its config
+# from ctk/ (TMF<N>.config.json, when present; else the kit's own), stops the server and
+# prints a summary. Exit status 0 only when every kit reports 0 failed. The work directory (demo output, server log,
 # kit outputs and newman reports) is kept when something failed.
 #
 # Environment: TMFSTACK_SHARED (default ../shared), TMFSTACK_BIN (default .venv/bin/tmfstack).
@@ -72,7 +73,15 @@ if ! (cd "$WORK" && TMFSTACK_PUBLIC_URL=$BASE "$BIN" demo --database "$DB") >"$W
     STATUS=1
     exit 1
 fi
-grep -E '^(/tmf-api/|productOrder )' "$WORK/demo.log"
+grep -E '^(/tmf-api/|productOrder |client )' "$WORK/demo.log" | sed -E 's/secret [^ ]+/secret ***/'
+# the kits call with a token of their own client (an operator's scopes, a rate they cannot exceed)
+if ! "$BIN" client add ctk-kits --scope operator --rate 100000/s --burst 100000 --database "$DB" >"$WORK/client.log" 2>&1 \
+    || ! TOKEN=$("$BIN" token ctk-kits --database "$DB" --public-url "$BASE" 2>"$WORK/token.log"); then
+    cat "$WORK/client.log" "$WORK/token.log"
+    say "could not register the kits' client"
+    STATUS=1
+    exit 1
+fi
 if grep -E '^productOrder ' "$WORK/demo.log" | grep -Ev ': (completed|already placed, completed) \[' >/dev/null; then
     say "a demo order did not complete"
     STATUS=1
@@ -102,7 +111,7 @@ fi
 declare -a SUMMARY=()
 for entry in "${KITS[@]}"; do
     read -r name dir root <<<"$entry"
-    args=("$SHARED/ctk/$dir" "$BASE$root" --json "$WORK/$name.report.json")
+    args=("$SHARED/ctk/$dir" "$BASE$root" --json "$WORK/$name.report.json" --header "Authorization: Bearer $TOKEN")
     if [ -f "$ROOT/ctk/$name.config.json" ]; then
         args+=(--config "$ROOT/ctk/$name.config.json")
     fi
@@ -121,17 +130,18 @@ done
 # the TMF622 kit only checks the 201; the order it placed must also be fulfilled
 config=$ROOT/ctk/TMF622.config.json
 if [ -f "$config" ]; then
-    if outcome=$("$PY" - "$BASE" "$config" <<'PY'
+    if outcome=$("$PY" - "$BASE" "$config" "$TOKEN" <<'PY'
 import json, sys, time, urllib.parse, urllib.request
 
-base, config = sys.argv[1], sys.argv[2]
+base, config, token = sys.argv[1], sys.argv[2], sys.argv[3]
 external = json.load(open(config))["payloads"]["ProductOrder"]["POST"]["payload"]["externalId"]
 url = f"{base}/tmf-api/productOrderingManagement/v4/productOrder?" + urllib.parse.urlencode(
     {"externalId": external, "fields": "state,note"}
 )
 deadline, orders = time.monotonic() + 20, []
 while time.monotonic() < deadline:
-    with urllib.request.urlopen(url) as response:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    with urllib.request.urlopen(request) as response:
         orders = json.load(response)
     if orders and all(o["state"] in ("completed", "failed", "partial", "cancelled", "rejected") for o in orders):
         break

@@ -199,7 +199,7 @@ def accepted_request(client: TestClient, request: Any) -> str:
 
     wait_for(recorded, what=f"monitor {monitor_id} accepted (202)")
     callback = request.headers["x-callback-url"]
-    assert callback == f"http://testserver/activation/callback/{monitor_id}", callback
+    assert callback.startswith(f"http://testserver/activation/callback/{monitor_id}?sig="), callback
     return callback.removeprefix("http://testserver")
 
 
@@ -645,7 +645,7 @@ def test_a_refused_activation_holds_the_order_until_an_operator_resumes_it(
     for request in requests:
         assert_640("Service", request.body)
         monitor_id = request.headers["x-request-id"]
-        assert request.headers["x-callback-url"] == f"http://testserver/activation/callback/{monitor_id}"
+        assert request.headers["x-callback-url"].startswith(f"http://testserver/activation/callback/{monitor_id}?sig=")
 
     # resumed while the endpoint still refuses: held again
     patch_order(client, po["id"], state="inProgress")

@@ -12,6 +12,7 @@ from starlette.testclient import TestClient
 
 from conftest import CATALOG
 from contract import assert_error, assert_valid
+from tmfstack.settings import Settings
 
 DEMO = Path(__file__).resolve().parents[1] / "src/tmfstack/apis/catalog/demo_catalog.json"
 ENTITIES = {
@@ -161,14 +162,14 @@ def test_import_job_server_owned_attributes_refused(client: TestClient, tmp_path
     assert client.get(f"{CATALOG}/importJob").json() == []
 
 
-def test_export_with_query(client: TestClient, tmp_path: Path) -> None:
+def test_export_with_query(client: TestClient, settings: Settings) -> None:
     statuses = ["Launched", "In design", "Launched", "Retired", "launched"]
     created = []
     for i, status in enumerate(statuses):
         response = client.post(f"{CATALOG}/productOffering", json={"name": f"Offer {i}", "lifecycleStatus": status})
         created.append(response.json())
     client.post(f"{CATALOG}/category", json={"name": "Not exported", "lifecycleStatus": "Launched"})
-    target = tmp_path / "out" / "launched.json"
+    target = settings.export_dir / "out" / "launched.json"  # a sub-folder of the export folder is created
     job = start(client, "exportJob", url=target.as_uri(), path="productOffering", query="lifecycleStatus=Launched")
     job = finish(client, "exportJob", job)
     assert job["status"] == "Succeeded", job
@@ -183,10 +184,10 @@ def test_export_with_query(client: TestClient, tmp_path: Path) -> None:
     assert "3" in job["errorLog"]
 
 
-def test_export_everything(client: TestClient, tmp_path: Path) -> None:
+def test_export_everything(client: TestClient, settings: Settings) -> None:
     for resource in ENTITIES:
         client.post(f"{CATALOG}/{resource}", json={"name": f"One {resource}"})
-    target = tmp_path / "all.json"
+    target = settings.export_dir / "all.json"
     job = finish(client, "exportJob", start(client, "exportJob", url=target.as_uri()))
     assert job["status"] == "Succeeded", job
     data = json.loads(target.read_text(encoding="utf-8"))
@@ -196,16 +197,16 @@ def test_export_everything(client: TestClient, tmp_path: Path) -> None:
         assert_valid(entity, data[resource])
 
 
-def test_export_unknown_path_fails(client: TestClient, tmp_path: Path) -> None:
-    target = tmp_path / "never.json"
+def test_export_unknown_path_fails(client: TestClient, settings: Settings) -> None:
+    target = settings.export_dir / "never.json"
     job = finish(client, "exportJob", start(client, "exportJob", url=target.as_uri(), path="productOrder"))
     assert job["status"] == "Failed"
     assert "productOrder" in job["errorLog"]
     assert not target.exists()
 
 
-def test_export_bad_query_fails(client: TestClient, tmp_path: Path) -> None:
-    target = tmp_path / "never.json"
+def test_export_bad_query_fails(client: TestClient, settings: Settings) -> None:
+    target = settings.export_dir / "never.json"
     job = start(client, "exportJob", url=target.as_uri(), path="productOffering", query="limit=abc")
     job = finish(client, "exportJob", job)
     assert job["status"] == "Failed"
@@ -214,8 +215,8 @@ def test_export_bad_query_fails(client: TestClient, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["importJob", "exportJob"])
-def test_jobs_do_not_allow_patch(client: TestClient, tmp_path: Path, kind: str) -> None:
-    url = (tmp_path / "x.json").as_uri()
+def test_jobs_do_not_allow_patch(client: TestClient, settings: Settings, kind: str) -> None:
+    url = (settings.export_dir / "x.json").as_uri()  # inside both folders (the export folder is in the import one)
     job = finish(client, kind, start(client, kind, url=url))
     response = client.patch(f"{CATALOG}/{kind}/{job['id']}", json={"status": "Running"})
     assert_error(response, 405)
@@ -237,9 +238,9 @@ def test_demo_catalog_imports(client: TestClient) -> None:
         assert_valid(ENTITIES[resource], listed)
 
 
-def test_export_then_import_round_trip(client: TestClient, tmp_path: Path) -> None:
+def test_export_then_import_round_trip(client: TestClient, tmp_path: Path, settings: Settings) -> None:
     assert run_import(client, write(tmp_path / "sample.json", SAMPLE))["status"] == "Succeeded"
-    target = tmp_path / "export.json"
+    target = settings.export_dir / "export.json"
     assert finish(client, "exportJob", start(client, "exportJob", url=target.as_uri()))["status"] == "Succeeded"
     # importing the export into the same database: everything is already there
     job = run_import(client, target)

@@ -17,6 +17,7 @@ def build_engine(settings: Settings) -> Engine:
         default_limit=settings.default_limit,
         max_limit=settings.max_limit,
         export_dir=settings.export_dir,
+        settings=settings,
         options={
             "strict_orders": settings.strict_orders,
             "activation_url": settings.activation_url,

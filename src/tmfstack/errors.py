@@ -3,12 +3,15 @@
     TmfError (status 500)
      ├── BadRequest (400)           malformed JSON, bad query, schema violation
      │    └── InvalidQuery (400)     unknown operator, malformed filter/paging value
+     ├── Unauthorized (401)         no bearer token, or one that is not valid
+     ├── Forbidden (403)            a valid token without the scope the operation needs
      ├── NotFound (404)
      ├── MethodNotAllowed (405)
      ├── PreconditionFailed (412)   If-Match does not match the current ETag
      ├── PayloadTooLarge (413)
      ├── UnsupportedMediaType (415)
      ├── Unprocessable (422)        a valid body the business rules refuse (strict ordering)
+     ├── TooManyRequests (429)      the client's (or address's) rate limit is spent
      ├── Conflict (409)             duplicate id, business conflict
      │    ├── ConcurrentUpdate (409)   a compare-and-set write lost a race (retryable)
      │    └── InvalidTransition (409)  a state/lifecycle change the machine refuses
@@ -54,6 +57,14 @@ class InvalidQuery(BadRequest):
     code, reason = "INVALID_QUERY", "Invalid query parameter"
 
 
+class Unauthorized(TmfError):
+    status, code, reason = 401, "UNAUTHORIZED", "Authentication required"
+
+
+class Forbidden(TmfError):
+    status, code, reason = 403, "FORBIDDEN", "Insufficient scope"
+
+
 class NotFound(TmfError):
     status, code, reason = 404, "NOT_FOUND", "Resource not found"
 
@@ -89,6 +100,10 @@ class PayloadTooLarge(TmfError):
 
 class Unprocessable(TmfError):
     status, code, reason = 422, "UNPROCESSABLE", "Request cannot be processed"
+
+
+class TooManyRequests(TmfError):
+    status, code, reason = 429, "TOO_MANY_REQUESTS", "Rate limit exceeded"
 
 
 class UnsupportedMediaType(TmfError):

@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"TMFSTACK_{name}", default)
+
+
+#: where ``serve`` listens by default; the issuer of tokens ``tmfstack token`` prints
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+_RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute)\s*$")
+
+
+def parse_rate(text: str) -> float:
+    """``"50/s"`` or ``"600/min"`` as requests per second."""
+    found = _RATE.match(text)
+    if found is None or float(found.group(1)) <= 0:
+        raise ValueError(f"a rate is N/s or N/min with N > 0, got {text!r}")
+    per = 1.0 if found.group(2).startswith("s") else 60.0
+    return float(found.group(1)) / per
 
 
 @dataclass
@@ -20,6 +35,8 @@ class Settings:
     default_limit: int = field(default_factory=lambda: int(_env("DEFAULT_LIMIT", "100")))
     max_limit: int = field(default_factory=lambda: int(_env("MAX_LIMIT", "1000")))
     export_dir: Path = field(default_factory=lambda: Path(_env("EXPORT_DIR", "exports")))
+    #: the only folder ``file://`` import URLs may name (besides the package's demo data)
+    import_dir: Path = field(default_factory=lambda: Path(_env("IMPORT_DIR", "imports")))
     #: event delivery: attempts before a delivery is parked as dead, first retry delay (s)
     max_attempts: int = field(default_factory=lambda: int(_env("MAX_ATTEMPTS", "10")))
     retry_base: float = field(default_factory=lambda: float(_env("RETRY_BASE", "1.0")))
@@ -38,6 +55,35 @@ class Settings:
     #: how long a qualification answer (TMF679, TMF645) holds, in seconds (its expirationDate)
     qualification_validity: float = field(default_factory=lambda: float(_env("QUALIFICATION_VALIDITY", "86400")))
 
+    # -- security (README: Security) -----------------------------------------------------
+    #: bearer tokens on every non-public route; off only on purpose (``--no-auth``), on loopback
+    auth: bool = field(default_factory=lambda: _env("AUTH", "on").lower() not in ("off", "0", "false", "no"))
+    #: an external OpenID provider (its issuer URL): tmfstack is then a resource server only
+    oauth_issuer: str = field(default_factory=lambda: _env("OAUTH_ISSUER", ""))
+    #: the ``aud`` tokens must carry (RFC 9068); the embedded issuer writes it
+    oauth_audience: str = field(default_factory=lambda: _env("OAUTH_AUDIENCE", "tmfstack"))
+    #: the claim naming the partner party a client acts for
+    oauth_party_claim: str = field(default_factory=lambda: _env("OAUTH_PARTY_CLAIM", "party_id"))
+    #: clock skew tolerated on exp / nbf / iat, seconds
+    oauth_leeway: float = field(default_factory=lambda: float(_env("OAUTH_LEEWAY", "30")))
+    #: lifetime of the tokens the embedded issuer signs, seconds
+    token_ttl: int = field(default_factory=lambda: int(_env("TOKEN_TTL", "3600")))
+    #: encrypts the signing keys at rest in the store when set (any text; keep it secret)
+    key_passphrase: str = field(default_factory=lambda: _env("KEY_PASSPHRASE", ""))
+    #: per client (clients may override): steady rate (N/s or N/min) and burst
+    rate: str = field(default_factory=lambda: _env("RATE", "100/s"))
+    burst: int = field(default_factory=lambda: int(_env("BURST", "200")))
+    #: per source address, for /oauth2/token and requests without a valid token
+    anon_rate: str = field(default_factory=lambda: _env("ANON_RATE", "10/s"))
+    anon_burst: int = field(default_factory=lambda: int(_env("ANON_BURST", "40")))
+    #: shared rate-limit buckets for several replicas (redis://host:6379/0); empty: in memory
+    redis_url: str = field(default_factory=lambda: _env("REDIS_URL", ""))
+    #: CIDRs outbound calls (hub callbacks, http imports, the activation adapter) may reach
+    #: although private, loopback or link-local, e.g. "10.1.0.0/16,127.0.0.0/8"
+    allow_private_callbacks: str = field(default_factory=lambda: _env("ALLOW_PRIVATE_CALLBACKS", ""))
+    #: addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips)
+    forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
+
     def simulator_config(self) -> dict[str, object]:
         text = self.simulator.strip()
         if text.startswith("@"):
@@ -48,3 +94,14 @@ class Settings:
         if self.activation_failure not in ("fail", "hold"):
             raise ValueError("TMFSTACK_ACTIVATION_FAILURE must be fail or hold")
         return value
+
+    def check(self) -> None:
+        """Refuse contradictory or malformed security settings at start (ValueError)."""
+        parse_rate(self.rate)
+        parse_rate(self.anon_rate)
+        if self.burst < 1 or self.anon_burst < 1:
+            raise ValueError("bursts must be at least 1")
+        if self.oauth_issuer and not self.oauth_issuer.startswith(("https://", "http://")):
+            raise ValueError("TMFSTACK_OAUTH_ISSUER must be an http(s) URL")
+        if not self.oauth_audience:
+            raise ValueError("TMFSTACK_OAUTH_AUDIENCE must not be empty")

@@ -1,4 +1,7 @@
-"""Dependencies point one way: web → apis → engine → (tmf630, events) → store → errors."""
+"""Dependencies point one way: web → (auth, apis) → engine → (tmf630, events, net) → store → errors.
+
+``auth`` (tokens, clients, rate limits) sits beside the APIs: the edge uses both, neither
+knows the other. ``net`` (the outbound guard) knows nothing of tmfstack but its errors."""
 
 from __future__ import annotations
 
@@ -11,11 +14,13 @@ PKG = Path(__file__).resolve().parents[2] / "src" / "tmfstack"
 
 #: layer -> packages it must never import
 FORBIDDEN = {
-    "store": {"engine", "apis", "web", "events", "tmf630"},
-    "tmf630": {"engine", "apis", "web", "events", "store"},
-    "events": {"engine", "apis", "web"},
-    "engine": {"apis", "web"},
-    "apis": {"web"},
+    "store": {"engine", "apis", "web", "events", "tmf630", "auth", "net"},
+    "tmf630": {"engine", "apis", "web", "events", "store", "auth", "net"},
+    "net": {"engine", "apis", "web", "events", "store", "tmf630", "auth", "settings"},
+    "events": {"engine", "apis", "web", "auth"},
+    "engine": {"apis", "web", "auth"},
+    "auth": {"engine", "apis", "web", "events", "tmf630"},
+    "apis": {"web", "auth"},
 }
 
 
@@ -49,5 +54,5 @@ def test_layer_imports_point_one_way(layer: str) -> None:
 
 def test_checker_sees_relative_imports() -> None:
     # guard against a checker that silently finds nothing
-    assert "store" in _imports(PKG / "engine" / "service.py")
+    assert "store" in _imports(PKG / "engine" / "reading.py")
     assert "errors" in _imports(PKG / "store" / "sqlite.py")

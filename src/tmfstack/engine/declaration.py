@@ -72,6 +72,12 @@ class ResourceDecl:
     stamp: str | None = "lastUpdate"
     #: attribute stamped once at creation (e.g. "creationDate")
     created_stamp: str | None = None
+    #: seen by every client that may read the API (catalog entities); otherwise a partner
+    #: client sees only what names it as Seller (``engine/access.py``)
+    shared: bool = False
+    #: (reference path, resource of this API) for a request about another resource, e.g. a
+    #: cancel request ("productOrder.id", "productOrder"): a partner may only file it for one it sees
+    refers_to: tuple[str, str] | None = None
 
     @property
     def entity_name(self) -> str:
@@ -98,6 +104,8 @@ class ApiDecl:
     resources: Mapping[str, ResourceDecl]
     #: durable task queues this API's domain rules run (queue name -> handler), see engine/tasks.py
     tasks: Mapping[str, Any] = field(default_factory=dict)
+    #: what a partner client gets by default: "none" (operator-only), "read" or "write" (README: Security)
+    partner_access: str = "none"
 
     @classmethod
     def build(
@@ -108,13 +116,16 @@ class ApiDecl:
         version: str,
         resources: Sequence[ResourceDecl],
         tasks: Mapping[str, Any] | None = None,
+        partner_access: str = "none",
     ) -> ApiDecl:
         loaded = load_contract(contract)
         table = {r.name: r for r in resources}
         missing = set(table) - set(loaded.operations)
         if missing:
             raise ValueError(f"{key}: resources not in the spec: {sorted(missing)}")
-        return cls(key, name, version, loaded, table, dict(tasks or {}))
+        if partner_access not in ("none", "read", "write"):
+            raise ValueError(f"{key}: partner_access is none, read or write, not {partner_access!r}")
+        return cls(key, name, version, loaded, table, dict(tasks or {}), partner_access)
 
     @property
     def root(self) -> str:

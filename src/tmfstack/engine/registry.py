@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from ..settings import Settings
 from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
@@ -29,8 +30,11 @@ class Engine:
         max_limit: int = 1000,
         export_dir: Path = Path("exports"),
         options: dict[str, Any] | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.store = store
+        #: typed runtime settings (security, outbound calls, folders)
+        self.settings = settings or Settings()
         self.public_url = public_url.rstrip("/")
         self.default_limit = default_limit
         self.max_limit = max_limit
@@ -70,7 +74,7 @@ class Engine:
         await self.store.open()
         for services in self.services.values():
             for svc in services.values():
-                marker = (f"refs:{svc.kind}", ",".join(sorted(svc.decl.ref_paths)))
+                marker = (f"refs:{svc.kind}", svc.ref_marker)
                 if await self.store.meta(marker[0]) != marker[1]:
                     count = await self.store.reindex_refs(svc.kind, svc.refs_of, marker)
                     if count:

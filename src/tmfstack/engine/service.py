@@ -1,34 +1,33 @@
 """The generic TMF resource service: create, read, list, patch, delete, with events.
 
 One ``ResourceService`` per declared resource; no resource has CRUD code of its own.
-Every write commits the row and its events (outbox) in one transaction.
+Every write commits the row and its events (outbox) in one transaction. Queries and reads
+are its base class, ``ResourceReader`` (``reading.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from ..clock import new_id, now_iso
-from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed
+from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed, Unprocessable
 from ..events.envelope import envelope
 from ..events.subscriptions import wanted_by
-from ..store.base import REF, Indexed, Row, SqlCond, Store
-from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
-from ..tmf630.evaluate import text as _text
+from ..tmf630 import leaves
+from . import access
 from . import patch as patching
 from .declaration import ApiDecl, Doc, ResourceDecl
+from .reading import ResourceReader
 from .unit import Unit
 
 if TYPE_CHECKING:
     from .registry import Engine
 
-_SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _CAS_RETRIES = 3
-_UNBOUNDED = 1 << 62
 
 
 def etag(version: int) -> str:
@@ -43,18 +42,9 @@ def check_if_match(header: str | None, version: int) -> None:
         raise PreconditionFailed(f"If-Match {header} does not match the current ETag {etag(version)}")
 
 
-@dataclass
-class Page:
-    total: int
-    items: list[bytes]
-
-
-class ResourceService:
+class ResourceService(ResourceReader):
     def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
-        self.engine, self.api, self.decl = engine, api, decl
-        self.name = decl.name
-        self.kind = api.kind(decl.name)
-        self.entity = decl.entity_name
+        super().__init__(engine, api, decl)
         self.event_api = f"{api.key}.{api.version}"
         contract = api.contract
         full = set(contract.properties(self.entity))
@@ -68,123 +58,10 @@ class ResourceService:
         self.owned_on_create = (full - set(contract.properties(self.create_def))) | owned
         patchable = set(contract.properties(self.update_def)) if self.update_def else full
         self.owned_on_patch = (full - patchable) | owned
-        self._ref_paths = [(p, tuple(p.split("."))) for p in decl.ref_paths]
         self._one_change_event = f"{self.entity}ChangeEvent" in contract.events
         self.event_types = frozenset(
             e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
         )
-        # attribute -> indexed column; conditions and sorts on these run in SQL
-        self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
-        if decl.status_attr:
-            self.columns[decl.status_attr] = "status"
-        if decl.date_attr:
-            self.columns[decl.date_attr] = "last_update"
-
-    @property
-    def store(self) -> Store:
-        return self.engine.store
-
-    def href(self, id: str) -> str:
-        return f"{self.engine.public_url}{self.api.root}/{self.name}/{id}"
-
-    # -- queries ---------------------------------------------------------------------
-
-    def classify(self, path: list[str]) -> str:
-        return self.api.contract.path_kind(self.entity, path)
-
-    def canonical(self, attribute: str, value: str) -> str:
-        machine = self.decl.lifecycle
-        if machine and attribute == machine.attribute:
-            try:
-                return machine.canonical(value)
-            except BadRequest:
-                return value  # an unknown state simply matches nothing
-        return value
-
-    def parse(self, params: list[tuple[str, str]]) -> Query:
-        return parse_query(
-            params,
-            default_limit=self.engine.default_limit,
-            max_limit=self.engine.max_limit,
-            classify=self.classify,
-            canonical=self.canonical,
-        )
-
-    def _sql(self, cond: Condition) -> SqlCond | None:
-        if cond.op == "eq" and cond.attribute in self.decl.ref_paths:
-            return SqlCond(REF + cond.attribute, "eq", cond.values)
-        if len(cond.path) != 1 or cond.op not in _SQL_OPS:
-            return None
-        column = self.columns.get(cond.path[0])
-        return SqlCond(column, cond.op, cond.values) if column else None  # type: ignore[arg-type]
-
-    async def list(self, query: Query) -> Page:
-        return await self._select(query, counted=True)
-
-    async def list_all(self, query: Query) -> list[bytes]:
-        """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
-        return (await self._select(replace(query, offset=0, limit=_UNBOUNDED), counted=False)).items
-
-    async def _select(self, query: Query, counted: bool) -> Page:
-        """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
-        sql: list[SqlCond] = []
-        rest: list[Condition] = []
-        for cond in query.conditions:
-            compiled = self._sql(cond)
-            if compiled is None:
-                rest.append(cond)
-            else:
-                sql.append(compiled)
-        order = []
-        for path, desc in query.sort:
-            column = self.columns.get(path[0]) if len(path) == 1 else None
-            if column is None:
-                break
-            order.append((column, desc))
-        else:
-            if not rest:
-                total = await self.store.count(self.kind, sql) if counted else None
-                items = []
-                if total is None or query.offset < total:
-                    items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
-                return Page(len(items) if total is None else total, self._shape(items, query))
-        # evaluated here: conditions or sort keys the indexes cannot serve
-        found: list[tuple[bytes, Doc]] = []
-        async for raw in self.store.scan(self.kind, sql):
-            doc = orjson.loads(raw)
-            if matches(doc, rest):
-                found.append((raw, doc))
-        for path, desc in reversed(query.sort):
-            found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
-        window = found[query.offset : query.offset + query.limit]
-        return Page(len(found), self._shape([raw for raw, _ in window], query))
-
-    def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
-        if query.fields is None:
-            return items
-        return [self.project(raw, query.fields) for raw in items]
-
-    def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
-        return orjson.dumps(project(orjson.loads(raw), fields))
-
-    async def get(self, id: str) -> Row:
-        row = await self.store.get(self.kind, id)
-        if row is None:
-            raise NotFound(f"{self.name} {id!r} does not exist")
-        return row
-
-    # -- writes ----------------------------------------------------------------------
-
-    def indexed(self, doc: Doc) -> Indexed:
-        def text(key: str | None) -> str | None:
-            value = doc.get(key) if key else None
-            return value if isinstance(value, str) else None
-
-        refs = tuple(sorted({(path, _text(v)) for path, parts in self._ref_paths for v in leaves(doc, parts)}))
-        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"), refs)
-
-    def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
-        return self.indexed(orjson.loads(raw)).refs
 
     async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
         """Write the event and one delivery per interested subscription in the unit's transaction.
@@ -201,6 +78,8 @@ class ResourceService:
         hubs = await unit.subscriptions(self.event_api)
         if not hubs:
             return  # nobody listens: an event no delivery refers to would never be read
+        if self.isolated:  # a partner's hub hears only of what the partner may see
+            hubs = [h for h in hubs if access.visible(doc, h.party)]
         event = envelope(event_type, self.name, doc, field_path)
         wanted = wanted_by(hubs, event)
         if not wanted:
@@ -238,10 +117,12 @@ class ResourceService:
         self.api.contract.validate(self.entity, doc)
         return doc
 
-    def prepare_create(self, body: Any, keep_id: bool = False) -> Doc:
+    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None) -> Doc:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
         body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
+        if party is not None and self.isolated:
+            access.mark(body, party)
         # an import (keep_id) may carry what an export wrote: its id is kept, href and stamps are redone
         restamped = {"id", "href", self.decl.stamp, self.decl.created_stamp} - {None}
         owned = self.owned_on_create - (restamped if keep_id else set())
@@ -266,12 +147,25 @@ class ResourceService:
             doc[self.decl.created_stamp] = now_iso()
         return self._finish(doc, None)
 
-    async def create(self, body: Any, keep_id: bool = False, unit: Unit | None = None) -> tuple[Doc, bytes, int]:
-        doc = self.prepare_create(body, keep_id)
+    async def create(
+        self, body: Any, keep_id: bool = False, unit: Unit | None = None, party: str | None = None
+    ) -> tuple[Doc, bytes, int]:
+        """``party``: the partner a client acts for (marked as Seller; what it refers to must be its own)."""
+        doc = self.prepare_create(body, keep_id, party)
+        if party is not None and self.decl.refers_to is not None:
+            await self._check_reference(doc, party)
         if unit is None:
             async with self.engine.unit() as own:
                 return await self.insert(own, doc)
         return await self.insert(unit, doc)
+
+    async def _check_reference(self, doc: Doc, party: str) -> None:
+        path, resource = self.decl.refers_to or ("", "")
+        target = self.engine.services[self.api.root][resource]
+        for id in {str(v) for v in leaves(doc, tuple(path.split(".")))} or {""}:
+            row = await self.store.get(target.kind, id)
+            if row is None or (target.isolated and not access.visible(orjson.loads(row.doc), party)):
+                raise Unprocessable(f"{resource} {id!r} does not exist", code="REFERENCE_NOT_FOUND")
 
     async def insert(self, unit: Unit, doc: Doc, *, before: bool = True) -> tuple[Doc, bytes, int]:
         """Store a prepared document and its CreateEvent in ``unit`` (``before``: run before_insert)."""
@@ -289,7 +183,7 @@ class ResourceService:
         return doc, raw, 1
 
     async def patch(
-        self, id: str, body: bytes, content_type: str | None, if_match: str | None = None
+        self, id: str, body: bytes, content_type: str | None, if_match: str | None = None, party: str | None = None
     ) -> tuple[Doc, bytes, int]:
         def change(before: Doc) -> Doc:
             after = self._canonical_state(patching.apply(before, body, content_type))  # rules see stored spellings
@@ -303,11 +197,15 @@ class ResourceService:
                 )
             for rule in self.decl.patch_rules:
                 rule(after, before)
+            if party is not None and self.isolated:
+                access.check_kept(before, after)
             return after
 
-        return await self.update(id, change, if_match)
+        return await self.update(id, change, if_match, party=party)
 
-    async def replace(self, id: str, body: Any, if_match: str | None = None) -> tuple[Doc, bytes, int]:
+    async def replace(
+        self, id: str, body: Any, if_match: str | None = None, party: str | None = None
+    ) -> tuple[Doc, bytes, int]:
         """PUT: the body becomes the resource (server-owned attributes kept, like PATCH refuses them)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
@@ -321,12 +219,20 @@ class ResourceService:
 
         def change(before: Doc) -> Doc:
             kept = {k: before[k] for k in self.owned_on_patch if k in before}
-            return {**kept, **body}
+            after = {**kept, **body}
+            if party is not None and self.isolated:
+                access.check_kept(before, after)
+            return after
 
-        return await self.update(id, change, if_match)
+        return await self.update(id, change, if_match, party=party)
 
     async def update(
-        self, id: str, change: Callable[[Doc], Doc], if_match: str | None = None, unit: Unit | None = None
+        self,
+        id: str,
+        change: Callable[[Doc], Doc],
+        if_match: str | None = None,
+        unit: Unit | None = None,
+        party: str | None = None,
     ) -> tuple[Doc, bytes, int]:
         """Read, change, check and write with compare-and-set; emits the change events.
 
@@ -334,22 +240,23 @@ class ResourceService:
         Conflict aborts the unit and its owner retries the whole of it.
         """
         if unit is not None:
-            return await self._update(unit, id, change, if_match)
+            return await self._update(unit, id, change, if_match, party)
         for _ in range(_CAS_RETRIES):
             try:
                 async with self.engine.unit() as own:
-                    return await self._update(own, id, change, if_match)
+                    return await self._update(own, id, change, if_match, party)
             except ConcurrentUpdate:
                 if if_match is not None:
                     raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
         raise ConcurrentUpdate(f"{self.name} {id!r} is being changed concurrently; retry")
 
     async def _update(
-        self, unit: Unit, id: str, change: Callable[[Doc], Doc], if_match: str | None
+        self, unit: Unit, id: str, change: Callable[[Doc], Doc], if_match: str | None, party: str | None = None
     ) -> tuple[Doc, bytes, int]:
         row = await unit.tx.get(self.kind, id)
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
+        self._check_visible(row.doc, party, id)
         check_if_match(if_match, row.version)
         seen = unit.seen.get((self.kind, id))
         if seen is not None and seen != row.version:
@@ -380,13 +287,16 @@ class ResourceService:
             await self.decl.on_update(self, unit, before, after)
         return after, raw, version
 
-    async def delete(self, id: str, if_match: str | None = None, unit: Unit | None = None) -> None:
+    async def delete(
+        self, id: str, if_match: str | None = None, unit: Unit | None = None, party: str | None = None
+    ) -> None:
         if unit is None:
             async with self.engine.unit() as own:
-                return await self.delete(id, if_match, own)
+                return await self.delete(id, if_match, own, party)
         row = await unit.tx.get(self.kind, id)
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
+        self._check_visible(row.doc, party, id)
         check_if_match(if_match, row.version)
         doc = orjson.loads(row.doc)
         if self.decl.can_delete is not None:

@@ -6,6 +6,10 @@ callback, and records the outcome. A failure is retried after ``RetryPolicy``'s
 delay; after ``max_attempts`` the delivery is parked as ``dead`` until someone
 re-delivers it. A process killed mid-delivery leaves a lease that expires, and
 the delivery is tried again: receivers de-duplicate by ``eventId``.
+
+Callbacks are client-chosen URLs: every POST goes through the outbound guard
+(``tmfstack.net``), which refuses addresses the ``AddressPolicy`` forbids, bounds the whole
+call by a deadline and reads at most ``ANSWER_CAP`` bytes of the answer.
 """
 
 from __future__ import annotations
@@ -19,10 +23,16 @@ from dataclasses import dataclass
 
 import httpx
 
+from ..net.outbound import AddressPolicy, fetch, guarded_client
 from ..store.base import Delivery, Store
 from ..worker import PollingWorker
 
 log = logging.getLogger("tmfstack.events")
+
+#: bytes of a listener's answer read: its status is what matters, the text only explains a failure
+ANSWER_CAP = 4096
+#: characters of an answer or error kept in ``last_error`` (shown to operators)
+ERROR_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -51,13 +61,17 @@ class Dispatcher(PollingWorker):
         batch: int = 64,
         poll: float = 0.5,
         timeout: float = 5.0,
+        outbound: AddressPolicy | None = None,
     ) -> None:
+        """``timeout``: the whole of one delivery attempt; ``outbound``: which callback addresses may
+        be reached (None: public addresses only)."""
         self.store = store
         self.policy = policy or RetryPolicy()
         # the lease must outlast one delivery attempt, or a slow listener would be sent twice
-        self.lease, self.batch, self.poll = max(lease, 2 * timeout), batch, poll
+        self.lease, self.batch, self.poll, self.timeout = max(lease, 2 * timeout), batch, poll, timeout
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
-        self.client = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+        # concurrency is bounded by the claimed batch (one gather per batch), connections by the pool
+        self.client = guarded_client(outbound or AddressPolicy(), timeout=timeout, max_connections=max(batch, 1))
         super().__init__()
 
     async def stop(self) -> None:
@@ -75,16 +89,22 @@ class Dispatcher(PollingWorker):
 
     async def deliver(self, d: Delivery) -> None:
         try:
-            response = await self.client.post(
+            answer = await fetch(
+                self.client,
+                "POST",
                 d.callback,
                 content=d.payload,
                 headers={"Content-Type": "application/json", "X-Event-Id": d.event_id},
+                limit=ANSWER_CAP,
+                deadline=self.timeout,
+                truncate=True,
             )
-            status, error = response.status_code, None
+            status, error = answer.status, None
             if not 200 <= status < 300:
-                error = f"HTTP {status}: {response.text[:200]}"
-        except httpx.HTTPError as exc:
-            status, error = 0, f"{type(exc).__name__}: {exc}"
+                error = f"HTTP {status}: {_printable(answer.body.decode('utf-8', 'replace'))}"
+        except (httpx.HTTPError, httpx.InvalidURL, ValueError) as exc:
+            # InvalidURL / ValueError: a callback stored before URLs were checked, an unreadable answer
+            status, error = 0, f"{type(exc).__name__}: {_printable(str(exc))}"
         now = time.time()
         if error is None:
             await self.store.mark_delivered(d.id, now, status)
@@ -100,3 +120,9 @@ class Dispatcher(PollingWorker):
             error,
             "; parked as dead" if dead else "",
         )
+
+
+def _printable(text: str) -> str:
+    """At most ERROR_CHARS of ``text`` as one line of printable characters (it is stored and shown)."""
+    cleaned = "".join(c if c.isprintable() else " " for c in text)
+    return " ".join(cleaned.split())[:ERROR_CHARS]

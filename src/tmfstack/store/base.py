@@ -18,6 +18,8 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Literal
 
+from .records import SecurityRecords
+
 #: the indexed columns; the engine maps attributes onto them per resource
 COLUMNS = ("id", "name", "status", "last_update", "type")
 #: prefix of a SqlCond column naming a declared reference path, e.g. "ref:relatedParty.id"
@@ -60,6 +62,8 @@ class HubRow:
     callback: str
     query: str | None
     doc: bytes
+    client_id: str | None = None  #: the OAuth client that registered it (None: auth off)
+    party: str | None = None  #: the partner it was registered for; it receives only that partner's events
 
 
 @dataclass(frozen=True)
@@ -131,7 +135,7 @@ class Tx(abc.ABC):
     async def delete_hub(self, api: str, id: str) -> bool: ...
 
 
-class Store(abc.ABC):
+class Store(SecurityRecords, abc.ABC):
     """A backend. Reads go straight to the database; writes go through ``transaction()``."""
 
     @abc.abstractmethod

@@ -22,15 +22,17 @@ Driver errors are translated here into ``tmfstack.errors``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager, suppress
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 
-from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, StaleVersion, TmfError
+from ..errors import Conflict, StaleVersion
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .pg_errors import translated as _translated
+from .postgres_records import PostgresRecords
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
@@ -53,29 +55,7 @@ def _dsn(url: str) -> tuple[str, int, int]:
     return urlunsplit(parts._replace(query=rest)), low, max(low, high)
 
 
-@contextmanager
-def _translated() -> Iterator[None]:
-    """Turn the driver's exceptions into ``tmfstack.errors``; nothing asyncpg-specific escapes."""
-    try:
-        yield
-    except asyncpg.UniqueViolationError as exc:
-        raise Conflict(f"already exists: {exc.detail or exc}", code="DUPLICATE_ID") from None
-    except (asyncpg.SerializationError, asyncpg.DeadlockDetectedError):
-        raise ConcurrentUpdate("changed concurrently (deadlock or serialization failure); retry") from None
-    except (
-        asyncpg.PostgresConnectionError,
-        asyncpg.CannotConnectNowError,
-        asyncpg.TooManyConnectionsError,
-        asyncpg.AdminShutdownError,
-        asyncpg.InterfaceError,
-        OSError,
-    ) as exc:
-        raise ServiceUnavailable(f"database unavailable: {exc}") from exc
-    except asyncpg.PostgresError as exc:
-        raise TmfError(f"database error: {type(exc).__name__}: {exc}") from exc
-
-
-class PostgresStore(Store):
+class PostgresStore(PostgresRecords, Store):
     placeholder = "$"
 
     def __init__(self, url: str) -> None:
@@ -196,7 +176,7 @@ class PostgresStore(Store):
     async def get_hub(self, api: str, id: str) -> HubRow | None:
         with _translated():
             row = await self.pool.fetchrow(
-                "SELECT id, api, callback, query, doc FROM hub WHERE api=$1 AND id=$2", api, id
+                "SELECT id, api, callback, query, doc, client_id, party FROM hub WHERE api=$1 AND id=$2", api, id
             )
         return HubRow(*row) if row else None
 
@@ -440,7 +420,9 @@ class PostgresTx(Tx):
 
     async def hubs(self, api: str) -> list[HubRow]:
         with _translated():
-            rows = await self.conn.fetch("SELECT id, api, callback, query, doc FROM hub WHERE api=$1", api)
+            rows = await self.conn.fetch(
+                "SELECT id, api, callback, query, doc, client_id, party FROM hub WHERE api=$1", api
+            )
         return [HubRow(*r) for r in rows]
 
     async def add_event(self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]) -> None:
@@ -463,14 +445,16 @@ class PostgresTx(Tx):
     async def insert_hub(self, hub: HubRow) -> None:
         with _translated():
             done = await self.conn.fetchval(
-                "INSERT INTO hub(id, api, callback, query, created, doc) VALUES($1, $2, $3, $4, $5, $6)"
-                " ON CONFLICT (id) DO NOTHING RETURNING id",
+                "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party)"
+                " VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id",
                 hub.id,
                 hub.api,
                 hub.callback,
                 hub.query,
                 time.time(),
                 hub.doc,
+                hub.client_id,
+                hub.party,
             )
         if done is None:
             raise Conflict(f"a hub with id {hub.id!r} already exists", code="DUPLICATE_ID")

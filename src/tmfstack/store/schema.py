@@ -102,6 +102,31 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX resource_kind_seq ON resource (kind, seq);
     """,
+    # 5: the security edge: OAuth clients, token signing keys, who registered each hub
+    """
+    CREATE TABLE oauth_client (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        party TEXT,
+        rate {real},
+        burst INTEGER,
+        status TEXT NOT NULL,
+        created {real} NOT NULL,
+        updated {real} NOT NULL
+    );
+    CREATE TABLE signing_key (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        private_key {blob} NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created {real} NOT NULL,
+        retired {real}
+    );
+    ALTER TABLE hub ADD COLUMN client_id TEXT;
+    ALTER TABLE hub ADD COLUMN party TEXT;
+    """,
 )
 
 SQLITE = {

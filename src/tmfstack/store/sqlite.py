@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -24,9 +25,11 @@ from typing import Any
 from ..errors import Conflict, ServiceUnavailable, StaleVersion
 from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
+from .sqlite_records import SqliteRecords
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
 _SCAN_BATCH = 500
+log = logging.getLogger("tmfstack.store")
 
 
 def _path(url: str) -> str:
@@ -35,7 +38,7 @@ def _path(url: str) -> str:
     return path[1:] if path.startswith("/") else path or "tmfstack.db"
 
 
-class SqliteStore(Store):
+class SqliteStore(SqliteRecords, Store):
     placeholder = "?"
 
     def __init__(self, url: str) -> None:
@@ -133,7 +136,8 @@ class SqliteStore(Store):
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self.conn.execute("ROLLBACK")
-            batch.set_exception(ServiceUnavailable(f"the database could not commit: {exc}"))
+            log.error("the database could not commit: %s", exc)
+            batch.set_exception(ServiceUnavailable("the database could not commit; retry later"))
             batch.exception()  # retrieved here too, so an unawaited batch logs nothing
         else:
             batch.set_result(None)
@@ -188,7 +192,7 @@ class SqliteStore(Store):
 
     async def get_hub(self, api: str, id: str) -> HubRow | None:
         row = self.conn.execute(
-            "SELECT id, api, callback, query, doc FROM hub WHERE api=? AND id=?", (api, id)
+            "SELECT id, api, callback, query, doc, client_id, party FROM hub WHERE api=? AND id=?", (api, id)
         ).fetchone()
         return HubRow(*row) if row else None
 
@@ -382,7 +386,7 @@ class SqliteTx(Tx):
         return True
 
     async def hubs(self, api: str) -> list[HubRow]:
-        rows = self.conn.execute("SELECT id, api, callback, query, doc FROM hub WHERE api=?", (api,))
+        rows = self.conn.execute("SELECT id, api, callback, query, doc, client_id, party FROM hub WHERE api=?", (api,))
         return [HubRow(*r) for r in rows]
 
     async def add_event(self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]) -> None:
@@ -399,8 +403,8 @@ class SqliteTx(Tx):
 
     async def insert_hub(self, hub: HubRow) -> None:
         self.conn.execute(
-            "INSERT INTO hub(id, api, callback, query, created, doc) VALUES(?,?,?,?,?,?)",
-            (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc),
+            "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party) VALUES(?,?,?,?,?,?,?,?)",
+            (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc, hub.client_id, hub.party),
         )
 
     async def schedule(self, queue: str, key: str, due: float) -> None:

@@ -123,6 +123,18 @@ def count_plan(kind: str, conds: Sequence[SqlCond], style: str, collate: str = "
             f" AND value IN ({marks})",
             [kind, cond.column, *values],
         )
+    if len(conds) == 1 and conds[0].op == "eq" and conds[0].column.startswith(REF):
+        # one reference path (a partner's orders, a customer's products): count its index entries
+        # without visiting the rows; a document holds a (path, value) pair at most once
+        cond = conds[0]
+        values = list(dict.fromkeys(cond.values))
+        marks = ", ".join(_ph(style, i + 3) for i in range(len(values)))
+        what = "COUNT(*)" if len(values) == 1 else "COUNT(DISTINCT seq)"
+        return (
+            f"SELECT {what} FROM resource_ref WHERE kind = {_ph(style, 1)} AND path = {_ph(style, 2)}"
+            f" AND value IN ({marks})",
+            [kind, cond.column[len(REF) :], *values],
+        )
     where, args = where_sql(kind, conds, style, collate=collate)
     return (f"SELECT COUNT(*) FROM resource WHERE {where}", args)
 

@@ -10,14 +10,19 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ..apis.activation.callbacks import signed
 from ..apis.activation.tmf640 import callback
 from ..apis.geography import places
 from ..engine.registry import Engine
-from ..errors import BadRequest, NotFound, TmfError
+from ..errors import BadRequest, NotFound, TmfError, Unauthorized
 from ..store.base import Store
+from .gate import principal_of
 from .responses import error, json_bytes
+from .tmf_routes import read_body
 
 _STATUSES = {"pending", "delivered", "dead"}
+#: a places-and-markets data set may be large (10,000 areas are ~2 MB); loads bigger than this are split
+MAX_REFERENCE = 32 << 20
 
 
 def admin_routes(store: Store) -> dict[str, object]:
@@ -54,11 +59,17 @@ def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Respons
 
     async def endpoint(request: Request) -> Response:
         try:
+            monitor_id = request.path_params["id"]
+            # a bearer token with the activation scope (the gate checked it), or the URL we signed
+            if principal_of(request.scope) is None and not await signed(
+                engine, monitor_id, request.query_params.get("sig")
+            ):
+                raise Unauthorized("the callback needs the signed URL it was given, or an activation token")
             try:
-                payload = orjson.loads(await request.body())
+                payload = orjson.loads(await read_body(request))
             except orjson.JSONDecodeError:
                 raise BadRequest("the callback body must be JSON", code="INVALID_BODY") from None
-            fresh = await callback(engine, request.path_params["id"], payload)
+            fresh = await callback(engine, monitor_id, payload)
         except TmfError as exc:
             return error(exc)
         return Response(status_code=204 if fresh else 200)
@@ -84,7 +95,7 @@ def reference_data(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
                 }
                 return json_bytes(orjson.dumps(body))
             try:
-                data = orjson.loads(await request.body())
+                data = orjson.loads(await read_body(request, MAX_REFERENCE))
             except orjson.JSONDecodeError:
                 raise BadRequest("the reference data must be JSON", code="INVALID_BODY") from None
             return json_bytes(orjson.dumps(await places.load(engine, data)))

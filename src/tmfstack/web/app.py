@@ -1,11 +1,13 @@
-"""The ASGI application: the TMF dispatcher, operator endpoints and the lifespan.
+"""The ASGI application: the gate, the TMF dispatcher, operator endpoints and the lifespan.
 
 Starlette is used for what it does cheaply (request parsing, routing of the few
-fixed paths, the lifespan); the TMF paths are resolved by one dict lookup.
+fixed paths, the lifespan); the TMF paths are resolved by one dict lookup. Every
+request passes the gate first (``gate.py``: tokens, scopes, rate limits).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,14 +18,21 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from ..auth.scopes import ScopeTable
+from ..auth.security import Security
 from ..engine.registry import Engine
 from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
+from ..net.outbound import AddressPolicy
 from ..settings import Settings
+from . import oauth
 from .admin import activation_callback, admin_routes, reference_data
+from .gate import Gate
 from .responses import error, internal_error
 from .tmf_routes import TmfDispatcher
+
+log = logging.getLogger("tmfstack.web")
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -42,18 +51,33 @@ async def _crash(request: Request, exc: Exception) -> Response:
 
 
 class TmfStackApp:
-    """Sends ``/tmf-api/…`` straight to the TMF dispatcher; everything else (and the lifespan) to Starlette."""
+    """The gate first; then ``/tmf-api/…`` straight to the TMF dispatcher, everything else (and
+    the lifespan) to Starlette."""
 
-    def __init__(self, starlette: Starlette, tmf: TmfDispatcher) -> None:
-        self.starlette, self.tmf = starlette, tmf
+    def __init__(self, starlette: Starlette, tmf: TmfDispatcher, gate: Gate, security: Security | None) -> None:
+        self.starlette, self.tmf, self.gate, self.security = starlette, tmf, gate, security
         self.state = starlette.state
         self.router = starlette.router
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/tmf-api/"):
-            await self.tmf.asgi(scope, receive, send)
-        else:
+        if scope["type"] != "http":
             await self.starlette(scope, receive, send)
+        elif scope["path"].startswith("/tmf-api/"):
+            await self.gate(scope, receive, send, self.tmf.asgi, own_headers=True)
+        else:
+            await self.gate(scope, receive, send, self.starlette)
+
+
+def scope_table(engine: Engine) -> ScopeTable:
+    return ScopeTable.of((api.key, api.partner_access) for api in engine.apis.values())
+
+
+def build_security(settings: Settings, engine: Engine) -> Security | None:
+    """The security edge, or None when authentication is off (``--no-auth``)."""
+    if not settings.auth:
+        return None
+    settings.check()
+    return Security(settings, engine.store, scope_table(engine), engine.public_url)
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> TmfStackApp:
@@ -63,11 +87,17 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     if engine is None:
         engine = build_engine(settings)
     policy = RetryPolicy(base=settings.retry_base, max_delay=settings.retry_max, max_attempts=settings.max_attempts)
+    security = build_security(settings, engine)
+    if security is None:
+        log.warning("authentication is OFF: every caller is treated as the operator (--no-auth, loopback only)")
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.open()
-        dispatcher = Dispatcher(engine.store, policy)
+        if security is not None:
+            await security.open()
+        outbound = AddressPolicy.parse(settings.allow_private_callbacks)
+        dispatcher = Dispatcher(engine.store, policy, outbound=outbound)
         runner = TaskRunner(engine)
         if settings.dispatcher:
             engine.on_event(dispatcher.wake)
@@ -81,6 +111,8 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             await engine.drain()
             await runner.stop()
             await dispatcher.stop()
+            if security is not None:
+                await security.close()
             await engine.store.close()
 
     admin = admin_routes(engine.store)
@@ -92,9 +124,12 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
             Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
+            *oauth.routes(security),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _crash},
         lifespan=lifespan,
     )
     app.state.engine = engine
-    return TmfStackApp(app, tmf)
+    app.state.security = security
+    gate = Gate(security)
+    return TmfStackApp(app, tmf, gate, security)

@@ -16,22 +16,31 @@ from starlette.types import Receive, Scope, Send
 from ..engine.patch import media_type
 from ..engine.registry import Engine
 from ..engine.service import ResourceService, etag
-from ..errors import BadRequest, MethodNotAllowed, NotFound, PayloadTooLarge, TmfError, UnsupportedMediaType
+from ..errors import (
+    BadRequest,
+    MethodNotAllowed,
+    NotFound,
+    PayloadTooLarge,
+    TmfError,
+    Unauthorized,
+    UnsupportedMediaType,
+)
+from .gate import HEADERS, principal_of, require
 from .responses import error, internal_error, json_bytes
 
 MAX_BODY = 1 << 20  #: 1 MiB; catalog entities are a few KB, import files go through importJob URLs
 _ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "put": "PUT", "delete": "DELETE"}
 
 
-async def read_body(request: Request) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     length = request.headers.get("content-length")
-    if length is not None and length.isdigit() and int(length) > MAX_BODY:
-        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {MAX_BODY}")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit}")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLarge(f"request body exceeds the limit of {MAX_BODY} bytes")
+        if size > limit:
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -63,14 +72,18 @@ class TmfDispatcher:
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a ``/tmf-api/…`` request without the generic router and middleware (hot path)."""
         response = await self(Request(scope, receive))
+        extra = scope.get(HEADERS)
+        if extra:  # the gate's rate-limit fields
+            response.raw_headers.extend(extra)
         await response(scope, receive, send)
 
     async def __call__(self, request: Request) -> Response:
         try:
             return await self.dispatch(request)
         except TmfError as exc:
-            allow = getattr(exc, "allow", None)
-            return error(exc, {"Allow": allow} if allow else None)
+            allow, challenge = getattr(exc, "allow", None), getattr(exc, "challenge", None)
+            headers = {"Allow": allow} if allow else {"WWW-Authenticate": challenge} if challenge else None
+            return error(exc, headers)
         except Exception as exc:  # the edge turns every failure into a TMF error
             return internal_error(exc)
 
@@ -82,6 +95,11 @@ class TmfDispatcher:
         if root is None or not rest or len(rest) > 2 or not all(rest):
             raise NotFound(f"no TMF resource at {path}")
         method = request.method
+        caller = principal_of(request.scope)
+        if caller is None:  # only the gate admits requests here, always with a principal
+            raise Unauthorized("a bearer token is required")
+        party = caller.party  # a partner client sees its own business only
+        require(caller, self.engine.apis[root].key, method, rest[0] == "hub")
         if rest[0] == "hub":
             return await self.hub(root, rest, method, request)
         svc = self.engine.services[root].get(rest[0])
@@ -90,24 +108,23 @@ class TmfDispatcher:
         ops = svc.api.contract.operations[svc.name]
         if len(rest) == 1:
             if method in ("GET", "HEAD") and "list" in ops:
-                return await self.list(svc, request)
+                return await self.list(svc, request, party)
             if method == "POST" and "create" in ops:
-                return await self.create(svc, request)
+                return await self.create(svc, request, party)
             raise _not_allowed(ops, False, method)
         id = rest[1]
         if method in ("GET", "HEAD") and "get" in ops:
-            return await self.get(svc, id, request)
+            return await self.get(svc, id, request, party)
+        if_match = request.headers.get("if-match")
         if method == "PATCH" and "patch" in ops:
             body = await read_body(request)
-            _, raw, version = await svc.patch(
-                id, body, request.headers.get("content-type"), request.headers.get("if-match")
-            )
+            _, raw, version = await svc.patch(id, body, request.headers.get("content-type"), if_match, party=party)
             return self._item(svc, raw, version, request)
         if method == "PUT" and "put" in ops:
-            _, raw, version = await svc.replace(id, await read_json(request), request.headers.get("if-match"))
+            _, raw, version = await svc.replace(id, await read_json(request), if_match, party=party)
             return self._item(svc, raw, version, request)
         if method == "DELETE" and "delete" in ops:
-            await svc.delete(id, request.headers.get("if-match"))
+            await svc.delete(id, if_match, party=party)
             return Response(status_code=204)
         raise _not_allowed(ops, True, method)
 
@@ -117,23 +134,23 @@ class TmfDispatcher:
             raw = svc.project(raw, svc.parse([("fields", fields)]).fields or frozenset())
         return json_bytes(raw, status, {"ETag": etag(version)})
 
-    async def get(self, svc: ResourceService, id: str, request: Request) -> Response:
-        row = await svc.get(id)
+    async def get(self, svc: ResourceService, id: str, request: Request, party: str | None) -> Response:
+        row = await svc.get(id, party)
         tag = etag(row.version)
         if request.headers.get("if-none-match") == tag:
             return Response(status_code=304, headers={"ETag": tag})
         return self._item(svc, row.doc, row.version, request)
 
-    async def list(self, svc: ResourceService, request: Request) -> Response:
+    async def list(self, svc: ResourceService, request: Request, party: str | None) -> Response:
         query = svc.parse(request.query_params.multi_items())
-        page = await svc.list(query)
+        page = await svc.list(query, party)
         body = b"[" + b",".join(page.items) + b"]"
         status = 206 if len(page.items) < page.total else 200
         headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.items))}
         return json_bytes(body, status, headers)
 
-    async def create(self, svc: ResourceService, request: Request) -> Response:
-        doc, raw, version = await svc.create(await read_json(request))
+    async def create(self, svc: ResourceService, request: Request, party: str | None) -> Response:
+        doc, raw, version = await svc.create(await read_json(request), party=party)
         status, body, location = 201, None, None
         if svc.decl.create_response is not None:
             status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
@@ -145,15 +162,17 @@ class TmfDispatcher:
 
     async def hub(self, root: str, rest: list[str], method: str, request: Request) -> Response:
         hubs = self.engine.hubs[root]
+        caller = principal_of(request.scope)
+        assert caller is not None
         if len(rest) == 1:
             if method != "POST":
                 raise _not_allowed(frozenset({"create"}), False, method)
-            raw = await hubs.create(await read_json(request))
+            raw = await hubs.create(await read_json(request), caller.client_id, caller.party)
             hub_id = orjson.loads(raw)["id"]
             return json_bytes(raw, 201, {"Location": hubs.href(hub_id)})
         if method == "GET":
-            return json_bytes(await hubs.get(rest[1]))
+            return json_bytes(await hubs.get(rest[1], caller.party))
         if method == "DELETE":
-            await hubs.delete(rest[1])
+            await hubs.delete(rest[1], caller.party)
             return Response(status_code=204)
         raise _not_allowed(frozenset({"get", "delete"}), True, method)

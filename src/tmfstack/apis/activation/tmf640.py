@@ -26,10 +26,12 @@ from ...engine.service import ResourceService
 from ...engine.tasks import outside_unit
 from ...engine.unit import Unit
 from ...errors import ConcurrentUpdate, NotFound
+from ...net.outbound import AddressPolicy, fetch, guarded_client
 from ...store.base import REF, SqlCond, Task
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
 from ..ordering.flow import SERVICE_ORDER_QUEUE, wake
 from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
+from .callbacks import callback_url
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
@@ -43,6 +45,7 @@ MONITOR = StateMachine(
 #: attributes whose change is a new request to the network
 REQUESTED = ("state", "serviceCharacteristic", "feature", "supportingResource", "place")
 _HTTP_ATTEMPTS = 5
+_ANSWER = 64 << 10  #: bytes of an activation endpoint's answer read (the rest is dropped)
 _JSON = [{"name": "Content-Type", "value": "application/json"}]
 
 
@@ -229,21 +232,34 @@ async def activation_step(engine: Engine, task: Task) -> None:
 
 
 async def _call(engine: Engine, chosen: HttpAdapter, monitor: Doc, task: Task) -> tuple[Outcome | None, bool]:
-    callback = f"{engine.public_url}/activation/callback/{monitor['id']}"
+    callback = await callback_url(engine, monitor["id"])
     headers = {"X-Callback-Url": callback, "X-Request-Id": monitor["id"], "Content-Type": "application/json"}
+    policy = AddressPolicy.parse(engine.settings.allow_private_callbacks)
+    body = monitor["request"]["body"].encode()
     try:
-        async with httpx.AsyncClient(timeout=chosen.timeout) as client:
-            response = await client.post(chosen.url, content=monitor["request"]["body"], headers=headers)
+        # the guard applies to the operator's endpoint too: an internal one must be allowed by name
+        async with guarded_client(policy, timeout=chosen.timeout) as client:
+            answer = await fetch(
+                client,
+                "POST",
+                chosen.url,
+                content=body,
+                headers=headers,
+                limit=_ANSWER,
+                deadline=2 * chosen.timeout,
+                truncate=True,
+            )
     except httpx.HTTPError as exc:
         if task.attempts >= _HTTP_ATTEMPTS:
             return Outcome(False, f"activation endpoint unreachable after {task.attempts} attempts: {exc}", 503), False
         raise  # the task runner retries with backoff
-    if response.status_code == 202:
+    if answer.status == 202:
         return None, True
-    if response.status_code >= 500 and task.attempts < _HTTP_ATTEMPTS:
-        raise RuntimeError(f"activation endpoint answered {response.status_code}")
-    ok = response.status_code in (200, 201)
-    return Outcome(ok, response.text[:500] or f"HTTP {response.status_code}", response.status_code), False
+    if answer.status >= 500 and task.attempts < _HTTP_ATTEMPTS:
+        raise RuntimeError(f"activation endpoint answered {answer.status}")
+    ok = answer.status in (200, 201)
+    text = answer.body.decode("utf-8", "replace")[:500]
+    return Outcome(ok, text or f"HTTP {answer.status}", answer.status), False
 
 
 async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:

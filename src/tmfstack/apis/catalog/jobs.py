@@ -7,6 +7,12 @@ file gives. An export writes ``{"<resource>": [entity, …]}`` for the resources
 named in ``path`` (default: all of the API's catalog resources) filtered by the
 TMF630 ``query``, to ``url`` or to the export folder, and reports the file's URL.
 
+Job URLs are client input, so they are confined: ``file://`` imports read only regular
+files inside ``settings.import_dir`` or the package's demo data, exports write only inside
+``settings.export_dir``, and ``http(s)://`` imports go through the outbound guard
+(``tmfstack.net``). A URL is checked when the job is created (400) and again when it runs;
+``errorLog`` never shows file contents or paths outside those folders.
+
 Progress is stored on the job (Not Started → Running → Succeeded | Failed, with
 ``errorLog``); a job interrupted by a crash is resumed at start-up, and because
 existing ids are skipped, resuming an import creates nothing twice.
@@ -15,6 +21,11 @@ existing ids are skipped, resuming an import creates nothing twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import os
+import stat
+import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -26,32 +37,182 @@ import orjson
 from ...clock import now_iso
 from ...engine.declaration import Doc
 from ...engine.service import ResourceService
-from ...errors import Conflict, TmfError
+from ...engine.unit import Unit
+from ...errors import BadRequest, Conflict, TmfError
+from ...net.outbound import AddressPolicy, check_destination, fetch, guarded_client
+from ...settings import Settings
+
+log = logging.getLogger("tmfstack.jobs")
 
 MAX_IMPORT = 64 << 20
+#: an http import: each network step, and the whole download
+HTTP_TIMEOUT, IMPORT_DEADLINE = 30.0, 300.0
+#: the package's demo data (``tmfstack demo`` imports its demo_*.json from here)
+DEMO_DIR = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
 Hook = Callable[[ResourceService, Doc], Awaitable[None]]
 ResumeHook = Callable[[ResourceService], Awaitable[None]]
+CheckHook = Callable[[ResourceService, Unit, Doc], Awaitable[None]]
 _OPEN = ("Not Started", "Running")
 
 
-def _file_path(url: str) -> Path:
+# -- where a job may read and write ------------------------------------------------------------
+
+
+def _refuse(message: str) -> BadRequest:
+    return BadRequest(message, code="INVALID_URL")
+
+
+def _inside(real: str, root: str) -> bool:
+    return real == root or real.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _local_path(url: str) -> str:
+    """The absolute path a ``file://`` URL names, before symlinks are resolved."""
     parts = urlsplit(url)
-    return Path(unquote(parts.path))
+    if parts.scheme != "file":
+        raise _refuse("the URL must be a file:// URL")
+    if parts.netloc not in ("", "localhost") or parts.query or parts.fragment:
+        raise _refuse("a file:// URL names a local path only (no host, query or fragment)")
+    path = unquote(parts.path)
+    if not path.startswith("/") or "\x00" in path:
+        raise _refuse("a file:// URL needs an absolute path")
+    if ".." in path.split("/"):
+        raise _refuse("'..' is not allowed in a file:// URL")
+    return path
 
 
-async def fetch(url: str) -> bytes:
+def _regular_or_missing(real: str) -> None:
+    """Refuse devices, FIFOs, folders; a missing file is reported when the job runs."""
+    try:
+        mode = os.stat(real).st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode):
+        raise _refuse("the URL must name a regular file")
+
+
+def import_file(url: str, settings: Settings) -> str:
+    """The real path of the file a ``file://`` import URL names: inside the import folder or the demo data."""
+    real = os.path.realpath(_local_path(url))
+    demo = _inside(real, DEMO_DIR) and real.endswith(".json")
+    if not (demo or _inside(real, os.path.realpath(settings.import_dir))):
+        raise _refuse("file:// imports must name a file inside the import folder")
+    _regular_or_missing(real)
+    return real
+
+
+def export_file(url: str, settings: Settings) -> str:
+    """The real path of the file a ``file://`` export URL names, inside the export folder."""
+    real = os.path.realpath(_local_path(url))
+    root = os.path.realpath(settings.export_dir)
+    if real == root or not _inside(real, root):
+        raise _refuse("exports are written to a file:// URL inside the export folder")
+    _regular_or_missing(real)
+    return real
+
+
+def _policy(settings: Settings) -> AddressPolicy:
+    return AddressPolicy.parse(settings.allow_private_callbacks)
+
+
+def _check_source(url: str, settings: Settings) -> None:
     scheme = urlsplit(url).scheme
     if scheme == "file":
-        path = _file_path(url)
-        if path.stat().st_size > MAX_IMPORT:
-            raise ValueError(f"{url} is larger than {MAX_IMPORT} bytes")
-        return await asyncio.to_thread(path.read_bytes)
-    if scheme in ("http", "https"):
-        async with httpx.AsyncClient(timeout=60, follow_redirects=True) as client:
-            response = await client.get(url)
-            response.raise_for_status()
-            return response.content
-    raise ValueError(f"unsupported URL scheme in {url!r} (use file:// or http(s)://)")
+        import_file(url, settings)
+    elif scheme in ("http", "https"):
+        check_destination(url, _policy(settings))
+    else:
+        raise _refuse("unsupported URL scheme (use file:// or http(s)://)")
+
+
+async def check_import(svc: ResourceService, unit: Unit, job: Doc) -> None:
+    """``before_insert`` of importJob: refuse (400) a URL the job could never read."""
+    if isinstance(job.get("url"), str):
+        _check_source(job["url"], svc.engine.settings)
+
+
+async def check_export(svc: ResourceService, unit: Unit, job: Doc) -> None:
+    """``before_insert`` of exportJob: a given URL must be a file inside the export folder."""
+    if job.get("url") is not None:
+        export_file(str(job["url"]), svc.engine.settings)
+
+
+# -- reading and writing ---------------------------------------------------------------------
+
+
+def _read_file(real: str) -> bytes:
+    # O_NOFOLLOW: a symlink swapped in after the check is not followed; O_NONBLOCK: nor does a FIFO block
+    fd = os.open(real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as f:
+        info = os.fstat(f.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            raise ValueError("not a regular file")
+        if info.st_size > MAX_IMPORT:
+            raise ValueError(f"larger than {MAX_IMPORT} bytes")
+        data = f.read(MAX_IMPORT + 1)
+    if len(data) > MAX_IMPORT:
+        raise ValueError(f"larger than {MAX_IMPORT} bytes")
+    return data
+
+
+async def _download(url: str, settings: Settings) -> bytes:
+    # every hop of a redirect is checked at connect time by the guard, not only the first URL
+    async with guarded_client(_policy(settings), timeout=HTTP_TIMEOUT, follow_redirects=True) as client:
+        answer = await fetch(client, "GET", url, limit=MAX_IMPORT, deadline=IMPORT_DEADLINE)
+    if not 200 <= answer.status < 300:
+        raise ValueError(f"HTTP {answer.status}")
+    return answer.body
+
+
+async def fetch_source(url: str, settings: Settings) -> bytes:
+    """The bytes an import URL names, checked again now (the folder or DNS may have changed)."""
+    if urlsplit(url).scheme == "file":
+        return await asyncio.to_thread(_read_file, import_file(url, settings))
+    _check_source(url, settings)
+    return await _download(url, settings)
+
+
+def _write_file(real: str, root: str, data: bytes) -> None:
+    parent = os.path.dirname(real)
+    os.makedirs(parent, exist_ok=True)
+    if not _inside(os.path.realpath(parent), root):  # a folder swapped for a symlink since the check
+        raise ValueError("the export path left the export folder")
+    temp = os.path.join(parent, f".{os.path.basename(real)}.{uuid.uuid4().hex}.tmp")
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(temp, real)  # replaces a symlink at ``real`` instead of writing through it
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+
+
+def _label(url: str) -> str:
+    """How errorLog names a source: a file by its name only, an http URL without its query."""
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        return os.path.basename(unquote(parts.path)) or "the file"
+    try:  # no user info: a URL stored before credentials were refused must not show them
+        host = f"[{parts.hostname}]" if ":" in (parts.hostname or "") else parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "the URL"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _reason(exc: BaseException) -> str:
+    """Why a source could not be read, without its content or any path."""
+    if isinstance(exc, orjson.JSONDecodeError):
+        return f"not valid JSON (line {exc.lineno}, column {exc.colno})"
+    if isinstance(exc, TmfError):
+        return exc.message
+    if isinstance(exc, OSError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, httpx.HTTPError):
+        return f"{type(exc).__name__}: {exc}"
+    return str(exc)
 
 
 def _entities(svc: ResourceService, data: Any, path: str | None) -> list[tuple[str, str, Any]]:
@@ -86,8 +247,9 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
     services = svc.engine.services[svc.api.root]
     errors: list[str] = []
     created = skipped = 0
+    settings = svc.engine.settings
     try:
-        data = orjson.loads(await fetch(job["url"]))
+        data = orjson.loads(await fetch_source(job["url"], settings))
         for resource, label, entity in _entities(svc, data, job.get("path")):
             target = services.get(resource)
             if target is None or target.decl.after_commit is not None:
@@ -100,8 +262,11 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
                 skipped += 1  # already there: a resumed or repeated import
             except TmfError as exc:
                 errors.append(f"{label} id={entity.get('id') if isinstance(entity, dict) else None}: {exc.message}")
-    except (OSError, ValueError, httpx.HTTPError) as exc:
-        errors.append(f"cannot read {job['url']}: {exc}")
+    except (OSError, ValueError, TmfError, httpx.HTTPError) as exc:
+        errors.append(f"cannot read {_label(job['url'])}: {_reason(exc)}")
+    except Exception:  # a job must end, and its log must not carry a stack trace
+        log.exception("import job %s failed", job["id"])
+        errors.append("internal error while importing (see the server log)")
     summary = f"created {created}, already present {skipped}, failed {len(errors)}"
     await _set(
         svc,
@@ -127,17 +292,18 @@ async def run_export(svc: ResourceService, job: Doc) -> None:
             target = services[name]
             query = target.parse(params)
             out[name] = [orjson.loads(raw) for raw in await target.list_all(query)]
-        url = job.get("url") or (svc.engine.export_dir / f"export-{job['id']}.json").resolve().as_uri()
-        target_path = _file_path(url)
-        if urlsplit(url).scheme != "file":
-            raise ValueError("exports are written to file:// URLs")
-        target_path.parent.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(target_path.write_bytes, orjson.dumps(out, option=orjson.OPT_INDENT_2))
+        settings = svc.engine.settings
+        url = job.get("url") or (Path(settings.export_dir) / f"export-{job['id']}.json").resolve().as_uri()
+        path = export_file(url, settings)  # checked again: the folder may have changed since creation
+        data = orjson.dumps(out, option=orjson.OPT_INDENT_2)
+        await asyncio.to_thread(_write_file, path, os.path.realpath(settings.export_dir), data)
         counts = ", ".join(f"{k}: {len(v)}" for k, v in out.items())
         await _set(svc, job["id"], status="Succeeded", completionDate=now_iso(), url=url, errorLog=f"exported {counts}")
     except (OSError, ValueError, TmfError) as exc:
-        message = exc.message if isinstance(exc, TmfError) else str(exc)
-        await _set(svc, job["id"], status="Failed", completionDate=now_iso(), errorLog=message)
+        await _set(svc, job["id"], status="Failed", completionDate=now_iso(), errorLog=_reason(exc))
+    except Exception:
+        log.exception("export job %s failed", job["id"])
+        await _set(svc, job["id"], status="Failed", completionDate=now_iso(), errorLog="internal error (see the log)")
 
 
 async def start_import(svc: ResourceService, job: Doc) -> None:

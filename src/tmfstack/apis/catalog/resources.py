@@ -10,25 +10,28 @@ _JOB_OWNED = frozenset({"status", "completionDate", "creationDate", "errorLog"})
 
 
 def catalog_entity(name: str, ref_paths: tuple[str, ...] = ()) -> ResourceDecl:
-    """A catalog entity: full CRUD, ``lifecycleStatus`` per the catalog lifecycle."""
-    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=ref_paths)
+    """A catalog entity: full CRUD, ``lifecycleStatus`` per the catalog lifecycle; seen by every
+    client that may read the catalog (``shared``: no partner isolation)."""
+    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=ref_paths, shared=True)
 
 
 def job_resources() -> tuple[ResourceDecl, ResourceDecl]:
     """``importJob`` and ``exportJob``: created, run in the background, resumed after a restart."""
     return (
-        _job("importJob", jobs.start_import, jobs.resume_imports),
-        _job("exportJob", jobs.start_export, jobs.resume_exports),
+        _job("importJob", jobs.start_import, jobs.resume_imports, jobs.check_import),
+        _job("exportJob", jobs.start_export, jobs.resume_exports, jobs.check_export),
     )
 
 
-def _job(name: str, start: jobs.Hook, resume: jobs.ResumeHook) -> ResourceDecl:
+def _job(name: str, start: jobs.Hook, resume: jobs.ResumeHook, check: jobs.CheckHook) -> ResourceDecl:
+    """``check`` refuses (400) at creation a URL outside the folders or forbidden by the outbound policy."""
     return ResourceDecl(
         name,
         lifecycle=JOB_LIFECYCLE,
         server_owned=_JOB_OWNED,
         stamp=None,
         created_stamp="creationDate",
+        before_insert=check,
         after_commit=start,
         resume=resume,
     )

@@ -25,6 +25,7 @@ API = ApiDecl.build(
     contract="tmf620_v4",
     name="productCatalogManagement",
     version="v4",
+    partner_access="read",
     resources=[
         *(catalog_entity(name, _REFS.get(name, ())) for name in ENTITIES),
         *job_resources(),

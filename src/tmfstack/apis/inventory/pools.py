@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ...engine import access
 from ...errors import NotFound, StaleVersion, Unprocessable
 from ...store.base import REF, SqlCond
 
@@ -101,7 +102,7 @@ class _Busy(Exception):
     """A candidate was taken between the free-list read and its write: try the next one."""
 
 
-def _taken(spec_id: str, wanted: bool, party: Doc | None, holder: Doc | None, serves: Doc | None) -> Any:
+def _taken(spec_id: str, wanted: bool, parties: list[Doc], holder: Doc | None, serves: Doc | None) -> Any:
     """The change that takes a resource: checked on the row as the write reads it."""
 
     def change(doc: Doc) -> Doc:
@@ -112,7 +113,7 @@ def _taken(spec_id: str, wanted: bool, party: Doc | None, holder: Doc | None, se
                 raise _Busy
             raise PoolExhausted(f"{doc.get('name') or doc['id']} is already taken ({doc.get('resourceStatus')})")
         doc.update(resourceStatus=TAKEN, usageState="active", administrativeState="unlocked", operationalState="enable")
-        doc["relatedParty"] = [party] if party else []
+        doc["relatedParty"] = parties
         doc["resourceRelationship"] = []
         if holder:
             doc = relate(doc, HELD_BY, holder)
@@ -131,13 +132,17 @@ async def take(
     holder: Doc | None = None,
     serves: Doc | None = None,
     exclude: Iterable[str] = (),
+    seller: str | None = None,
 ) -> Doc:
     """Take one free resource of ``spec_id`` (``wanted``: that resource id) for ``party``, held by
-    the reservation ``holder`` (id, href)."""
+    the reservation ``holder`` (id, href); ``seller``: the partner whose order it serves."""
     svc = resources(engine)
+    parties = [party] if party else []
+    if seller:
+        parties.append(access.seller(seller))
     if wanted is not None:
         try:
-            taken, _, _ = await svc.update(wanted, _taken(spec_id, True, party, holder, serves), unit=unit)
+            taken, _, _ = await svc.update(wanted, _taken(spec_id, True, parties, holder, serves), unit=unit)
         except NotFound:
             raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
         return taken
@@ -153,7 +158,7 @@ async def take(
         # same sequence as its rivals, so two of them never deadlock
         for candidate in candidates:
             try:
-                change = _taken(spec_id, False, party, holder, serves)
+                change = _taken(spec_id, False, parties, holder, serves)
                 taken, _, _ = await svc.update(candidate["id"], change, unit=unit)
             except (_Busy, StaleVersion):
                 # another order took it since our read (its commit failed our compare-and-set)

@@ -54,6 +54,7 @@ API = ApiDecl.build(
     contract="tmf637_v4",
     name="productInventory",
     version="v4",
+    partner_access="read",
     resources=[
         ResourceDecl(
             "product",

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import now_iso
+from ...engine.access import PARTNER_ROLE
 from ...store.base import REF, SqlCond
 from .states import roll_up
 
@@ -93,12 +94,14 @@ async def wake(unit: Unit, queue: str, key: str) -> None:
 
 
 def customer_of(order: Doc) -> Doc | None:
-    """The ordering customer: the relatedParty with role customer, else the first relatedParty."""
+    """The ordering customer: the relatedParty with role customer, else the first relatedParty
+    that is not the selling partner (``engine/access.py``: a partner never becomes its own customer)."""
     parties = [p for p in order.get("relatedParty") or [] if isinstance(p, dict)]
     for party in parties:
         if str(party.get("role", "")).casefold() == "customer":
             return party
-    return parties[0] if parties else None
+    buyers = [p for p in parties if str(p.get("role", "")).strip().casefold() != PARTNER_ROLE.casefold()]
+    return buyers[0] if buyers else None
 
 
 async def wake_cancels(unit: Unit, cancels: ResourceService, order_ref: str, order_id: str, queue: str) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from ...clock import now_iso
+from ...engine import access
 from ...store.base import REF, SqlCond
 from ..inventory import pools
 from .flow import (
@@ -117,6 +118,7 @@ async def process_resource_order(
                     spec_id,
                     wanted=wanted_id,
                     party=party,
+                    seller=access.partner_of(order),
                     holder=holder,
                     serves=(serves or {}).get(item["id"]),
                     exclude=[t["id"] for t in taken],

@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ...clock import now_iso
+from ...engine.access import with_partner
 from ..activation import tmf640
 from ..catalog.chain import ChainView, map_characteristics, wanted_value
 from . import rom
@@ -231,7 +232,7 @@ async def _plan(ctx: Ctx, item: Doc, spec: Doc, cfs_id: str) -> tuple[Doc, list[
     wanted = item.get("service") or {}
     chars = wanted.get("serviceCharacteristic") or []
     party = customer_of(ctx.order)
-    parties = [party] if party else []
+    parties = with_partner([party] if party else [], ctx.order)
     back = [{"serviceOrderId": ctx.order["id"], "itemId": item["id"], "itemAction": "add", "role": "creates"}]
     rfs_specs = await ctx.view.rfs_of(spec)
     direct = rfs_specs == [spec]
@@ -335,7 +336,7 @@ async def _resource_order(ctx: Ctx, item: Doc, rfs_docs: list[Doc], key: str, ac
         "category": "serviceFulfilment",
         "orderItem": lines,
         "externalReference": [{"entityType": "ServiceOrder", "id": ctx.order["id"], "owner": AUTHOR}],
-        "relatedParty": [party] if party else [],
+        "relatedParty": with_partner([party] if party else [], ctx.order),
         "@type": "ResourceOrder",
     }
     steps = ((RESOURCE_ORDER_QUEUE, order_id), (SERVICE_ORDER_QUEUE, ctx.order["id"]))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from ...engine.access import partner_of
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
@@ -71,7 +72,7 @@ def not_too_late(after: Doc, before: Doc, changed: set[str]) -> None:
 
 async def on_order_created(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     if svc.engine.options.get("strict_orders"):
-        problems = await validate_order(doc, CatalogView(svc.engine, unit), doc["orderDate"])
+        problems = await validate_order(doc, CatalogView(svc.engine, unit, partner_of(doc)), doc["orderDate"])
         if problems:
             raise Unprocessable(
                 "; ".join(f"{'item ' + p.item + ': ' if p.item else ''}{p.message} [{p.code}]" for p in problems),
@@ -94,6 +95,7 @@ API = ApiDecl.build(
     contract="tmf622_v4",
     name="productOrderingManagement",
     version="v4",
+    partner_access="write",
     resources=[
         ResourceDecl(
             "productOrder",
@@ -110,6 +112,7 @@ API = ApiDecl.build(
         ),
         ResourceDecl(
             "cancelProductOrder",
+            refers_to=("productOrder.id", "productOrder"),
             lifecycle=CANCEL,
             ref_paths=("productOrder.id",),
             stamp=None,

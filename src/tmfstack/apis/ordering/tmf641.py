@@ -49,6 +49,7 @@ API = ApiDecl.build(
         ),
         ResourceDecl(
             "cancelServiceOrder",
+            refers_to=("serviceOrder.id", "serviceOrder"),
             lifecycle=CANCEL,
             stamp=None,
             ref_paths=("serviceOrder.id",),

@@ -48,6 +48,7 @@ API = ApiDecl.build(
         ),
         ResourceDecl(
             "cancelResourceOrder",
+            refers_to=("resourceOrder.id", "resourceOrder"),
             lifecycle=CANCEL,
             stamp=None,
             ref_paths=("resourceOrder.id",),

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ...engine import access
 from ...store.base import REF, SqlCond
 
 if TYPE_CHECKING:
@@ -43,8 +44,9 @@ class KnownParty:
 class Directory:
     """Party lookups inside one unit of work, cached (an order names its customer many times)."""
 
-    def __init__(self, engine: Engine, tx: Tx) -> None:
-        self.engine, self.tx = engine, tx
+    def __init__(self, engine: Engine, tx: Tx, partner: str | None = None) -> None:
+        """``partner``: look up parties as that partner sees them (another's customer is unknown to it)."""
+        self.engine, self.tx, self.partner = engine, tx, partner
         self._found: dict[str, KnownParty | None] = {}
 
     async def find(self, party_id: str) -> KnownParty | None:
@@ -52,8 +54,9 @@ class Directory:
             self._found[party_id] = None
             for root, resource, referred in _KINDS:
                 row = await self.tx.get(self.engine.services[root][resource].kind, party_id)
-                if row is not None:
-                    self._found[party_id] = KnownParty(resource, referred, orjson.loads(row.doc))
+                doc = orjson.loads(row.doc) if row is not None else None
+                if doc is not None and access.visible(doc, self.partner):
+                    self._found[party_id] = KnownParty(resource, referred, doc)
                     break
         return self._found[party_id]
 

@@ -29,6 +29,7 @@ API = ApiDecl.build(
     contract="tmf632_v4",
     name="party",
     version="v4",
+    partner_access="write",
     resources=[
         ResourceDecl("individual", lifecycle=INDIVIDUAL, stamp=None, ref_paths=(*_REFS, "familyName")),
         ResourceDecl("organization", lifecycle=ORGANIZATION, stamp=None, ref_paths=(*_REFS, "tradingName")),

@@ -19,6 +19,7 @@ API = ApiDecl.build(
     contract="tmf669_v4",
     name="partyRoleManagement",
     version="v4",
+    partner_access="write",
     resources=[
         ResourceDecl(
             "partyRole",

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ...clock import iso
+from ...engine.access import partner_of
 from ..ordering.flow import ref
 from ..ordering.manager.common import Problem, walk_items
 from ..ordering.manager.eligibility import Market, eligibility
@@ -173,7 +174,7 @@ def _fitting(market: Market, line: Doc, when: datetime) -> Fits:
 
 async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
     """Answer the qualification in place: item results, reasons, alternates, state ``done``."""
-    view = CatalogView(engine, unit)
+    view = CatalogView(engine, unit, partner_of(poq))
     answered = datetime.now(UTC)
     when = iso(answered)
     category = (poq.get("category") or {}).get("id")

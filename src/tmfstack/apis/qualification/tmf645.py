@@ -221,6 +221,7 @@ API = ApiDecl.build(
     contract="tmf645_v4",
     name="serviceQualificationManagement",
     version="v4",
+    partner_access="write",
     resources=[
         CHECK.decl(
             created_stamp="checkServiceQualificationDate",

@@ -39,6 +39,7 @@ API = ApiDecl.build(
     contract="tmf679_v4",
     name="productOfferingQualification",
     version="v4",
+    partner_access="write",
     resources=[
         QUALIFICATION.decl(
             created_stamp="productOfferingQualificationDate",

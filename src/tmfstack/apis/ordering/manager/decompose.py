@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ....engine.access import with_partner
 from ...catalog.chain import DEPENDS_ON, is_rfs, map_characteristics, related
 from .. import som
 from ..flow import (
@@ -155,7 +156,7 @@ class ChainFulfiller:
             "category": "productOrderFulfilment",
             "description": f"Fulfils item {item['id']} ({item.get('action')}) of product order {order['id']}",
             "priority": str(order.get("priority") or "4"),
-            "relatedParty": parties,
+            "relatedParty": with_partner(parties, order),
             "serviceOrderItem": lines,
             "@type": "ServiceOrder",
         }

@@ -58,7 +58,7 @@ class Market:
     def of(cls, order: Doc, view: CatalogView, customer_id: str | None) -> Market:
         channels = {c["id"] for c in _dicts(order.get("channel")) if isinstance(c.get("id"), str)}
         start = order.get("requestedStartDate") if isinstance(order.get("requestedStartDate"), str) else None
-        return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx), start)
+        return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx, view.partner), start)
 
     async def ref(self) -> Reference:
         if self._ref is None:

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import orjson
 
 from ....clock import now_iso
+from ....engine.access import with_partner
 from ....errors import TmfError
 from .characteristics import default_characteristics, merge_characteristics, plan_change
 from .view import INVENTORY_ROOT, CatalogView, customer_of
@@ -125,7 +126,9 @@ class DirectFulfiller:
         for child in item.get("productOrderItem") or []:
             children.append(await self._add(ctx, child, realizing))
         customer = customer_of(ctx.order)
-        parties = [{**customer, "role": customer.get("role") or "customer"}] if customer else []
+        parties = with_partner(
+            [{**customer, "role": customer.get("role") or "customer"}] if customer else [], ctx.order
+        )
         body: Doc = {
             "id": product_id(ctx.order["id"], item["id"]),
             "name": offering.get("name") or wanted.get("name") or "product",

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ....clock import now_iso
+from ....engine.access import partner_of
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
 from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
 from ..flow import note as flow_note
@@ -76,7 +77,7 @@ async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
     order = await load(unit, _orders(engine), order_id)
     if order is None:
         return  # deleted meanwhile
-    view = CatalogView(engine, unit)
+    view = CatalogView(engine, unit, partner_of(order))
     if order["state"] == "acknowledged":
         order = await _decide(engine, unit, view, order)
     if order["state"] == "inProgress":
@@ -192,7 +193,7 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
             cancel = orjson.loads(
                 orjson.dumps((await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit))[0])
             )
-    ctx = StepContext(engine, unit, CatalogView(engine, unit), order)
+    ctx = StepContext(engine, unit, CatalogView(engine, unit, partner_of(order)), order)
     running = False
     for item in order["productOrderItem"]:
         if item.get("state") in ("acknowledged", "inProgress", "pending", "held"):

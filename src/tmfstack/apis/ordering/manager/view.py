@@ -6,10 +6,11 @@ Reads go through the unit's transaction, so a step sees one consistent state. A
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ....engine import access
 from ...catalog.chain import ChainView
 from ..flow import customer_of
 
@@ -21,8 +22,22 @@ CATALOG_ROOT = "/tmf-api/productCatalogManagement/v4"
 INVENTORY_ROOT = "/tmf-api/productInventory/v4"
 
 
+if TYPE_CHECKING:
+    from ....engine.registry import Engine
+    from ....engine.unit import Unit
+
+
 class CatalogView(ChainView):
-    """The product catalog, the customer's products, and (``ChainView``) the service chain."""
+    """The product catalog, the customer's products, and (``ChainView``) the service chain.
+
+    For a partner's order (``partner``: its Seller) the inventory is seen as the partner sees
+    it: a product of another channel is not there, so an order or a qualification cannot
+    touch, or learn of, what the partner may not read.
+    """
+
+    def __init__(self, engine: Engine, unit: Unit, partner: str | None = None) -> None:
+        super().__init__(engine, unit)
+        self.partner = partner
 
     async def offering(self, id: str | None) -> Doc | None:
         return await self.read(CATALOG_ROOT, "productOffering", id)
@@ -31,10 +46,11 @@ class CatalogView(ChainView):
         return await self.read(CATALOG_ROOT, "productOfferingPrice", id)
 
     async def product(self, id: str | None) -> Doc | None:
-        return await self.read(INVENTORY_ROOT, "product", id)
+        found = await self.read(INVENTORY_ROOT, "product", id)
+        return found if found is None or access.visible(found, self.partner) else None
 
     async def customer_products(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[Doc]:
         """The customer's products in the given statuses (both filters use indexes)."""
         svc = self.engine.services[INVENTORY_ROOT]["product"]
         query = svc.parse([("status", ",".join(statuses)), ("relatedParty.id", customer_id)])
-        return [orjson.loads(raw) for raw in await svc.list_all(query)]
+        return [orjson.loads(raw) for raw in await svc.list_all(query, party=self.partner)]

@@ -1,0 +1,1 @@
+"""Authentication and throttling at the HTTP edge: tokens, clients and per-client rate limits."""

@@ -1,0 +1,178 @@
+"""Reading TMF resources: TMF630 queries, lists, reads, and the indexed values of a document.
+
+``ResourceReader`` is the read half of ``ResourceService`` (``service.py``): what a list or a
+read needs, including partner isolation (a partner client sees only what names it as Seller,
+``access.py``), and the indexed columns and reference values each write stores.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+import orjson
+
+from ..errors import BadRequest, NotFound
+from ..store.base import REF, Indexed, Row, SqlCond, Store
+from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
+from ..tmf630.evaluate import text as _text
+from . import access
+from .declaration import ApiDecl, Doc, ResourceDecl
+
+if TYPE_CHECKING:
+    from .registry import Engine
+
+_SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
+_UNBOUNDED = 1 << 62
+
+
+@dataclass
+class Page:
+    total: int
+    items: list[bytes]
+
+
+class ResourceReader:
+    def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
+        self.engine, self.api, self.decl = engine, api, decl
+        self.name = decl.name
+        self.kind = api.kind(decl.name)
+        self.entity = decl.entity_name
+        self._ref_paths = [(p, tuple(p.split("."))) for p in decl.ref_paths]
+        #: partner clients see only documents naming them as Seller (``engine/access.py``)
+        self.isolated = not decl.shared
+        # attribute -> indexed column; conditions and sorts on these run in SQL
+        self.columns: dict[str, str] = {"id": "id", "name": "name", "@type": "type"}
+        if decl.status_attr:
+            self.columns[decl.status_attr] = "status"
+        if decl.date_attr:
+            self.columns[decl.date_attr] = "last_update"
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    @property
+    def ref_marker(self) -> str:
+        """What the reference index of this kind holds; a change re-indexes it at start."""
+        paths = sorted(self.decl.ref_paths) + ([access.PARTNER_PATH] if self.isolated else [])
+        return ",".join(paths)
+
+    def href(self, id: str) -> str:
+        return f"{self.engine.public_url}{self.api.root}/{self.name}/{id}"
+
+    # -- queries ---------------------------------------------------------------------
+
+    def classify(self, path: list[str]) -> str:
+        return self.api.contract.path_kind(self.entity, path)
+
+    def canonical(self, attribute: str, value: str) -> str:
+        machine = self.decl.lifecycle
+        if machine and attribute == machine.attribute:
+            try:
+                return machine.canonical(value)
+            except BadRequest:
+                return value  # an unknown state simply matches nothing
+        return value
+
+    def parse(self, params: list[tuple[str, str]]) -> Query:
+        return parse_query(
+            params,
+            default_limit=self.engine.default_limit,
+            max_limit=self.engine.max_limit,
+            classify=self.classify,
+            canonical=self.canonical,
+        )
+
+    def _sql(self, cond: Condition) -> SqlCond | None:
+        if cond.op == "eq" and cond.attribute in self.decl.ref_paths:
+            return SqlCond(REF + cond.attribute, "eq", cond.values)
+        if len(cond.path) != 1 or cond.op not in _SQL_OPS:
+            return None
+        column = self.columns.get(cond.path[0])
+        return SqlCond(column, cond.op, cond.values) if column else None  # type: ignore[arg-type]
+
+    def _seen_by(self, party: str | None) -> list[SqlCond]:
+        """The index condition that narrows a list to what ``party`` may see (none for operators)."""
+        if party is None or not self.isolated:
+            return []
+        return [SqlCond(REF + access.PARTNER_PATH, "eq", (party,))]
+
+    def _check_visible(self, doc: Doc | bytes, party: str | None, id: str) -> None:
+        """A partner asking for what it may not see is told it does not exist (existence is not leaked)."""
+        if party is not None and self.isolated:
+            found = orjson.loads(doc) if isinstance(doc, bytes) else doc
+            if not access.visible(found, party):
+                raise NotFound(f"{self.name} {id!r} does not exist")
+
+    async def list(self, query: Query, party: str | None = None) -> Page:
+        return await self._select(query, counted=True, party=party)
+
+    async def list_all(self, query: Query, party: str | None = None) -> list[bytes]:
+        """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
+        return (await self._select(replace(query, offset=0, limit=_UNBOUNDED), counted=False, party=party)).items
+
+    async def _select(self, query: Query, counted: bool, party: str | None = None) -> Page:
+        """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
+        sql: list[SqlCond] = self._seen_by(party)
+        rest: list[Condition] = []
+        for cond in query.conditions:
+            compiled = self._sql(cond)
+            if compiled is None:
+                rest.append(cond)
+            else:
+                sql.append(compiled)
+        order = []
+        for path, desc in query.sort:
+            column = self.columns.get(path[0]) if len(path) == 1 else None
+            if column is None:
+                break
+            order.append((column, desc))
+        else:
+            if not rest:
+                total = await self.store.count(self.kind, sql) if counted else None
+                items = []
+                if total is None or query.offset < total:
+                    items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
+                return Page(len(items) if total is None else total, self._shape(items, query))
+        # evaluated here: conditions or sort keys the indexes cannot serve
+        found: list[tuple[bytes, Doc]] = []
+        async for raw in self.store.scan(self.kind, sql):
+            doc = orjson.loads(raw)
+            if matches(doc, rest):
+                found.append((raw, doc))
+        for path, desc in reversed(query.sort):
+            found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
+        window = found[query.offset : query.offset + query.limit]
+        return Page(len(found), self._shape([raw for raw, _ in window], query))
+
+    def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
+        if query.fields is None:
+            return items
+        return [self.project(raw, query.fields) for raw in items]
+
+    def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
+        return orjson.dumps(project(orjson.loads(raw), fields))
+
+    async def get(self, id: str, party: str | None = None) -> Row:
+        row = await self.store.get(self.kind, id)
+        if row is None:
+            raise NotFound(f"{self.name} {id!r} does not exist")
+        self._check_visible(row.doc, party, id)
+        return row
+
+    # -- writes ----------------------------------------------------------------------
+
+    def indexed(self, doc: Doc) -> Indexed:
+        def text(key: str | None) -> str | None:
+            value = doc.get(key) if key else None
+            return value if isinstance(value, str) else None
+
+        found = {(path, _text(v)) for path, parts in self._ref_paths for v in leaves(doc, parts)}
+        if self.isolated:
+            found.update((access.PARTNER_PATH, p) for p in access.partners(doc))
+        refs = tuple(sorted(found))
+        return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"), refs)
+
+    def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
+        return self.indexed(orjson.loads(raw)).refs
