@@ -106,9 +106,9 @@ async def free_numbers(client: httpx.AsyncClient, n: int) -> list[str]:
     return out
 
 
-async def drive(base: str, n: int, concurrency: int, mix: str) -> dict[str, Any]:
+async def drive(base: str, n: int, concurrency: int, mix: str, headers: dict[str, str]) -> dict[str, Any]:
     limits = httpx.Limits(max_connections=concurrency + 2)
-    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits, headers=headers) as client:
         mobiles = sum("mobile" in kinds(i, mix) for i in range(n))
         numbers = await free_numbers(client, n) if mobiles else []
         run = await place_orders(
@@ -179,7 +179,7 @@ def main() -> int:
             if args.profile:
                 spy = _spy(server.pid, raw)
                 time.sleep(1.0)  # py-spy attaches
-            result = asyncio.run(drive(bench.base, args.orders, args.concurrency, args.mix))
+            result = asyncio.run(drive(bench.base, args.orders, args.concurrency, args.mix, bench.headers))
         finally:
             if spy is not None:
                 spy.send_signal(signal.SIGINT)  # py-spy writes its file on Ctrl-C

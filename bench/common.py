@@ -124,8 +124,11 @@ class Bench:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.env = {**os.environ, "TMFSTACK_PUBLIC_URL": self.base}
-        self.env.pop("TMFSTACK_DATABASE_URL", None)
+        for name in ("TMFSTACK_DATABASE_URL", "TMFSTACK_AUTH"):
+            self.env.pop(name, None)  # the server runs as users run it: authentication on
         self.server: Server | None = None
+        #: what every bench request carries: the bench client's bearer token (set by ``serve``)
+        self.headers: dict[str, str] = {}
 
     def load_demo(self, pool_size: int | None = None) -> float:
         """``tmfstack demo`` into the database; returns the seconds it took."""
@@ -136,8 +139,20 @@ class Bench:
         subprocess.run(cmd, check=True, env=self.env, stdout=subprocess.DEVNULL)
         return time.perf_counter() - started
 
+    def authorize(self) -> dict[str, str]:
+        """Register the bench's operator client (with a rate it cannot reach) and get its token."""
+        base = [str(TMFSTACK), "--database", self.database]
+        add = ["client", "add", "bench", "--scope", "operator", "--rate", "10000000/s", "--burst", "10000000"]
+        subprocess.run([base[0], *add, *base[1:]], env=self.env, capture_output=True, text=True)  # may exist
+        done = subprocess.run(
+            [base[0], "token", "bench", *base[1:]], env=self.env, capture_output=True, text=True, check=True
+        )
+        self.headers = {"Authorization": f"Bearer {done.stdout.strip()}"}
+        return self.headers
+
     def serve(self, *args: str) -> Server:
         """Start the server on SERVER_CORE, wait until it is ready, then move this process to CLIENT_CORE."""
+        self.authorize()
         self.server = Server(self.database, self.port, self.env, self.work / "server.log", *args, core=SERVER_CORE)
         self.server.wait_ready()
         pin_self(CLIENT_CORE)

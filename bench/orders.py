@@ -41,9 +41,9 @@ def order_body(i: int) -> dict[str, object]:
     }
 
 
-async def drive(base: str, n: int, concurrency: int) -> dict[str, float]:
+async def drive(base: str, n: int, concurrency: int, headers: dict[str, str]) -> dict[str, float]:
     limits = httpx.Limits(max_connections=concurrency)
-    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=base, timeout=30, limits=limits, headers=headers) as client:
         run = await place_orders(client, n, concurrency, order_body)
         active = await count(client, PRODUCTS, status="active", **{"relatedParty.id.regex": "^bench-"})
     return {"orders": n, "items_per_order": 3, **run.timing(), "active_products": active}
@@ -58,7 +58,7 @@ def main() -> int:
         # two fibre lines per order, each taking a port, a VLAN, an address and a gateway from the pools
         bench.load_demo(pool_size=2 * args.orders + 100)
         bench.serve()
-        result = asyncio.run(drive(bench.base, args.orders, args.concurrency))
+        result = asyncio.run(drive(bench.base, args.orders, args.concurrency, bench.headers))
     ok = result["orders_per_s"] >= TARGET_RATE and result["lead_p50_ms"] <= TARGET_P50_MS
     print(f"## Ordering end to end: {args.orders} orders of 3 items, {args.concurrency} concurrent clients\n")
     print("| orders/s | lead time p50 | lead time p99 | active products | target | result |")

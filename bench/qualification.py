@@ -342,7 +342,7 @@ async def drive(bench: Bench, args: argparse.Namespace, ids: list[str], server_p
     rng = random.Random(1)
     header, areas, addresses = coverage(args.addresses)
     limits = httpx.Limits(max_connections=args.concurrency + 2)
-    async with httpx.AsyncClient(base_url=bench.base, timeout=120, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=bench.base, timeout=120, limits=limits, headers=bench.headers) as client:
         chunks = await load_coverage(client, header, areas, args.chunk)
         print(
             f"coverage: {len(addresses):,} addresses (+{len(areas) - len(addresses)} postcode areas) in"

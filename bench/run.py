@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py                       # 1,000,000 offerings (seeded once, then cached)
     .venv/bin/python bench/run.py --offerings 100000    # quicker iteration
     .venv/bin/python bench/run.py --profile             # also py-spy every tmfstack scenario
+    .venv/bin/python bench/run.py --auth on             # only with tokens (default: off and on, compared)
 
 See bench/README.md for what each scenario does and how the numbers are measured.
 """
@@ -46,6 +47,10 @@ LIST_QUERY = f"{PO}?lifecycleStatus=Launched&limit=20"
 FLAT = ("list_filter", "list_all")  #: measured at --offerings and at --flat-offerings
 ALL_QUERY = f"{PO}?limit=20"
 PAGED_QUERY = f"{PO}?lifecycleStatus=Launched&limit=20&fields=name,lifecycleStatus"
+#: measured with authentication off and on in one run; on must reach AUTH_RATIO of off
+AUTH_COMPARED = ("get_by_id", "list_filter", "post")
+AUTH_RATIO = 0.85
+NO_AUTH = "/no-auth"  #: suffix of the results measured with authentication off
 
 
 @dataclass
@@ -80,6 +85,8 @@ class Result:
     #: CPU (in cores) stolen by the hypervisor during the measured run: noise too
     steal_cpu: float = 0.0
     connections: int = 0
+    #: server CPU (user + system) per request, microseconds: the cost, less sensitive to noise than req/s
+    server_us: float = 0.0
     error: str | None = None
 
 
@@ -132,20 +139,26 @@ def working_copy(db: Path) -> Path:
 
 
 class Server:
-    def __init__(self, kind: str, port: int, core: int, db: Path | None = None) -> None:
+    def __init__(self, kind: str, port: int, core: int, db: Path | None = None, auth: bool = True) -> None:
         self.kind, self.port, self.db = kind, port, db
+        #: the Authorization header every request carries (auth on), else none
+        self.headers: dict[str, str] = {}
+        self.base = f"http://127.0.0.1:{port}"
         if kind == "hello":
             cmd = [str(PYTHON), str(BENCH / "hello.py"), "--port", str(port)]
             self.ready_path = "/"
         else:
             cmd = [str(TMFSTACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", f"sqlite:///{db}"]
+            cmd += [] if auth else ["--no-auth"]
             self.ready_path = "/health"
-        self.log = (RESULTS / f"server-{kind}.log").open("w")
+            if auth:
+                self.headers = {"Authorization": f"Bearer {bench_token(f'sqlite:///{db}', self.base)}"}
+        self.log = (RESULTS / f"server-{kind}{'' if auth else '-no-auth'}.log").open("w")
         env = {**os.environ, "TMFSTACK_EXPORT_DIR": str(RESULTS / "exports")}
+        env.pop("TMFSTACK_AUTH", None)
         self.proc = subprocess.Popen(
             ["taskset", "-c", str(core), *cmd], stdout=self.log, stderr=subprocess.STDOUT, cwd=RESULTS, env=env
         )
-        self.base = f"http://127.0.0.1:{port}"
         started = time.perf_counter()
         while True:
             try:
@@ -174,6 +187,35 @@ class Server:
             self.proc.kill()
             self.proc.wait()
         self.log.close()
+
+
+def bench_token(database: str, base: str) -> str:
+    """Register the bench's operator client (a rate it cannot reach) and print it a token for the
+    scopes the scenarios need, as a client would ask for (a token of every scope is twice as long)."""
+    tmfstack = [str(TMFSTACK)]
+    unlimited = ["--rate", "10000000/s", "--burst", "10000000"]
+    subprocess.run(
+        [*tmfstack, "client", "add", "bench", "--scope", "operator", *unlimited, "--database", database],
+        capture_output=True,
+        text=True,
+    )  # already registered in a reused copy: fine
+    done = subprocess.run(
+        [
+            *tmfstack,
+            "token",
+            "bench",
+            "--scope",
+            "tmf620:read tmf620:write",
+            "--database",
+            database,
+            "--public-url",
+            base,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 # -- CPU accounting ----------------------------------------------------------------------
@@ -252,9 +294,18 @@ def parse_wrk(out: str) -> dict[str, float]:
     }
 
 
-def wrk(args: argparse.Namespace, base: str, sc: Scenario, seconds: float, server_pid: int = 0) -> dict[str, float]:
+def wrk(
+    args: argparse.Namespace,
+    base: str,
+    sc: Scenario,
+    seconds: float,
+    server_pid: int = 0,
+    headers: dict[str, str] | None = None,
+) -> dict[str, float]:
     cmd = ["taskset", "-c", str(args.wrk_core), "wrk", f"-t{args.threads}", f"-c{sc.connections or args.connections}"]
     cmd += [f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "10s"]
+    for name, value in (headers or {}).items():
+        cmd += ["-H", f"{name}: {value}"]
     url = base + (sc.path if sc.script is None else "/")
     if sc.script:
         cmd += ["-s", str(LUA / sc.script), url, "--", *sc.script_args]
@@ -277,9 +328,9 @@ def wait_idle(pid: int, limit: float = 120) -> None:
             return
 
 
-def preflight(base: str, sc: Scenario) -> None:
+def preflight(base: str, sc: Scenario, auth: dict[str, str] | None = None) -> None:
     """One request by hand: the scenario must get exactly the status it expects (wrk only counts >= 400)."""
-    headers = {"Content-Type": sc.content_type} if sc.content_type else {}
+    headers = {**(auth or {}), **({"Content-Type": sc.content_type} if sc.content_type else {})}
     request = urllib.request.Request(base + sc.path, data=sc.body, method=sc.method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=10) as response:
@@ -290,10 +341,10 @@ def preflight(base: str, sc: Scenario) -> None:
         raise SystemExit(f"{sc.name}: {sc.method} {sc.path} answered {status}, expected {sc.expected}: {body[:500]!r}")
 
 
-def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: int) -> Result:
-    preflight(server.base, sc)
+def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: int, label: str = "") -> Result:
+    preflight(server.base, sc, server.headers)
     if args.warmup:
-        wrk(args, server.base, sc, args.warmup, server.pid)
+        wrk(args, server.base, sc, args.warmup, server.pid, server.headers)
     best: Result | None = None
     for attempt in range(args.retries + 1):
         if attempt:
@@ -302,15 +353,22 @@ def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: i
         wait_quiet(args.quiet, args.quiet_wait)
         t0, busy0, srv0, kids0 = time.perf_counter(), busy_seconds(), process_seconds(server.pid), children_seconds()
         steal0 = steal_seconds()
-        got = wrk(args, server.base, sc, args.duration)
-        ours = process_seconds(server.pid) - srv0 + children_seconds() - kids0
+        got = wrk(args, server.base, sc, args.duration, headers=server.headers)
+        served = process_seconds(server.pid) - srv0
+        ours = served + children_seconds() - kids0
         elapsed = time.perf_counter() - t0
         other = max(0.0, (busy_seconds() - busy0 - ours) / elapsed)
         steal = (steal_seconds() - steal0) / elapsed
         wait_idle(server.pid)
         connections = sc.connections or args.connections
         run = Result(
-            sc.name, offerings, **got, other_cpu=round(other, 2), steal_cpu=round(steal, 2), connections=connections
+            sc.name + label,
+            offerings,
+            **got,
+            other_cpu=round(other, 2),
+            steal_cpu=round(steal, 2),
+            connections=connections,
+            server_us=round(served / max(got["requests"], 1) * 1e6, 1),
         )
         if best is None or run.other_cpu + run.steal_cpu < best.other_cpu + best.steal_cpu:
             best = run
@@ -319,7 +377,7 @@ def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: i
     assert best is not None
     result, other = best, best.other_cpu + best.steal_cpu
     print(
-        f"  {sc.name:<14} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
+        f"  {sc.name + label:<22} {result.rps:>9,.0f} req/s  p50 {result.p50_ms:6.2f} ms  p99 {result.p99_ms:6.2f} ms"
         f"  non-2xx {result.non_2xx_3xx}  socket errors {result.socket_errors}  other CPU {result.other_cpu:.2f} cores"
         f"  steal {result.steal_cpu:.2f}",
         flush=True,
@@ -379,7 +437,7 @@ def sample(args: argparse.Namespace, server: Server, sc: Scenario, sampler: list
         ["taskset", "-c", str(args.wrk_core), *sampler], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     time.sleep(0.5)
-    wrk(args, server.base, sc, args.duration, server.pid)
+    wrk(args, server.base, sc, args.duration, server.pid, server.headers)
     _, err = proc.communicate()
     if proc.returncode != 0:
         print(f"  {sampler[0]} failed: {err.decode()[-500:]}", flush=True)
@@ -475,6 +533,11 @@ def targets(results: dict[str, Result]) -> dict[str, tuple[str, bool]]:
         out["list_filter"] = ("≥ 3000 req/s, p99 ≤ 20 ms", r.rps >= 3000 and r.p99_ms <= 20)
     if "post" in results:
         out["post"] = ("≥ 1500 req/s", results["post"].rps >= 1500)
+    for name in AUTH_COMPARED:
+        off = results.get(name + NO_AUTH)
+        if off is not None and name in results:
+            ratio = results[name].rps / off.rps
+            out[f"{name} auth on/off"] = (f"≥ {AUTH_RATIO} (measured {ratio:.2f})", ratio >= AUTH_RATIO)
     for name, r in results.items():  # unexpected statuses fail every scenario, with or without a target
         if r.error:
             out[name] = (out.get(name, ("expected statuses only", False))[0], False)
@@ -492,6 +555,8 @@ def report(results: dict[str, Result], flat: dict[str, Result], offerings: int, 
     ]
     for name, r in results.items():
         ratio = f"{r.rps / hello:.2f}" if hello else "n/a"
+        if name.endswith(NO_AUTH):
+            verdicts.setdefault(name, ("(authentication off)", None))
         target, ok = verdicts.get(name, ("", None))
         verdict = "" if ok is None else ("PASS" if ok else "FAIL")
         if r.error:
@@ -500,6 +565,24 @@ def report(results: dict[str, Result], flat: dict[str, Result], offerings: int, 
             f"| {name} | {r.rps:,.0f} | {_fmt_ms(r.p50_ms)} | {_fmt_ms(r.p99_ms)} | {ratio} | {target} | {verdict} "
             f"| {r.other_cpu:.2f} / {r.steal_cpu:.2f} |"
         )
+    compared = [(name, verdicts[f"{name} auth on/off"]) for name in AUTH_COMPARED if f"{name} auth on/off" in verdicts]
+    if compared:
+        lines += [
+            "",
+            "Authentication on (bearer token, scope check, rate limit) against off, same run: the median"
+            " of alternating runs; server CPU per request from /proc:",
+            "",
+        ]
+        lines += [
+            "| scenario | off req/s | on req/s | on p99 | ratio | CPU/request off → on | target | result |",
+            "|---|---:|---:|---:|---:|---:|---|---|",
+        ]
+        for name, (_, ok) in compared:
+            off, on = results[name + NO_AUTH], results[name]
+            lines.append(
+                f"| {name} | {off.rps:,.0f} | {on.rps:,.0f} | {_fmt_ms(on.p99_ms)} | {on.rps / off.rps:.2f} "
+                f"| {off.server_us:.0f} → {on.server_us:.0f} µs | ≥ {AUTH_RATIO} | {'PASS' if ok else 'FAIL'} |"
+            )
     if flat:
         lines += ["", "List latency flatness (same query and settings at two catalog sizes):", ""]
         lines += ["| scenario | offerings | req/s | p50 | p99 |", "|---|---:|---:|---:|---:|"]
@@ -538,6 +621,13 @@ def main() -> int:
     parser.add_argument("--quiet-wait", type=float, default=60, help="seconds to wait for a quiet machine")
     parser.add_argument("--retries", type=int, default=2, help="re-measure a run disturbed by other processes")
     parser.add_argument("--only", help="comma-separated scenario names")
+    parser.add_argument(
+        "--auth",
+        choices=["both", "on", "off"],
+        default="both",
+        help="tmfstack with tokens, without, or both (compared)",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="alternating off/on runs per compared scenario")
     parser.add_argument("--profile", action="store_true", help="py-spy each tmfstack scenario in an extra run")
     parser.add_argument("--profile-top", type=int, default=15)
     parser.add_argument("--native", action="store_true", help="py-spy --native: split time spent in C extensions")
@@ -566,13 +656,28 @@ def main() -> int:
 
     tmf = [s for s in chosen if s.server == "tmf"]
     if tmf:
-        server = Server("tmf", args.port + 1, args.server_core, working_copy(db))
+        copy = working_copy(db)
+        # both servers on one database copy and one core: the compared scenarios alternate between
+        # them (--rounds times each, the median kept), so drift on the machine hits both alike
+        off = Server("tmf", args.port + 3, args.server_core, copy, auth=False) if args.auth != "on" else None
+        on = Server("tmf", args.port + 1, args.server_core, copy) if args.auth != "off" else None
         try:
-            print(f"tmfstack on {args.offerings:,} offerings (ready in {server.startup:.1f} s)", flush=True)
+            ready = ", ".join(f"{s.startup:.1f} s" for s in (off, on) if s is not None)
+            print(f"tmfstack on {args.offerings:,} offerings, without and with tokens (ready in {ready})", flush=True)
             for sc in tmf:
-                results[sc.name] = measure(args, server, sc, args.offerings)
+                pairs = [(off, NO_AUTH), (on, "")] if sc.name in AUTH_COMPARED else [(on or off, "")]
+                runs: dict[str, list[Result]] = {}
+                for _ in range(args.rounds if sc.name in AUTH_COMPARED and off and on else 1):
+                    for server, label in pairs:
+                        if server is not None:
+                            label = label if server is on or sc.name in AUTH_COMPARED else NO_AUTH
+                            runs.setdefault(label, []).append(measure(args, server, sc, args.offerings, label))
+                for label, measured in runs.items():
+                    results[sc.name + label] = sorted(measured, key=lambda r: r.rps)[len(measured) // 2]
         finally:
-            server.stop()
+            for server in (off, on):
+                if server is not None:
+                    server.stop()
         for name in FLAT:
             if name in results:
                 flat[f"{name}@{args.offerings}"] = results[name]
@@ -580,7 +685,7 @@ def main() -> int:
     flat_runs = [s for s in chosen if s.name in FLAT and s.name in results]
     if args.flat_offerings and flat_runs and args.flat_offerings != args.offerings:
         small, _ = ensure_seed(args.flat_offerings, args.reseed)
-        server = Server("tmf", args.port + 2, args.server_core, working_copy(small))
+        server = Server("tmf", args.port + 2, args.server_core, working_copy(small), auth=args.auth != "off")
         try:
             print(f"tmfstack on {args.flat_offerings:,} offerings (ready in {server.startup:.1f} s)", flush=True)
             plain = argparse.Namespace(**{**vars(args), "profile": False})
