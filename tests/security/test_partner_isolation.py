@@ -198,3 +198,25 @@ def test_a_partner_is_never_its_own_customer(world: World) -> None:
     assert len(products) == 1 and products[0]["relatedParty"] == [
         {"id": "org-a", "role": "Seller", "@referredType": "Organization"}
     ]
+
+
+def test_a_partners_counts_stay_exact_through_changes_and_deletes(world: World) -> None:
+    """A partner's X-Total-Count comes from a counter kept with its Seller entries."""
+    made = [world.a.post(INDIVIDUALS, json={"givenName": "P", "familyName": str(n)}).json()["id"] for n in range(3)]
+
+    def count(caller: Caller) -> int:
+        return int(caller.get(f"{INDIVIDUALS}?limit=1").headers["x-total-count"])
+
+    assert (count(world.a), count(world.b)) == (3, 0)
+    # the operator hands one to B, and removes another
+    moved = world.operator.patch(
+        f"{INDIVIDUALS}/{made[0]}",
+        json={"relatedParty": [{"id": "org-b", "role": "Seller", "@referredType": "Organization"}]},
+    )
+    assert moved.status_code == 200, moved.text
+    assert world.operator.delete(f"{INDIVIDUALS}/{made[1]}").status_code == 204
+    assert (count(world.a), count(world.b)) == (1, 1)
+    assert [p["id"] for p in world.b.get(INDIVIDUALS).json()] == [made[0]]
+    # a change that keeps the Seller moves no counter
+    assert world.a.patch(f"{INDIVIDUALS}/{made[2]}", json={"givenName": "Q"}).status_code == 200
+    assert (count(world.a), count(world.b)) == (1, 1)

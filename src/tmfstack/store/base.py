@@ -24,6 +24,14 @@ from .records import SecurityRecords
 COLUMNS = ("id", "name", "status", "last_update", "type")
 #: prefix of a SqlCond column naming a declared reference path, e.g. "ref:relatedParty.id"
 REF = "ref:"
+#: reference paths starting with this are also counted per value, like status and @type (the engine's
+#: "@partner": a partner's X-Total-Count costs one counter row)
+COUNTED = "@"
+#: what the counted references of a kind are rebuilt from, after a re-index
+RECOUNT = (
+    "INSERT INTO resource_count(kind, facet, value, n) SELECT kind, path, value, COUNT(*) FROM resource_ref"
+    " WHERE kind = {0} AND path LIKE '@%' GROUP BY kind, path, value"
+)
 Refs = tuple[tuple[str, str], ...]
 Op = Literal["eq", "ne", "gt", "gte", "lt", "lte"]
 

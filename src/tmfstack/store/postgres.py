@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from ..errors import Conflict, StaleVersion
-from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .pg_errors import translated as _translated
 from .postgres_records import PostgresRecords
 from .schema import MIGRATIONS, POSTGRES, statements
@@ -166,6 +166,8 @@ class PostgresStore(PostgresRecords, Store):
                 rows = await tx.conn.fetch("SELECT seq, doc FROM resource WHERE kind=$1", kind)
                 for seq, doc in rows:
                     await tx._write_refs(kind, seq, extract(doc))
+                await tx.conn.execute("DELETE FROM resource_count WHERE kind=$1 AND facet LIKE '@%'", kind)
+                await tx.conn.execute(RECOUNT.format("$1"), kind)
                 await tx.conn.execute(
                     "INSERT INTO tmfstack_meta(key, value) VALUES($1, $2)"
                     " ON CONFLICT (key) DO UPDATE SET value=excluded.value",
@@ -397,13 +399,19 @@ class PostgresTx(Tx):
             )
             if old is None:
                 raise StaleVersion(f"{id!r} was changed concurrently; retry")
-            before, seq = Indexed(*old[:4]), old[4]
-            if (before.status, before.type) != (idx.status, idx.type):
-                await self._count(kind, [(before, -1), (idx, 1)])
+            seq, old_refs = old[4], None
             if idx.refs is not None:
-                await self.conn.execute("DELETE FROM resource_ref WHERE kind=$1 AND seq=$2", kind, seq)
+                old_refs = await self._drop_refs(kind, seq)
                 await self._write_refs(kind, seq, idx.refs)
+            # nets to nothing (no statement) when status, @type and counted references stay
+            await self._count(kind, [(Indexed(*old[:4], refs=old_refs), -1), (idx, 1)])
         return version + 1
+
+    async def _drop_refs(self, kind: str, seq: int) -> Refs:
+        rows = await self.conn.fetch(
+            "DELETE FROM resource_ref WHERE kind=$1 AND seq=$2 RETURNING path, value", kind, seq
+        )
+        return tuple((r[0], r[1]) for r in rows)
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
         sql = "DELETE FROM resource WHERE kind=$1 AND id=$2"
@@ -414,8 +422,7 @@ class PostgresTx(Tx):
             row = await self.conn.fetchrow(sql + " RETURNING name, status, last_update, type, seq", *args)
             if row is None:
                 return False
-            await self._count(kind, [(Indexed(*row[:4]), -1)])
-            await self.conn.execute("DELETE FROM resource_ref WHERE kind=$1 AND seq=$2", kind, row[4])
+            await self._count(kind, [(Indexed(*row[:4], refs=await self._drop_refs(kind, row[4])), -1)])
         return True
 
     async def hubs(self, api: str) -> list[HubRow]:

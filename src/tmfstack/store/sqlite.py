@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Conflict, ServiceUnavailable, StaleVersion
-from .base import Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlite_records import SqliteRecords
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
@@ -183,6 +183,8 @@ class SqliteStore(SqliteRecords, Store):
             rows = self.conn.execute("SELECT seq, doc FROM resource WHERE kind=?", (kind,)).fetchall()
             for seq, doc in rows:
                 tx._write_refs(kind, seq, extract(doc))
+            self.conn.execute("DELETE FROM resource_count WHERE kind=? AND facet LIKE '@%'", (kind,))
+            self.conn.execute(RECOUNT.format("?"), (kind,))
             self.conn.execute(
                 "INSERT INTO tmfstack_meta(key, value) VALUES(?, ?)"
                 " ON CONFLICT(key) DO UPDATE SET value=excluded.value",
@@ -365,13 +367,16 @@ class SqliteTx(Tx):
             " WHERE kind=? AND id=?",
             (idx.name, idx.status, idx.last_update, idx.type, doc, kind, id),
         )
-        before, seq = Indexed(*old[:4]), old[4]
-        if (before.status, before.type) != (idx.status, idx.type):
-            self._count(kind, [(before, -1), (idx, 1)])
+        seq, old_refs = old[4], None
         if idx.refs is not None:
-            self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, seq))
+            old_refs = self._drop_refs(kind, seq)
             self._write_refs(kind, seq, idx.refs)
+        self._count(kind, [(Indexed(*old[:4], refs=old_refs), -1), (idx, 1)])  # nothing when nothing moved
         return version + 1
+
+    def _drop_refs(self, kind: str, seq: int) -> Refs:
+        cur = self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=? RETURNING path, value", (kind, seq))
+        return tuple((path, value) for path, value in cur.fetchall())
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
         sql = "DELETE FROM resource WHERE kind=? AND id=?"
@@ -381,8 +386,7 @@ class SqliteTx(Tx):
         row = self.conn.execute(sql + " RETURNING name, status, last_update, type, seq", args).fetchone()
         if row is None:
             return False
-        self._count(kind, [(Indexed(*row[:4]), -1)])
-        self.conn.execute("DELETE FROM resource_ref WHERE kind=? AND seq=?", (kind, row[4]))
+        self._count(kind, [(Indexed(*row[:4], refs=self._drop_refs(kind, row[4])), -1)])
         return True
 
     async def hubs(self, api: str) -> list[HubRow]:

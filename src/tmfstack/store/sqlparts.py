@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from .base import COLUMNS, REF, Indexed, SqlCond
+from .base import COLUMNS, COUNTED, REF, Indexed, SqlCond
 
 _CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -123,6 +123,19 @@ def count_plan(kind: str, conds: Sequence[SqlCond], style: str, collate: str = "
             f" AND value IN ({marks})",
             [kind, cond.column, *values],
         )
+    if (
+        len(conds) == 1
+        and conds[0].op == "eq"
+        and conds[0].column.startswith(REF + COUNTED)
+        and len(set(conds[0].values)) == 1
+    ):
+        # a counted reference path (a partner's resources): its counter row, like status and @type
+        cond = conds[0]
+        return (
+            f"SELECT n FROM resource_count WHERE kind = {_ph(style, 1)} AND facet = {_ph(style, 2)}"
+            f" AND value = {_ph(style, 3)}",
+            [kind, cond.column[len(REF) :], cond.values[0]],
+        )
     if len(conds) == 1 and conds[0].op == "eq" and conds[0].column.startswith(REF):
         # one reference path (a partner's orders, a customer's products): count its index entries
         # without visiting the rows; a document holds a (path, value) pair at most once
@@ -145,6 +158,9 @@ def _facets(idx: Indexed) -> Iterator[tuple[str, str]]:
         yield "status", idx.status
     if idx.type is not None:
         yield "type", idx.type
+    for path, value in idx.refs or ():  # None: unchanged, counted elsewhere
+        if path.startswith(COUNTED):
+            yield path, value
 
 
 def counter_changes(changes: Sequence[tuple[Indexed, int]]) -> list[tuple[str, str, int]]:
