@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
+from dataclasses import astuple
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -50,7 +51,7 @@ class PostgresRecords(SecurityRecords):
         done = await self.pool.fetchval(
             f"INSERT INTO oauth_client({_CLIENT}) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)"
             " ON CONFLICT (id) DO NOTHING RETURNING id",
-            *_values(row),
+            *astuple(row),
         )
         if done is None:
             raise Conflict(f"a client with id {row.id!r} already exists", code="DUPLICATE_ID")
@@ -60,7 +61,7 @@ class PostgresRecords(SecurityRecords):
         await self.pool.execute(
             "UPDATE oauth_client SET name=$2, secret_hash=$3, scopes=$4, party=$5, rate=$6, burst=$7, status=$8,"
             " created=$9, updated=$10 WHERE id=$1",
-            *_values(row),
+            *astuple(row),
         )
 
     @_db
@@ -94,18 +95,3 @@ class PostgresRecords(SecurityRecords):
         )
         stored: str = await self.pool.fetchval("SELECT value FROM tmfstack_meta WHERE key=$1", key)
         return stored
-
-
-def _values(row: ClientRow) -> tuple[Any, ...]:
-    return (
-        row.id,
-        row.name,
-        row.secret_hash,
-        row.scopes,
-        row.party,
-        row.rate,
-        row.burst,
-        row.status,
-        row.created,
-        row.updated,
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import AbstractAsyncContextManager
+from dataclasses import astuple
 from typing import Any
 
 from ..errors import Conflict
@@ -29,7 +30,7 @@ class SqliteRecords(SecurityRecords):
     async def insert_client(self, row: ClientRow) -> None:
         async with self.transaction():
             try:
-                self.conn.execute(f"INSERT INTO oauth_client({_CLIENT}) VALUES(?,?,?,?,?,?,?,?,?,?)", _values(row))
+                self.conn.execute(f"INSERT INTO oauth_client({_CLIENT}) VALUES(?,?,?,?,?,?,?,?,?,?)", astuple(row))
             except sqlite3.IntegrityError:
                 raise Conflict(f"a client with id {row.id!r} already exists", code="DUPLICATE_ID") from None
 
@@ -38,7 +39,7 @@ class SqliteRecords(SecurityRecords):
             self.conn.execute(
                 "UPDATE oauth_client SET name=?, secret_hash=?, scopes=?, party=?, rate=?, burst=?, status=?,"
                 " created=?, updated=? WHERE id=?",
-                (*_values(row)[1:], row.id),
+                (*astuple(row)[1:], row.id),
             )
 
     async def signing_keys(self) -> list[KeyRow]:
@@ -65,18 +66,3 @@ class SqliteRecords(SecurityRecords):
             )
             stored = self.conn.execute("SELECT value FROM tmfstack_meta WHERE key=?", (key,)).fetchone()
         return str(stored[0])
-
-
-def _values(row: ClientRow) -> tuple[Any, ...]:
-    return (
-        row.id,
-        row.name,
-        row.secret_hash,
-        row.scopes,
-        row.party,
-        row.rate,
-        row.burst,
-        row.status,
-        row.created,
-        row.updated,
-    )
