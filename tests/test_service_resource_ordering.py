@@ -579,9 +579,10 @@ def test_resource_order_naming_a_free_resource_takes_that_one(fast: TestClient) 
 
 def test_resource_order_delete_item_gives_the_resource_back(fast: TestClient) -> None:
     chain = make_chain(fast, members=2)
-    got = place_ro(fast, resource_order(add_item("1", chain)))["orderItem"][0]["resource"]
+    cust = customer()  # the delete is the same customer's: another one's is refused (tests/security/test_pool_holding.py)
+    got = place_ro(fast, resource_order(add_item("1", chain), cust=cust))["orderItem"][0]["resource"]
     assert taken(fast, chain.resource_spec["id"]) == {got["id"]}
-    done = place_ro(fast, resource_order(delete_item("1", got)))
+    done = place_ro(fast, resource_order(delete_item("1", got), cust=cust))
     assert done["state"] == "completed"
     assert done["orderItem"][0]["state"] == "completed"
     assert taken(fast, chain.resource_spec["id"]) == set()
@@ -642,8 +643,9 @@ def test_a_resource_named_by_value_is_brought_in_once(fast: TestClient) -> None:
 def test_a_brought_in_resource_does_not_join_the_pool(fast: TestClient) -> None:
     chain = make_chain(fast, members=1)
     number = uid("+3361")
-    got = place_ro(fast, resource_order(brought_in(chain, number)))["orderItem"][0]["resource"]
-    assert place_ro(fast, resource_order(delete_item("1", got)))["state"] == "completed"
+    cust = customer()
+    got = place_ro(fast, resource_order(brought_in(chain, number), cust=cust))["orderItem"][0]["resource"]
+    assert place_ro(fast, resource_order(delete_item("1", got), cust=cust))["state"] == "completed"
     # the pool holds one resource: an order for two of them cannot be served
     done = place_ro(fast, resource_order(add_item("1", chain), add_item("2", chain)))
     served = {i.get("resource", {}).get("id") for i in done["orderItem"]}
@@ -682,7 +684,7 @@ def test_a_stale_reservation_cannot_free_a_resource_someone_else_holds(fast: Tes
     place_ro(fast, resource_order(add_item("1", chain), cust=first))
     reservation = get(fast, f"{PM}/reservation?relatedParty.id={first['id']}")[0]
     # the first customer's resource is given back through TMF652, then another order takes it
-    assert place_ro(fast, resource_order(delete_item("1", only)))["state"] == "completed"
+    assert place_ro(fast, resource_order(delete_item("1", only), cust=first))["state"] == "completed"
     second = customer()
     again = place_ro(fast, resource_order(add_item("1", chain), cust=second))
     assert again["orderItem"][0]["resource"]["id"] == only["id"]

@@ -55,6 +55,10 @@ class Settings:
     #: how long a qualification answer (TMF679, TMF645) holds, in seconds (its expirationDate)
     qualification_validity: float = field(default_factory=lambda: float(_env("QUALIFICATION_VALIDITY", "86400")))
 
+    #: TMF685 reservations: resources one request may ask, resources one customer may hold
+    reservation_max: int = field(default_factory=lambda: int(_env("RESERVATION_MAX", "100")))
+    reservation_customer_max: int = field(default_factory=lambda: int(_env("RESERVATION_CUSTOMER_MAX", "1000")))
+
     # -- security (README: Security) -----------------------------------------------------
     #: bearer tokens on every non-public route; off only on purpose (``--no-auth``), on loopback
     auth: bool = field(default_factory=lambda: _env("AUTH", "on").lower() not in ("off", "0", "false", "no"))

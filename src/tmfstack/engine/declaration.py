@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .contract import Contract, load_contract
 from .lifecycle import StateMachine
+from .ownership import ClientCheck, Ownership
 
 if TYPE_CHECKING:
     from .service import ResourceService
@@ -78,6 +79,10 @@ class ResourceDecl:
     #: (reference path, resource of this API) for a request about another resource, e.g. a
     #: cancel request ("productOrder.id", "productOrder"): a partner may only file it for one it sees
     refers_to: tuple[str, str] | None = None
+    #: records the order manager fulfils: what a client may create, change and delete (``ownership.py``)
+    ownership: Ownership | None = None
+    #: an API's own rule for clients' creates, changes and deletes (e.g. TMF640 requests name a TMF638 service)
+    client_check: ClientCheck | None = None
 
     @property
     def entity_name(self) -> str:

@@ -21,6 +21,7 @@ from ..tmf630 import leaves
 from . import access
 from . import patch as patching
 from .declaration import ApiDecl, Doc, ResourceDecl
+from .ownership import Actor, guard
 from .reading import ResourceReader
 from .unit import Unit
 
@@ -148,15 +149,26 @@ class ResourceService(ResourceReader):
         return self._finish(doc, None)
 
     async def create(
-        self, body: Any, keep_id: bool = False, unit: Unit | None = None, party: str | None = None
+        self,
+        body: Any,
+        keep_id: bool = False,
+        unit: Unit | None = None,
+        party: str | None = None,
+        actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
-        """``party``: the partner a client acts for (marked as Seller; what it refers to must be its own)."""
+        """``party``: the partner a client acts for (marked as Seller; what it refers to must be its own);
+        ``actor``: the client whose request this is (ownership rules apply), None for the server's own writes."""
         doc = self.prepare_create(body, keep_id, party)
         if party is not None and self.decl.refers_to is not None:
             await self._check_reference(doc, party)
         if unit is None:
             async with self.engine.unit() as own:
-                return await self.insert(own, doc)
+                return await self._create(own, doc, actor)
+        return await self._create(unit, doc, actor)
+
+    async def _create(self, unit: Unit, doc: Doc, actor: Actor | None) -> tuple[Doc, bytes, int]:
+        if actor is not None:
+            await guard(self, unit, None, doc, actor)
         return await self.insert(unit, doc)
 
     async def _check_reference(self, doc: Doc, party: str) -> None:
@@ -183,7 +195,13 @@ class ResourceService(ResourceReader):
         return doc, raw, 1
 
     async def patch(
-        self, id: str, body: bytes, content_type: str | None, if_match: str | None = None, party: str | None = None
+        self,
+        id: str,
+        body: bytes,
+        content_type: str | None,
+        if_match: str | None = None,
+        party: str | None = None,
+        actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
         def change(before: Doc) -> Doc:
             after = self._canonical_state(patching.apply(before, body, content_type))  # rules see stored spellings
@@ -201,10 +219,10 @@ class ResourceService(ResourceReader):
                 access.check_kept(before, after)
             return after
 
-        return await self.update(id, change, if_match, party=party)
+        return await self.update(id, change, if_match, party=party, actor=actor)
 
     async def replace(
-        self, id: str, body: Any, if_match: str | None = None, party: str | None = None
+        self, id: str, body: Any, if_match: str | None = None, party: str | None = None, actor: Actor | None = None
     ) -> tuple[Doc, bytes, int]:
         """PUT: the body becomes the resource (server-owned attributes kept, like PATCH refuses them)."""
         if not isinstance(body, dict):
@@ -224,7 +242,7 @@ class ResourceService(ResourceReader):
                 access.check_kept(before, after)
             return after
 
-        return await self.update(id, change, if_match, party=party)
+        return await self.update(id, change, if_match, party=party, actor=actor)
 
     async def update(
         self,
@@ -233,6 +251,7 @@ class ResourceService(ResourceReader):
         if_match: str | None = None,
         unit: Unit | None = None,
         party: str | None = None,
+        actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
         """Read, change, check and write with compare-and-set; emits the change events.
 
@@ -240,18 +259,24 @@ class ResourceService(ResourceReader):
         Conflict aborts the unit and its owner retries the whole of it.
         """
         if unit is not None:
-            return await self._update(unit, id, change, if_match, party)
+            return await self._update(unit, id, change, if_match, party, actor)
         for _ in range(_CAS_RETRIES):
             try:
                 async with self.engine.unit() as own:
-                    return await self._update(own, id, change, if_match, party)
+                    return await self._update(own, id, change, if_match, party, actor)
             except ConcurrentUpdate:
                 if if_match is not None:
                     raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
         raise ConcurrentUpdate(f"{self.name} {id!r} is being changed concurrently; retry")
 
     async def _update(
-        self, unit: Unit, id: str, change: Callable[[Doc], Doc], if_match: str | None, party: str | None = None
+        self,
+        unit: Unit,
+        id: str,
+        change: Callable[[Doc], Doc],
+        if_match: str | None,
+        party: str | None = None,
+        actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
         row = await unit.tx.get(self.kind, id)
         if row is None:
@@ -266,6 +291,8 @@ class ResourceService(ResourceReader):
         after = self._canonical_state(change(orjson.loads(row.doc)))
         if after == before:  # same state in another spelling included: no new version
             return before, row.doc, row.version
+        if actor is not None:
+            await guard(self, unit, before, after, actor)
         after = self._finish(after, before)
         raw = orjson.dumps(after)
         idx = self.indexed(after)
@@ -288,11 +315,16 @@ class ResourceService(ResourceReader):
         return after, raw, version
 
     async def delete(
-        self, id: str, if_match: str | None = None, unit: Unit | None = None, party: str | None = None
+        self,
+        id: str,
+        if_match: str | None = None,
+        unit: Unit | None = None,
+        party: str | None = None,
+        actor: Actor | None = None,
     ) -> None:
         if unit is None:
             async with self.engine.unit() as own:
-                return await self.delete(id, if_match, own, party)
+                return await self.delete(id, if_match, own, party, actor)
         row = await unit.tx.get(self.kind, id)
         if row is None:
             raise NotFound(f"{self.name} {id!r} does not exist")
@@ -301,6 +333,8 @@ class ResourceService(ResourceReader):
         doc = orjson.loads(row.doc)
         if self.decl.can_delete is not None:
             self.decl.can_delete(doc)
+        if actor is not None:
+            await guard(self, unit, doc, None, actor)
         if not await unit.tx.delete(self.kind, id, row.version):
             raise ConcurrentUpdate(f"{self.name} {id!r} changed concurrently; retry")
         await self.emit(unit, "Delete", doc)

@@ -142,6 +142,20 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def delete_hub(self, api: str, id: str) -> bool: ...
 
+    # -- pool-member holding (one holder per member: the table's primary key) --------------
+
+    @abc.abstractmethod
+    async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:
+        """Record ``holder`` (for ``customer``) as holding each of ``ids``, in one statement;
+        returns the ids someone already holds (nothing is recorded for them)."""
+
+    @abc.abstractmethod
+    async def unhold(self, kind: str, ids: Sequence[str]) -> None: ...
+
+    @abc.abstractmethod
+    async def held(self, kind: str, customer: str) -> int:
+        """How many members of ``kind`` are held for ``customer``."""
+
 
 class Store(SecurityRecords, abc.ABC):
     """A backend. Reads go straight to the database; writes go through ``transaction()``."""

@@ -482,6 +482,28 @@ class PostgresTx(Tx):
             if gone is None:
                 await self.conn.execute("UPDATE task SET lease_owner=NULL, lease_until=NULL WHERE id=$1", task.id)
 
+    async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:
+        wanted = list(dict.fromkeys(ids))
+        with _translated():  # the primary key refuses a second holder
+            rows = await self.conn.fetch(
+                "INSERT INTO pool_hold(kind, id, holder, customer) SELECT $1, i, $2, $3 FROM unnest($4::text[]) AS t(i)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                kind,
+                holder,
+                customer,
+                wanted,
+            )
+        return set(wanted) - {r[0] for r in rows}
+
+    async def unhold(self, kind: str, ids: Sequence[str]) -> None:
+        with _translated():
+            await self.conn.execute("DELETE FROM pool_hold WHERE kind=$1 AND id = ANY($2::text[])", kind, list(ids))
+
+    async def held(self, kind: str, customer: str) -> int:
+        with _translated():
+            sql = "SELECT COUNT(*) FROM pool_hold WHERE customer=$1 AND kind=$2"
+            return int(await self.conn.fetchval(sql, customer, kind))
+
     async def delete_hub(self, api: str, id: str) -> bool:
         with _translated():
             found = await self.conn.fetchval("DELETE FROM hub WHERE api=$1 AND id=$2 RETURNING id", api, id)

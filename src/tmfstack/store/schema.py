@@ -127,6 +127,20 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE hub ADD COLUMN client_id TEXT;
     ALTER TABLE hub ADD COLUMN party TEXT;
     """,
+    # 6: pool-member holding: one row per taken pool member, so no member is ever held twice
+    # (the primary key), whatever its document says; resources reserved before are held by ''
+    """
+    CREATE TABLE pool_hold (
+        kind TEXT NOT NULL,
+        id TEXT NOT NULL,
+        holder TEXT NOT NULL,
+        customer TEXT NOT NULL,
+        PRIMARY KEY (kind, id)
+    ){without_rowid};
+    CREATE INDEX pool_hold_customer ON pool_hold (customer, kind);
+    INSERT INTO pool_hold(kind, id, holder, customer)
+        SELECT kind, id, '', '' FROM resource WHERE kind = 'tmf639.resource' AND status = 'reserved';
+    """,
 )
 
 SQLITE = {

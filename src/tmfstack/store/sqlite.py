@@ -423,6 +423,25 @@ class SqliteTx(Tx):
         if cur.rowcount == 0:
             self.conn.execute("UPDATE task SET lease_owner=NULL, lease_until=NULL WHERE id=?", (task.id,))
 
+    async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:
+        wanted, got = list(dict.fromkeys(ids)), set()
+        for start in range(0, len(wanted), 200):  # the primary key refuses a second holder
+            part = wanted[start : start + 200]
+            values = ",".join("(?,?,?,?)" for _ in part)
+            args = [v for id in part for v in (kind, id, holder, customer)]
+            sql = (
+                f"INSERT INTO pool_hold(kind, id, holder, customer) VALUES {values} ON CONFLICT DO NOTHING RETURNING id"
+            )
+            got.update(r[0] for r in self.conn.execute(sql, args).fetchall())
+        return set(wanted) - got
+
+    async def unhold(self, kind: str, ids: Sequence[str]) -> None:
+        self.conn.executemany("DELETE FROM pool_hold WHERE kind=? AND id=?", [(kind, id) for id in ids])
+
+    async def held(self, kind: str, customer: str) -> int:
+        sql = "SELECT COUNT(*) FROM pool_hold WHERE customer=? AND kind=?"
+        return int(self.conn.execute(sql, (customer, kind)).fetchone()[0])
+
     async def delete_hub(self, api: str, id: str) -> bool:
         cur = self.conn.execute("DELETE FROM hub WHERE api=? AND id=?", (api, id))
         if cur.rowcount:

@@ -13,9 +13,10 @@ from starlette.responses import Response
 from ..apis.activation.callbacks import signed
 from ..apis.activation.tmf640 import callback
 from ..apis.geography import places
+from ..engine.ownership import AUDIT, AUDIT_REF
 from ..engine.registry import Engine
 from ..errors import BadRequest, NotFound, TmfError, Unauthorized
-from ..store.base import Store
+from ..store.base import REF, SqlCond, Store
 from .gate import principal_of
 from .responses import error, json_bytes
 from .tmf_routes import read_body
@@ -44,13 +45,20 @@ def admin_routes(store: Store) -> dict[str, object]:
             items.append(item)
         return json_bytes(orjson.dumps(items))
 
+    async def overrides(request: Request) -> Response:
+        """The audit of admin overrides of the ownership rules, newest first (``?resource=<id>``: of one record)."""
+        resource = request.query_params.get("resource")
+        conds = [SqlCond(REF + AUDIT_REF, "eq", (resource,))] if resource else []
+        rows = await store.page(AUDIT, conds, [("last_update", True)], 0, 1000)
+        return json_bytes(b"[" + b",".join(rows) + b"]")
+
     async def redeliver(request: Request) -> Response:
         raw = request.path_params["id"]
         if not raw.isdigit() or not await store.redeliver(int(raw), time.time()):
             return error(NotFound(f"no dead or delivered delivery {raw}"))
         return Response(status_code=202)
 
-    return {"health": health, "deliveries": deliveries, "redeliver": redeliver}
+    return {"health": health, "deliveries": deliveries, "redeliver": redeliver, "overrides": overrides}
 
 
 def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Response]]:

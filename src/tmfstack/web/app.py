@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/health", admin["health"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
+            Route("/admin/overrides", admin["overrides"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
             Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
             *oauth.routes(security),

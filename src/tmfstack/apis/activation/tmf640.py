@@ -20,16 +20,18 @@ import httpx
 import orjson
 
 from ...clock import new_id, now_iso
+from ...engine import access
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...engine.ownership import OwnedByOrder
 from ...engine.service import ResourceService
 from ...engine.tasks import outside_unit
 from ...engine.unit import Unit
-from ...errors import ConcurrentUpdate, NotFound
+from ...errors import ConcurrentUpdate, NotFound, Unprocessable
 from ...net.outbound import AddressPolicy, fetch, guarded_client
 from ...store.base import REF, SqlCond, Task
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
-from ..ordering.flow import SERVICE_ORDER_QUEUE, wake
+from ..ordering.flow import SERVICE_INVENTORY, SERVICE_ORDER_QUEUE, wake
 from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
 from .callbacks import callback_url
 
@@ -134,6 +136,34 @@ async def on_changed(svc: ResourceService, unit: Unit, before: Doc, after: Doc) 
     outcome = await _request(svc, unit, after)
     if outcome is not None:  # answered at once: whoever asked is looking at it now
         await _record(svc.engine, unit, after["id"], outcome)
+
+
+async def client_request(
+    svc: ResourceService, unit: Unit, before: Doc | None, after: Doc | None, party: str | None
+) -> None:
+    """A client's request goes to the network only for a service of the TMF638 inventory that the
+    client sees (the activation record the order manager opened for it has its id), and only as
+    a move the TMF638 service state machine allows from the inventory's state. New services are
+    ordered (TMF641); activation records are the order manager's to delete."""
+    if before is None:
+        raise Unprocessable(
+            "a client's activation request names a service of the service inventory: PATCH "
+            "service/{id} of it; a new service is ordered through TMF641",
+            code="SERVICE_NOT_FOUND",
+        )
+    if after is None:
+        raise OwnedByOrder("activation records are kept by the order manager")
+    if all(before.get(k) == after.get(k) for k in REQUESTED):
+        return  # nothing for the network
+    inventory = svc.engine.services[SERVICE_INVENTORY]["service"]
+    row = await unit.tx.get(inventory.kind, before["id"])
+    found = orjson.loads(row.doc) if row else None
+    if found is None or (inventory.isolated and not access.visible(found, party)):
+        raise Unprocessable(f"service {before['id']!r} is not in the service inventory", code="SERVICE_NOT_FOUND")
+    spec = (found.get("serviceSpecification") or {}).get("id")
+    if (after.get("serviceSpecification") or {}).get("id") != spec:
+        raise Unprocessable(f"service {before['id']!r} is of specification {spec!r}", code="INVALID_SPECIFICATION")
+    SERVICE_LIFECYCLE.check(str(found.get("state")), str(after.get("state")))
 
 
 async def _record(engine: Engine, unit: Unit, service_id: str, outcome: Outcome) -> Doc:
@@ -303,6 +333,7 @@ API = ApiDecl.build(
             before_insert=on_requested,
             on_update=on_changed,
             create_response=accepted,
+            client_check=client_request,
         ),
         ResourceDecl("monitor", lifecycle=MONITOR, stamp=None, ref_paths=("sourceHref",)),
     ],

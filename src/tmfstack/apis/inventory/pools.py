@@ -6,8 +6,10 @@ A TMF685 ``resourcePool`` names the resource specifications it holds in
 specifications. A member is free when its ``resourceStatus`` is ``available``; taking it sets
 ``reserved`` (usage ``active``, administratively ``unlocked``) and the customer as
 ``relatedParty``; giving it back restores the free state. Both are compare-and-set writes on
-the resource row inside the caller's unit of work, so two orders can never hold one resource:
-the second write of a concurrent pair fails and its step is retried on fresh state.
+the resource row inside the caller's unit of work, and taking first records the holding in the
+store (``Tx.hold``: one row per member, its primary key refusing a second holder), so no member
+is ever held twice, whatever its document says (a status changed by hand included). Members are
+taken in batches (one free-list read and one holding statement per batch).
 """
 
 from __future__ import annotations
@@ -32,7 +34,6 @@ Doc = dict[str, Any]
 INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
 POOLS = "/tmf-api/resourcePoolManagement/v1"
 FREE, TAKEN = "available", "reserved"
-_CANDIDATES = 4  #: free members read per attempt
 _ROUNDS = 16  #: free-list reads before a take gives up on a pool that concurrent orders drain
 
 
@@ -40,6 +41,12 @@ class PoolExhausted(Unprocessable):
     """No free resource of the wanted specification (or the wanted one is not free)."""
 
     code = "POOL_EXHAUSTED"
+
+
+class NotHeld(Unprocessable):
+    """A resource to give back is held for another customer than the asking order's."""
+
+    code = "RESOURCE_NOT_HELD"
 
 
 def resources(engine: Engine) -> ResourceService:
@@ -79,6 +86,14 @@ async def has_free(engine: Engine, tx: Tx, spec_id: str) -> bool:
 OUTSIDE = frozenset({"brought in", "new"})
 STANDBY = "standby"
 HELD_BY, SERVES = "reservedBy", "supportsService"
+
+
+def customer_id(doc: Doc) -> str:
+    """The customer a resource is held for ('' for none): its one party that is not the Seller."""
+    for party in doc.get("relatedParty") or []:
+        if isinstance(party, dict) and str(party.get("role", "")).casefold() != access.PARTNER_ROLE.casefold():
+            return str(party.get("id") or "")
+    return ""
 
 
 def holder_of(doc: Doc) -> str | None:
@@ -136,50 +151,90 @@ async def take(
 ) -> Doc:
     """Take one free resource of ``spec_id`` (``wanted``: that resource id) for ``party``, held by
     the reservation ``holder`` (id, href); ``seller``: the partner whose order it serves."""
+    if wanted is None:
+        got = await take_many(engine, unit, [spec_id], 1, party=party, holder=holder, serves=serves, seller=seller)
+        if got:
+            return got[0]
+        pool = await pool_of(engine, unit, spec_id)
+        where = f"pool {pool['id']}" if pool else "no pool"
+        raise PoolExhausted(f"no free resource of specification {spec_id} ({where})")
     svc = resources(engine)
-    parties = [party] if party else []
-    if seller:
-        parties.append(access.seller(seller))
-    if wanted is not None:
-        try:
-            taken, _, _ = await svc.update(wanted, _taken(spec_id, True, parties, holder, serves), unit=unit)
-        except NotFound:
-            raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
-        return taken
-    skip = set(exclude)
-    for _ in range(_ROUNDS):
-        # in insertion order: the planner walks the specification's reference index, not every
-        # resource; a round whose candidates were all taken by concurrent orders reads again
-        rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, _CANDIDATES + len(skip))
-        candidates = [c for c in (orjson.loads(raw) for raw in rows) if c["id"] not in skip]
-        if not candidates:
-            break
-        # in one order for every taker: a reservation of several resources waits on rows in the
-        # same sequence as its rivals, so two of them never deadlock
-        for candidate in candidates:
-            try:
-                change = _taken(spec_id, False, parties, holder, serves)
-                taken, _, _ = await svc.update(candidate["id"], change, unit=unit)
-            except (_Busy, StaleVersion):
-                # another order took it since our read (its commit failed our compare-and-set)
-                skip.add(candidate["id"])
-                continue
-            return taken
-    pool = await pool_of(engine, unit, spec_id)
-    where = f"pool {pool['id']}" if pool else "no pool"
-    raise PoolExhausted(f"no free resource of specification {spec_id} ({where})")
+    parties = _parties(party, seller)
+    if await unit.tx.hold(svc.kind, [wanted], (holder or {}).get("id") or "", customer_id({"relatedParty": parties})):
+        raise PoolExhausted(f"resource {wanted!r} is already taken")
+    try:
+        taken, _, _ = await svc.update(wanted, _taken(spec_id, True, parties, holder, serves), unit=unit)
+    except NotFound:
+        await unit.tx.unhold(svc.kind, [wanted])
+        raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
+    except Exception:
+        await unit.tx.unhold(svc.kind, [wanted])
+        raise
+    return taken
 
 
-async def give_back(engine: Engine, unit: Unit, resource_id: str, holder: str | None = None) -> bool:
+def _parties(party: Doc | None, seller: str | None) -> list[Doc]:
+    return [*([party] if party else []), *([access.seller(seller)] if seller else [])]
+
+
+async def take_many(
+    engine: Engine,
+    unit: Unit,
+    spec_ids: list[str],
+    count: int,
+    *,
+    party: Doc | None = None,
+    holder: Doc | None = None,
+    serves: Doc | None = None,
+    seller: str | None = None,
+) -> list[Doc]:
+    """Take up to ``count`` free resources of ``spec_ids`` (in that order) for ``party``; fewer
+    when the pools run out. Each round reads the free members it needs in one page (in insertion
+    order: every taker waits on rows in the same sequence, so two never deadlock), records their
+    holding in one statement, then writes each; members held meanwhile are skipped."""
+    svc = resources(engine)
+    parties = _parties(party, seller)
+    holder_id, customer = (holder or {}).get("id") or "", customer_id({"relatedParty": parties})
+    got: list[Doc] = []
+    for spec_id in spec_ids:
+        skip: set[str] = set()
+        for _ in range(_ROUNDS):
+            need = count - len(got)
+            if need <= 0:
+                return got
+            rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, need + len(skip))
+            ids = [i for i in (orjson.loads(raw)["id"] for raw in rows) if i not in skip][:need]
+            if not ids:
+                break
+            skip.update(ids)
+            refused = await unit.tx.hold(svc.kind, ids, holder_id, customer)
+            for id in ids:
+                if id in refused:
+                    continue  # held although its document says free (changed by hand): not takeable
+                try:
+                    taken, _, _ = await svc.update(id, _taken(spec_id, False, parties, holder, serves), unit=unit)
+                except (_Busy, StaleVersion):
+                    await unit.tx.unhold(svc.kind, [id])  # another order took it since our read
+                    continue
+                got.append(taken)
+    return got
+
+
+async def give_back(
+    engine: Engine, unit: Unit, resource_id: str, holder: str | None = None, customer: str | None = None
+) -> bool:
     """Return a taken resource to its pool; False when it was not taken, or (``holder`` given)
-    is now held by another reservation. The reservation that held it is updated: its item
-    ``released``, and the reservation ``released`` once all its items are."""
+    is now held by another reservation. ``customer``: the asking order's customer ('' for none),
+    refused (NotHeld) when the resource is held for another. The reservation that held it is
+    updated: its item ``released``, and the reservation ``released`` once all its items are."""
     released: dict[str, str | None] = {}
 
     def change(doc: Doc) -> Doc:
         held_by = holder_of(doc)
         if doc.get("resourceStatus") != TAKEN or (holder is not None and held_by != holder):
             return doc  # unchanged: nothing is written
+        if customer is not None and customer_id(doc) != customer:
+            raise NotHeld(f"resource {doc.get('name') or doc['id']} is not held for customer {customer or '(none)'}")
         released["by"] = held_by
         status = STANDBY if doc.get("category") in OUTSIDE else FREE
         doc.update(resourceStatus=status, usageState="idle", administrativeState="locked", operationalState="enable")
@@ -187,12 +242,14 @@ async def give_back(engine: Engine, unit: Unit, resource_id: str, holder: str | 
         doc.pop("resourceRelationship", None)
         return doc
 
+    svc = resources(engine)
     try:
-        await resources(engine).update(resource_id, change, unit=unit)
+        await svc.update(resource_id, change, unit=unit)
     except NotFound:
         return False
     if "by" not in released:
         return False
+    await unit.tx.unhold(svc.kind, [resource_id])
     held_by = released["by"]
     if held_by and held_by != holder:
         await _release_item(engine, unit, held_by, resource_id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...engine.ownership import Ownership
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import Unprocessable
@@ -42,6 +43,12 @@ PRODUCT_LIFECYCLE = StateMachine(
 )
 
 
+#: a client records a product only as ``created`` and no order's; once an order made it or it
+#: left ``created``, status, owner, prices, characteristics, relationships are the order manager's
+#: (characteristic changes are ``modify`` orders: they reach the services and the network)
+PRODUCT_OWNERSHIP = Ownership(free_states={"created"}, client_attrs={"name"}, order_marks=("productOrderItem",))
+
+
 async def check_parties(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     problems = await Directory(svc.engine, unit.tx).problems(doc.get("relatedParty"))
     if problems:
@@ -62,6 +69,7 @@ API = ApiDecl.build(
             stamp=None,
             ref_paths=("relatedParty.id", "productOffering.id", "productOrderItem.productOrderId", "billingAccount.id"),
             before_insert=check_parties,
+            ownership=PRODUCT_OWNERSHIP,
         )
     ],
 )

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...engine.ownership import Ownership
 
 SERVICE_LIFECYCLE = StateMachine(
     "state",
@@ -27,6 +28,15 @@ SERVICE_LIFECYCLE = StateMachine(
     },
 )
 
+#: a client records a service only as feasibilityChecked or designed and no order's; a service an
+#: order made (``serviceOrderItem``) or that is reserved, active, inactive or terminated is the
+#: order manager's but for its name, description and notes
+SERVICE_OWNERSHIP = Ownership(
+    free_states={"feasibilityChecked", "designed"},
+    client_attrs={"name", "description", "note"},
+    order_marks=("serviceOrderItem",),
+)
+
 API = ApiDecl.build(
     "tmf638",
     contract="tmf638_v4",
@@ -38,6 +48,7 @@ API = ApiDecl.build(
             lifecycle=SERVICE_LIFECYCLE,
             stamp=None,
             ref_paths=("relatedParty.id", "serviceSpecification.id", "supportingResource.id", "supportingService.id"),
+            ownership=SERVICE_OWNERSHIP,
         )
     ],
 )

@@ -14,14 +14,19 @@ from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...engine.ownership import Ownership
 
 _STATUSES = ("standby", "alarm", "available", "reserved", "unknown", "suspended")
 RESOURCE_STATUS = StateMachine("resourceStatus", {s: set(_STATUSES) - {s} for s in _STATUSES})
 _REFS = ("relatedParty.id", "resourceSpecification.id", "resourceRelationship.id")
+#: ``reserved`` is a resource an order took (``pools.TAKEN``): only the order manager gives it
+#: back; a client stocks and maintains free ones and annotates taken ones (description, note;
+#: not the name: a number's name is the number)
+RESOURCE_OWNERSHIP = Ownership(free_states=set(_STATUSES) - {"reserved"}, client_attrs={"description", "note"})
 
 
 def _resource(name: str) -> ResourceDecl:
-    return ResourceDecl(name, lifecycle=RESOURCE_STATUS, stamp=None, ref_paths=_REFS)
+    return ResourceDecl(name, lifecycle=RESOURCE_STATUS, stamp=None, ref_paths=_REFS, ownership=RESOURCE_OWNERSHIP)
 
 
 API = ApiDecl.build(

@@ -8,7 +8,10 @@ the only official file; see ``pools.py`` for what a pool is here).
   ``resourceCapacity.capacityDemandAmount`` (default: ``quantity``, else 1) resources from
   ``resourceCapacity.resourcePool``; the taken ones are listed in
   ``appliedCapacityAmount.resource`` and ``reservationState`` is ``completed``. Too few free
-  resources refuse the whole reservation (422 ``POOL_EXHAUSTED``), nothing is taken.
+  resources refuse the whole reservation (422 ``POOL_EXHAUSTED``), nothing is taken. A request
+  asks at most ``TMFSTACK_RESERVATION_MAX`` resources (100), and a customer holds at most
+  ``TMFSTACK_RESERVATION_CUSTOMER_MAX`` (1000, order-taken ones included): 422
+  ``RESERVATION_LIMIT`` beyond, checked before anything is taken.
   PATCH ``reservationState`` to ``released`` gives them back.
 - ``availabilityCheck``: create with ``resourceCapacityDemand`` (a ResourceCapacityDemand:
   pool and amount) answers with ``availableCapacityAmount`` and ``isAvailable``.
@@ -77,31 +80,21 @@ async def reserve(svc: ResourceService, unit: Unit, doc: Doc) -> None:
         "@referredType": party.get("@referredType") or "Party",
     }
     owner = {k: v for k, v in owner.items() if v is not None}
-    taken: list[str] = []
-    for item in doc.get("reservationItem") or []:
+    items = doc.get("reservationItem") or []
+    asked = []
+    for item in items:
         capacity = item.get("resourceCapacity") or {}
-        pool = await _pool(svc, unit, capacity)
-        wanted = _amount(capacity.get("capacityDemandAmount"), item.get("quantity") or 1)
-        specs = pools.pool_specs(pool)
-        got = []
-        for _ in range(wanted):
-            for spec_id in specs:
-                try:
-                    resource = await pools.take(
-                        svc.engine,
-                        unit,
-                        spec_id,
-                        party=owner if owner.get("id") else None,
-                        holder={"id": doc["id"], "href": doc["href"]},
-                        exclude=taken,
-                    )
-                except pools.PoolExhausted:
-                    continue
-                taken.append(resource["id"])
-                got.append(resource)
-                break
-            else:
-                raise pools.PoolExhausted(f"pool {pool['id']}: {len(got)} of {wanted} resources free")
+        asked.append(
+            (await _pool(svc, unit, capacity), _amount(capacity.get("capacityDemandAmount"), item.get("quantity") or 1))
+        )
+    await _within_limits(svc, unit, sum(n for _, n in asked), str(owner.get("id") or ""))
+    holder = {"id": doc["id"], "href": doc["href"]}
+    for item, (pool, wanted) in zip(items, asked, strict=True):
+        got = await pools.take_many(
+            svc.engine, unit, pools.pool_specs(pool), wanted, party=owner if owner.get("id") else None, holder=holder
+        )
+        if len(got) < wanted:
+            raise pools.PoolExhausted(f"pool {pool['id']}: {len(got)} of {wanted} resources free")
         item["subReservationState"] = "completed"
         item["appliedCapacityAmount"] = {
             "appliedDemandAmount": str(len(got)),
@@ -110,6 +103,23 @@ async def reserve(svc: ResourceService, unit: Unit, doc: Doc) -> None:
             ],
         }
     doc["reservationState"] = "completed"
+
+
+async def _within_limits(svc: ResourceService, unit: Unit, total: int, customer: str) -> None:
+    """A request's size and the customer's holding are capped before anything is taken."""
+    settings = svc.engine.settings
+    if total > settings.reservation_max:
+        raise Unprocessable(
+            f"a reservation asks for {total} resources; at most {settings.reservation_max} per request",
+            code="RESERVATION_LIMIT",
+        )
+    held = await unit.tx.held(pools.resources(svc.engine).kind, customer)
+    if held + total > settings.reservation_customer_max:
+        raise Unprocessable(
+            f"customer {customer or '(none)'} holds {held} resources; {total} more would pass the limit "
+            f"of {settings.reservation_customer_max}",
+            code="RESERVATION_LIMIT",
+        )
 
 
 def reservation_patch(after: Doc, before: Doc) -> None:

@@ -3,7 +3,8 @@
 The ``resourceOrder`` step takes an order from acknowledged to an end in one go (pools
 answer at once): an ``add`` item takes a free resource of its ``resourceSpecification``
 (the one named in ``resource.name`` when given, e.g. a chosen MSISDN) for the order's
-customer; a ``delete`` item gives its ``resource`` back. The resources an order took are
+customer; a ``delete`` item gives its ``resource`` back when it is held for the order's customer
+(another customer's resource fails the item: ``pools.NotHeld``). The resources an order took are
 recorded as one TMF685 ``reservation``. All or nothing: if one add cannot be served (pool
 exhausted, number taken), what the order took is given back and the order fails with the
 reason in ``note``. The service order named in ``externalReference`` is woken at the end.
@@ -132,9 +133,9 @@ async def process_resource_order(
                     "@referredType": resource.get("@type", "Resource"),
                 }
             elif item.get("action") == "delete":
-                await pools.give_back(engine, unit, wanted.get("id", ""))
+                await pools.give_back(engine, unit, wanted.get("id", ""), customer=str((party or {}).get("id") or ""))
             item["state"] = "completed"
-        except pools.PoolExhausted as exc:
+        except (pools.PoolExhausted, pools.NotHeld) as exc:
             failure = f"item {item['id']} failed: {exc.message}"
             item["state"] = "failed"
             break
@@ -209,9 +210,10 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
         state = "terminatedWithError"
         reason = "the resource order does not exist" if order is None else f"the resource order is {order['state']}"
     else:
+        holder = stable_id(order["id"], "reservation")  # what this order took, not who holds it now
         for item in order.get("orderItem") or []:
             if item.get("state") == "completed" and item.get("action") == "add":
-                await pools.give_back(engine, unit, (item.get("resource") or {}).get("id", ""))
+                await pools.give_back(engine, unit, (item.get("resource") or {}).get("id", ""), holder=holder)
         for step in ("assessingCancellation", "pendingCancellation"):
             order = await save(unit, orders, {**order, "state": step})
         end_items(order.get("orderItem") or [], "cancelled")
