@@ -52,9 +52,14 @@ def _amount(value: Any, default: int = 1) -> int:
     if value is None:
         return default
     try:
-        amount = int(str(value).split()[0])  # "10", "10 ea"
+        digits = str(value).split()[0]  # "10", "10 ea"
+        if len(digits) > 12:  # far past any cap: refused without big-number arithmetic or echo
+            raise ValueError
+        amount = int(digits)
     except (ValueError, IndexError):
-        raise BadRequest(f"capacity amount {value!r} is not a whole number", code="INVALID_VALUE") from None
+        raise BadRequest(
+            f"capacity amount {str(value)[:20]!r} is not a whole number below 10^12", code="INVALID_VALUE"
+        ) from None
     if amount < 1:
         raise BadRequest(f"capacity amount {value!r} must be at least 1", code="INVALID_VALUE")
     return amount
