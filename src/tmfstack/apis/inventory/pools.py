@@ -161,7 +161,9 @@ async def take(
     svc = resources(engine)
     parties = _parties(party, seller)
     if await unit.tx.hold(svc.kind, [wanted], (holder or {}).get("id") or "", customer_id({"relatedParty": parties})):
-        raise PoolExhausted(f"resource {wanted!r} is already taken")
+        row = await unit.tx.get(svc.kind, wanted)
+        doc = orjson.loads(row.doc) if row else {}
+        raise PoolExhausted(f"{doc.get('name') or wanted} is already taken ({doc.get('resourceStatus')})")
     try:
         taken, _, _ = await svc.update(wanted, _taken(spec_id, True, parties, holder, serves), unit=unit)
     except NotFound:
