@@ -579,7 +579,9 @@ def test_resource_order_naming_a_free_resource_takes_that_one(fast: TestClient) 
 
 def test_resource_order_delete_item_gives_the_resource_back(fast: TestClient) -> None:
     chain = make_chain(fast, members=2)
-    cust = customer()  # the delete is the same customer's: another one's is refused (tests/security/test_pool_holding.py)
+    cust = (
+        customer()
+    )  # the delete is the same customer's: another one's is refused (tests/security/test_pool_holding.py)
     got = place_ro(fast, resource_order(add_item("1", chain), cust=cust))["orderItem"][0]["resource"]
     assert taken(fast, chain.resource_spec["id"]) == {got["id"]}
     done = place_ro(fast, resource_order(delete_item("1", got), cust=cust))
