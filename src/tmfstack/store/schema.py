@@ -127,6 +127,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE hub ADD COLUMN client_id TEXT;
     ALTER TABLE hub ADD COLUMN party TEXT;
     """,
+    # 6: parked tasks (a step that kept failing waits for an operator) and their history
+    """
+    ALTER TABLE task ADD COLUMN parked {real};
+    CREATE TABLE task_audit (
+        id {seq},
+        queue TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at {real} NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT,
+        error TEXT
+    );
+    CREATE INDEX task_audit_key ON task_audit (queue, key, id);
+    """,
 )
 
 SQLITE = {
