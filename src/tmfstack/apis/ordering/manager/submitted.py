@@ -71,12 +71,19 @@ def disagreements(label: str, given: list[Doc], expected: list[Doc], whose: str)
     return found
 
 
+def _sent(item: Doc) -> bool:
+    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    return any(item.get(k) for k in ITEM_PRICES) or bool(product.get("productPrice"))
+
+
 def _subtree_prices(item: Doc) -> list[Doc]:
     return [p for i in walk_items([item]) if i.get("action") == "add" for p in _list(i.get("itemPrice"))]
 
 
 async def check_prices(order: Doc, view: CatalogView) -> tuple[list[str], Doc]:
     """(disagreements, the order priced from the catalog alone) for a new order."""
+    if not order.get("orderTotalPrice") and not any(_sent(i) for i in walk_items(order.get("productOrderItem") or ())):
+        return [], order  # nothing submitted: the order manager prices it (no catalog reads here)
     catalog = copy.deepcopy(order)
     catalog.pop("orderTotalPrice", None)
     for item in walk_items(catalog.get("productOrderItem") or ()):
