@@ -22,7 +22,8 @@ class PostgresTaskAdmin:
     async def tasks(
         self, queue: str | None = None, *, key: str | None = None, parked: bool | None = None, limit: int = 1000
     ) -> list[Task]:
-        where, args = [], []
+        where: list[str] = []
+        args: list[Any] = []
         if queue:
             args.append(queue)
             where.append(f"queue=${len(args)}")

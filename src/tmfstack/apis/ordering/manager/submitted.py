@@ -41,6 +41,10 @@ def _list(value: Any) -> list[Doc]:
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
+def _dict(value: Any) -> Doc:
+    return value if isinstance(value, dict) else {}
+
+
 def _entries(prices: list[Doc]) -> Iterator[Doc]:
     """Each price and each of its alterations, as one charge each (an alteration inherits its
     price's period when it gives none)."""
@@ -52,7 +56,7 @@ def _entries(prices: list[Doc]) -> Iterator[Doc]:
 
 
 def _has(entry: Doc, field: str) -> bool:
-    money = (entry.get("price") if isinstance(entry.get("price"), dict) else {}).get(field)
+    money = _dict(entry.get("price")).get(field)
     return isinstance(money, dict) and _decimal(money.get("value")) is not None
 
 
@@ -72,7 +76,7 @@ def disagreements(label: str, given: list[Doc], expected: list[Doc], whose: str)
 
 
 def _sent(item: Doc) -> bool:
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = _dict(item.get("product"))
     return any(item.get(k) for k in ITEM_PRICES) or bool(product.get("productPrice"))
 
 
@@ -97,7 +101,7 @@ async def check_prices(order: Doc, view: CatalogView) -> tuple[list[str], Doc]:
     given_items = list(walk_items(order.get("productOrderItem") or ()))
     for given, ours in zip(given_items, walk_items(catalog.get("productOrderItem") or ()), strict=True):
         label = f"item {given.get('id')}"
-        product = given.get("product") if isinstance(given.get("product"), dict) else {}
+        product = _dict(given.get("product"))
         sent = {
             "itemPrice": _list(given.get("itemPrice")),
             "itemTotalPrice": _list(given.get("itemTotalPrice")),
