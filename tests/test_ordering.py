@@ -439,7 +439,7 @@ def test_bundle_prices_net_out_the_discount(shop: TestClient) -> None:
     assert totals["oneTime"] == [(57.5, 68.99)]  # installation 49.17 + activation 8.33
 
 
-def test_a_given_price_that_disagrees_is_kept_and_flagged(shop: TestClient) -> None:
+def test_a_given_price_that_disagrees_is_refused_with_each_disagreement(shop: TestClient) -> None:
     given = [
         {
             "name": "my deal",
@@ -455,16 +455,11 @@ def test_a_given_price_that_disagrees_is_kept_and_flagged(shop: TestClient) -> N
             "price": {"taxIncludedAmount": {"unit": "EUR", "value": 1.0}},
         }
     ]
-    doc = place(shop, order(add("1", "po-fibre-500", itemPrice=given), orderTotalPrice=total, customer=customer()))
-    assert doc["state"] == "completed", notes(doc)
-    assert doc["productOrderItem"][0]["itemPrice"] == given
-    assert doc["orderTotalPrice"] == total
-    checks = [n["text"] for n in doc["note"] if n["text"].startswith("price check")]
-    assert any("item 1" in t and "30.00" in t and "39.99" in t for t in checks), checks
-    assert any("oneTime" in t and "59.00" in t for t in checks), checks  # the installation fee is missing
-    assert any("orderTotalPrice" in t and "1.00" in t and "30.00" in t for t in checks), checks
-    product = added_by(shop, doc["id"], "1")
-    assert [p["price"]["taxIncludedAmount"]["value"] for p in product["productPrice"]] == [30.0]
+    body = order(add("1", "po-fibre-500", itemPrice=given), orderTotalPrice=total, customer=customer())
+    message = assert_error(shop.post(ORDERS, json=body), 422, "PRICE_MISMATCH")["message"]
+    assert "item 1: itemPrice recurring 30.00 EUR/month differs from the catalog's 39.99" in message
+    assert "oneTime" in message and "59.00" in message  # the installation fee is missing
+    assert "orderTotalPrice recurring 1.00 EUR/month" in message
 
 
 def test_a_given_price_that_agrees_is_not_flagged(shop: TestClient) -> None:

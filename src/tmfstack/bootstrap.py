@@ -20,6 +20,7 @@ def build_engine(settings: Settings) -> Engine:
         settings=settings,
         options={
             "strict_orders": settings.strict_orders,
+            "submitted_prices": settings.submitted_prices,
             "activation_url": settings.activation_url,
             "simulator": settings.simulator_config(),
             "activation_failure": settings.activation_failure,

@@ -44,6 +44,14 @@ class Settings:
     dispatcher: bool = field(default_factory=lambda: _env("DISPATCHER", "1") != "0")
     #: refuse invalid product orders synchronously (422) instead of accepting then rejecting them
     strict_orders: bool = field(default_factory=lambda: _env("STRICT_ORDERS", "0") == "1")
+    #: what a product order's submitted prices that disagree with the catalog do: "reject" (422
+    #: PRICE_MISMATCH) or "catalog" (the catalog's prices are stored instead, and noted)
+    submitted_prices: str = field(default_factory=lambda: _env("SUBMITTED_PRICES", "reject"))
+    #: durable tasks (order manager steps): attempts before a failing task is parked for an
+    #: operator, and its retry delays (doubling from base up to max), seconds
+    task_max_attempts: int = field(default_factory=lambda: int(_env("TASK_MAX_ATTEMPTS", "10")))
+    task_retry_base: float = field(default_factory=lambda: float(_env("TASK_RETRY_BASE", "0.1")))
+    task_retry_max: float = field(default_factory=lambda: float(_env("TASK_RETRY_MAX", "60")))
     #: run the orchestration task runner (order manager) in this process
     workers: bool = field(default_factory=lambda: _env("WORKERS", "1") != "0")
     #: activation: an external endpoint (HTTP adapter), else the built-in simulator configured
@@ -97,6 +105,10 @@ class Settings:
             raise ValueError("TMFSTACK_SIMULATOR must be a JSON object")
         if self.activation_failure not in ("fail", "hold"):
             raise ValueError("TMFSTACK_ACTIVATION_FAILURE must be fail or hold")
+        if self.submitted_prices not in ("reject", "catalog"):
+            raise ValueError("TMFSTACK_SUBMITTED_PRICES must be reject or catalog")
+        if self.task_max_attempts < 1 or self.task_retry_base < 0 or self.task_retry_max < self.task_retry_base:
+            raise ValueError("TMFSTACK_TASK_MAX_ATTEMPTS must be >= 1 and 0 <= TASK_RETRY_BASE <= TASK_RETRY_MAX")
         return value
 
     def check(self) -> None:

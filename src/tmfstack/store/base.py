@@ -95,6 +95,21 @@ class Task:
     gen: int  #: bumped by every schedule(); finishing an older generation keeps the task
     attempts: int
     last_error: str | None = None
+    due: float | None = None
+    parked: float | None = None  #: when it was parked (it failed ``TMFSTACK_TASK_MAX_ATTEMPTS`` times)
+
+
+@dataclass(frozen=True)
+class TaskAudit:
+    """One line of a task's history: parked by the runner, retried by an operator."""
+
+    queue: str
+    key: str
+    at: float
+    actor: str
+    action: str  #: "parked" | "retry"
+    reason: str | None = None
+    error: str | None = None
 
 
 class Tx(abc.ABC):
@@ -155,6 +170,15 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     async def held(self, kind: str, customer: str) -> int:
         """How many members of ``kind`` are held for ``customer``."""
+
+    @abc.abstractmethod
+    async def park_task(self, task: Task, now: float, error: str) -> None:
+        """Stop retrying ``task`` (it is claimed no more) and record why in its history."""
+
+    @abc.abstractmethod
+    async def unpark_task(self, queue: str, key: str, now: float, actor: str, reason: str) -> bool:
+        """Give a parked task its attempts back and record who asked; False when it is not parked.
+        (The caller schedules it, which makes it due.)"""
 
 
 class Store(SecurityRecords, abc.ABC):
@@ -223,13 +247,20 @@ class Store(SecurityRecords, abc.ABC):
         """Lease due, unleased tasks, earliest first."""
 
     @abc.abstractmethod
-    async def fail_task(self, task: Task, next_due: float, error: str) -> None: ...
+    async def fail_task(self, task: Task, next_due: float, error: str, *, counted: bool = True) -> None:
+        """Release ``task`` until ``next_due``; ``counted`` False gives the attempt back (a lost race)."""
 
     @abc.abstractmethod
     async def next_task_due(self) -> float | None: ...
 
     @abc.abstractmethod
-    async def tasks(self, queue: str | None = None) -> list[Task]: ...
+    async def tasks(
+        self, queue: str | None = None, *, key: str | None = None, parked: bool | None = None, limit: int = 1000
+    ) -> list[Task]:
+        """Tasks (of ``queue``; only parked or only live ones), oldest first."""
+
+    @abc.abstractmethod
+    async def task_history(self, queue: str, key: str, limit: int = 100) -> list[TaskAudit]: ...
 
     @abc.abstractmethod
     async def next_due(self) -> float | None:

@@ -33,6 +33,7 @@ from ..errors import Conflict, StaleVersion
 from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .pg_errors import translated as _translated
 from .postgres_records import PostgresRecords
+from .postgres_tasks import PostgresTaskAdmin, PostgresTaskTx
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
@@ -55,7 +56,7 @@ def _dsn(url: str) -> tuple[str, int, int]:
     return urlunsplit(parts._replace(query=rest)), low, max(low, high)
 
 
-class PostgresStore(PostgresRecords, Store):
+class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
     placeholder = "$"
 
     def __init__(self, url: str) -> None:
@@ -269,7 +270,7 @@ class PostgresStore(PostgresRecords, Store):
         with _translated():
             rows = await self.pool.fetch(
                 "UPDATE task SET lease_owner=$1, lease_until=$2, attempts=attempts+1 WHERE id IN ("
-                " SELECT id FROM task WHERE due <= $3 AND (lease_until IS NULL OR lease_until < $3)"
+                " SELECT id FROM task WHERE due <= $3 AND (lease_until IS NULL OR lease_until < $3) AND parked IS NULL"
                 " ORDER BY due LIMIT $4 FOR UPDATE SKIP LOCKED)"
                 " RETURNING id, queue, key, gen, attempts, last_error",
                 owner,
@@ -279,30 +280,23 @@ class PostgresStore(PostgresRecords, Store):
             )
         return sorted((Task(*r) for r in rows), key=lambda t: t.id)
 
-    async def fail_task(self, task: Task, next_due: float, error: str) -> None:
+    async def fail_task(self, task: Task, next_due: float, error: str, *, counted: bool = True) -> None:
         with _translated():
             await self.pool.execute(
-                "UPDATE task SET due=$2, last_error=$3, lease_owner=NULL, lease_until=NULL WHERE id=$1",
+                "UPDATE task SET due=$2, last_error=$3, lease_owner=NULL, lease_until=NULL, attempts=attempts-$4"
+                " WHERE id=$1",
                 task.id,
                 next_due,
                 error[:1000],
+                0 if counted else 1,
             )
 
     async def next_task_due(self) -> float | None:
         with _translated():
             value: float | None = await self.pool.fetchval(
-                "SELECT MIN(GREATEST(due, COALESCE(lease_until, 0))) FROM task"
+                "SELECT MIN(GREATEST(due, COALESCE(lease_until, 0))) FROM task WHERE parked IS NULL"
             )
         return value
-
-    async def tasks(self, queue: str | None = None) -> list[Task]:
-        sql = "SELECT id, queue, key, gen, attempts, last_error FROM task"
-        with _translated():
-            if queue:
-                rows = await self.pool.fetch(sql + " WHERE queue=$1 ORDER BY id", queue)
-            else:
-                rows = await self.pool.fetch(sql + " ORDER BY id")
-        return [Task(*r) for r in rows]
 
     async def next_due(self) -> float | None:
         with _translated():
@@ -319,7 +313,7 @@ def _page_sql(
     return page_sql(kind, conds, order, offset, limit, "$", nulls=True, collate=_COLLATE)
 
 
-class PostgresTx(Tx):
+class PostgresTx(PostgresTaskTx, Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -470,7 +464,9 @@ class PostgresTx(Tx):
         with _translated():
             await self.conn.execute(
                 "INSERT INTO task(queue, key, due) VALUES($1, $2, $3) ON CONFLICT (queue, key) DO UPDATE"
-                " SET due = LEAST(task.due, excluded.due), gen = task.gen + 1",
+                " SET due = LEAST(task.due, excluded.due), gen = task.gen + 1,"
+                # new work for a parked key re-arms it (e.g. an operator released its order)
+                " attempts = CASE WHEN task.parked IS NULL THEN task.attempts ELSE 0 END, parked = NULL",
                 queue,
                 key,
                 due,

@@ -141,6 +141,21 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO pool_hold(kind, id, holder, customer)
         SELECT kind, id, '', '' FROM resource WHERE kind = 'tmf639.resource' AND status = 'reserved';
     """,
+    # 7: parked tasks (a step that kept failing waits for an operator) and their history
+    """
+    ALTER TABLE task ADD COLUMN parked {real};
+    CREATE TABLE task_audit (
+        id {seq},
+        queue TEXT NOT NULL,
+        key TEXT NOT NULL,
+        at {real} NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        reason TEXT,
+        error TEXT
+    );
+    CREATE INDEX task_audit_key ON task_audit (queue, key, id);
+    """,
 )
 
 SQLITE = {

@@ -26,6 +26,7 @@ from ..errors import Conflict, ServiceUnavailable, StaleVersion
 from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlite_records import SqliteRecords
+from .sqlite_tasks import SqliteTaskAdmin, SqliteTaskTx
 from .sqlparts import count_plan, counter_changes, page_sql, where_sql
 
 _SCAN_BATCH = 500
@@ -38,7 +39,7 @@ def _path(url: str) -> str:
     return path[1:] if path.startswith("/") else path or "tmfstack.db"
 
 
-class SqliteStore(SqliteRecords, Store):
+class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
     placeholder = "?"
 
     def __init__(self, url: str) -> None:
@@ -260,27 +261,25 @@ class SqliteStore(SqliteRecords, Store):
         async with self.transaction():
             rows = self.conn.execute(
                 "UPDATE task SET lease_owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
-                " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?)"
+                " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?) AND parked IS NULL"
                 " ORDER BY due LIMIT ?) RETURNING id, queue, key, gen, attempts, last_error",
                 (owner, now + lease, now, now, limit),
             ).fetchall()
         return sorted((Task(*r) for r in rows), key=lambda t: t.id)
 
-    async def fail_task(self, task: Task, next_due: float, error: str) -> None:
+    async def fail_task(self, task: Task, next_due: float, error: str, *, counted: bool = True) -> None:
         async with self.transaction():
             self.conn.execute(
-                "UPDATE task SET due=?, last_error=?, lease_owner=NULL, lease_until=NULL WHERE id=?",
-                (next_due, error[:1000], task.id),
+                "UPDATE task SET due=?, last_error=?, lease_owner=NULL, lease_until=NULL, attempts=attempts-?"
+                " WHERE id=?",
+                (next_due, error[:1000], 0 if counted else 1, task.id),
             )
 
     async def next_task_due(self) -> float | None:
-        row = self.conn.execute("SELECT MIN(MAX(due, COALESCE(lease_until, 0))) FROM task").fetchone()
+        row = self.conn.execute(
+            "SELECT MIN(MAX(due, COALESCE(lease_until, 0))) FROM task WHERE parked IS NULL"
+        ).fetchone()
         return row[0] if row else None
-
-    async def tasks(self, queue: str | None = None) -> list[Task]:
-        sql = "SELECT id, queue, key, gen, attempts, last_error FROM task"
-        rows = self.conn.execute(sql + " WHERE queue=? ORDER BY id", (queue,)) if queue else self.conn.execute(sql)
-        return [Task(*r) for r in rows]
 
     async def next_due(self) -> float | None:
         # a leased delivery is not due before its lease ends (a crashed owner's lease must expire)
@@ -316,7 +315,7 @@ def _page(
     return [r[0] for r in conn.execute(sql, args)]
 
 
-class SqliteTx(Tx):
+class SqliteTx(SqliteTaskTx, Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 
@@ -414,7 +413,9 @@ class SqliteTx(Tx):
     async def schedule(self, queue: str, key: str, due: float) -> None:
         self.conn.execute(
             "INSERT INTO task(queue, key, due) VALUES(?,?,?) ON CONFLICT(queue, key) DO UPDATE"
-            " SET due = MIN(task.due, excluded.due), gen = task.gen + 1",
+            " SET due = MIN(task.due, excluded.due), gen = task.gen + 1,"
+            # new work for a parked key re-arms it (e.g. an operator released its order)
+            " attempts = CASE WHEN task.parked IS NULL THEN task.attempts ELSE 0 END, parked = NULL",
             (queue, key, due),
         )
 

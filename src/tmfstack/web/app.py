@@ -26,7 +26,7 @@ from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
 from ..net.outbound import AddressPolicy
 from ..settings import Settings
-from . import oauth
+from . import admin_tasks, oauth
 from .admin import activation_callback, admin_routes, reference_data
 from .gate import Gate
 from .responses import error, internal_error
@@ -125,6 +125,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/admin/overrides", admin["overrides"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
             Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
+            *admin_tasks.routes(engine),
             *oauth.routes(security),
         ],
         exception_handlers={HTTPException: _http_error, Exception: _crash},

@@ -4,8 +4,8 @@
 create, get), ``hub``. Accept, then decide: a schema-valid order is answered 201 in
 state acknowledged and the order manager (``manager/steps.py``) validates, prices,
 fulfils and rolls it up asynchronously and durably. With ``TMFSTACK_STRICT_ORDERS=1``
-the same validator refuses an invalid order at once with 422. State tables in
-``states.py``.
+the same validator refuses an invalid order at once with 422. Submitted prices are checked
+against the catalog at once (``manager/submitted.py``). State tables in ``states.py``.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
 from .manager.common import walk_items
 from .manager.steps import CANCEL_QUEUE, ORDER_QUEUE, TASKS
+from .manager.submitted import check_prices, use_catalog_prices
 from .manager.validate import validate_order
 from .manager.view import CatalogView
 from .rules import can_delete, client_patch, schedule_on_create
@@ -70,6 +71,18 @@ def not_too_late(after: Doc, before: Doc, changed: set[str]) -> None:
         raise Conflict(f"{', '.join(late)} can no longer change: processing has started", code="TOO_LATE")
 
 
+async def check_submitted_prices(svc: ResourceService, unit: Unit, doc: Doc) -> None:
+    """Prices come from the catalog (``manager/submitted.py``): a disagreeing order is refused
+    (422 PRICE_MISMATCH) or, with TMFSTACK_SUBMITTED_PRICES=catalog, stored at the catalog's prices."""
+    problems, catalog = await check_prices(doc, CatalogView(svc.engine, unit, partner_of(doc)))
+    if not problems:
+        return
+    if svc.engine.options.get("submitted_prices", "reject") == "catalog":
+        use_catalog_prices(doc, catalog, problems)
+        return
+    raise Unprocessable("submitted prices disagree with the catalog: " + "; ".join(problems), code="PRICE_MISMATCH")
+
+
 async def on_order_created(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     if svc.engine.options.get("strict_orders"):
         problems = await validate_order(doc, CatalogView(svc.engine, unit, partner_of(doc)), doc["orderDate"])
@@ -105,6 +118,7 @@ API = ApiDecl.build(
             ref_paths=("relatedParty.id", "externalId", "productOrderItem.productOffering.id", "billingAccount.id"),
             server_owned=frozenset({"completionDate", "expectedCompletionDate", "cancellationDate"}),
             rules=[prepare_order],
+            before_insert=check_submitted_prices,
             patch_rules=[client_patch(CLIENT_PATCHABLE, not_too_late)],
             on_create=on_order_created,
             on_update=on_order_updated,

@@ -6,8 +6,9 @@ characteristic values (``prodSpecCharValueUse``: the 256 GB device price, the te
 installation fee) applies only to items having those values, defaults included. A
 ``discount`` price becomes a negative recurring (or one-time) charge so totals net it out.
 
-Prices the submitter gave are kept; every disagreement with the catalog is returned as
-a note for the order manager to record.
+Prices the submitter gave are checked when the order is created (``submitted.py``: refused,
+or replaced by these); a disagreement found later (the catalog changed meanwhile) is returned
+as a note for the order manager to record.
 """
 
 from __future__ import annotations
@@ -207,10 +208,11 @@ def _field(given: list[Doc]) -> str:
     return "taxIncludedAmount" if has else "dutyFreeAmount"
 
 
-def compare(label: str, given: list[Doc], expected: list[Doc], whose: str) -> list[str]:
-    """One readable note per (priceType, period, currency) where ``given`` and ``expected`` disagree."""
+def compare(label: str, given: list[Doc], expected: list[Doc], whose: str, field: str | None = None) -> list[str]:
+    """One readable note per (priceType, period, currency) where ``given`` and ``expected`` disagree
+    (on ``field``; by default tax included when every given price has it, else duty free)."""
     given = [p for p in given if isinstance(p, dict)]
-    field = _field(given)
+    field = field or _field(given)
     mine, theirs = _summary(given, field), _summary(expected, field)
     suffix = " (tax included)" if field == "taxIncludedAmount" else " (duty free)"
     notes = []

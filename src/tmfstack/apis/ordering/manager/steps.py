@@ -12,6 +12,13 @@
 ended; otherwise assessingCancellation → pendingCancellation → cancelled, undoing
 what was fulfilled. Every state change appends a line to the order's ``note``
 (author "order manager"), its readable history.
+
+When a ``productOrder`` step keeps failing, the task runner parks it (``engine/tasks.py``)
+and ``order_parked`` holds the order (inProgress → held; TMF622 lets no other state be
+held, so an order in another state only gets the note) with a note coded
+``[TASK_PARKED]``; the error itself stays with the operator (``GET /admin/tasks``), not in
+what the customer reads. An operator's retry, or releasing the order (PATCH held →
+inProgress), runs the step again.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ import orjson
 
 from ....clock import now_iso
 from ....engine.access import partner_of
+from ....engine.tasks import parks_with
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
 from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
 from ..flow import note as flow_note
@@ -73,6 +81,33 @@ def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> No
     end_items(list(walk_items(items)), state, only)  # bundle children included
 
 
+#: the code of the note an order gets when its step was parked
+TASK_PARKED = "TASK_PARKED"
+
+
+async def order_parked(engine: Engine, unit: Unit, order_id: str, error: str) -> None:
+    order = await load(unit, _orders(engine), order_id)
+    if order is None or order["state"] in TERMINAL:
+        return
+    line = f"processing failed repeatedly and waits for an operator [{TASK_PARKED}]"
+    if order["state"] == "inProgress":
+        order["state"], line = "held", f"inProgress → held: {line}"
+    order.setdefault("note", []).append(note(line))
+    await _save(engine, unit, order)
+
+
+async def order_retried(engine: Engine, unit: Unit, order_id: str, text: str) -> None:
+    order = await load(unit, _orders(engine), order_id)
+    if order is None or order["state"] in TERMINAL:
+        return
+    line = f"released by an operator for another attempt [{TASK_PARKED}]"  # who and why: the task's history
+    if order["state"] == "held":
+        order["state"], line = "inProgress", f"held → inProgress: {line}"
+    order.setdefault("note", []).append(note(line))
+    await _save(engine, unit, order)
+
+
+@parks_with(order_parked, order_retried)
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
     order = await load(unit, _orders(engine), order_id)
     if order is None:
