@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import Limits
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"TMFSTACK_{name}", default)
@@ -83,6 +85,8 @@ class Settings:
     allow_private_callbacks: str = field(default_factory=lambda: _env("ALLOW_PRIVATE_CALLBACKS", ""))
     #: addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips)
     forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
+    #: bounds on the work and storage one request may cause (``TMFSTACK_MAX_*``, ``limits.py``)
+    limits: Limits = field(default_factory=Limits)
 
     def simulator_config(self) -> dict[str, object]:
         text = self.simulator.strip()

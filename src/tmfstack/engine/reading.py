@@ -7,11 +7,13 @@ read needs, including partner isolation (a partner client sees only what names i
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import orjson
 
+from .. import limits
 from ..errors import BadRequest, NotFound
 from ..store.base import REF, Indexed, Row, SqlCond, Store
 from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
@@ -24,6 +26,8 @@ if TYPE_CHECKING:
 
 _SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _UNBOUNDED = 1 << 62
+#: matches sorted in a worker thread beyond this many (a sort key is Python, per document)
+_SORT_OFF_LOOP = 2000
 
 
 @dataclass
@@ -134,22 +138,31 @@ class ResourceReader:
                 items = []
                 if total is None or query.offset < total:
                     items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
-                return Page(len(items) if total is None else total, self._shape(items, query))
-        # evaluated here: conditions or sort keys the indexes cannot serve
+                return Page(len(items) if total is None else total, await self._shape(items, query))
+        # evaluated here: conditions or sort keys the indexes cannot serve; time-sliced, so that
+        # a filter that matches nothing over every row never holds the event loop
         found: list[tuple[bytes, Doc]] = []
+        slicer = limits.Slicer()
         async for raw in self.store.scan(self.kind, sql):
             doc = orjson.loads(raw)
             if matches(doc, rest):
                 found.append((raw, doc))
-        for path, desc in reversed(query.sort):
-            found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
+            await slicer.tick()
+        if len(found) > _SORT_OFF_LOOP and query.sort:
+            await asyncio.to_thread(_sort, found, query.sort)
+        else:
+            _sort(found, query.sort)
         window = found[query.offset : query.offset + query.limit]
-        return Page(len(found), self._shape([raw for raw, _ in window], query))
+        return Page(len(found), await self._shape([raw for raw, _ in window], query))
 
-    def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
+    async def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
         if query.fields is None:
             return items
-        return [self.project(raw, query.fields) for raw in items]
+        slicer, shaped = limits.Slicer(), []
+        for raw in items:
+            shaped.append(self.project(raw, query.fields))
+            await slicer.tick()
+        return shaped
 
     def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
         return orjson.dumps(project(orjson.loads(raw), fields))
@@ -176,3 +189,8 @@ class ResourceReader:
 
     def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
         return self.indexed(orjson.loads(raw)).refs
+
+
+def _sort(found: list[tuple[bytes, Doc]], sort: tuple[tuple[tuple[str, ...], bool], ...]) -> None:
+    for path, desc in reversed(sort):
+        found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
