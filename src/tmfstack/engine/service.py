@@ -125,7 +125,7 @@ class ResourceService(ResourceReader):
     def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None) -> Doc:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        limits.check_json(body)  # every path creates here: HTTP, imports, the order manager
+        limits.check_json(body, what=self.name)  # every path creates here: HTTP, imports, the order manager
         body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
         if party is not None and self.isolated:
             access.mark(body, party)
@@ -146,7 +146,8 @@ class ResourceService(ResourceReader):
             body[machine.attribute] = machine.canonical(body[machine.attribute])  # before the enum check
         self.api.contract.validate(self.create_def, body)
         doc: Doc = {**self.decl.defaults, **body}
-        id = limits.check_id(str(given_id) if isinstance(given_id, int) else given_id) if given_id else new_id()
+        given = str(given_id) if isinstance(given_id, int) else given_id
+        id = new_id() if given_id is None else limits.check_id(given)
         doc = {"id": id, "href": self.href(id), **doc}
         doc.setdefault("@type", self.entity)
         if self.decl.created_stamp:
