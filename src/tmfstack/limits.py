@@ -35,6 +35,12 @@ class Limits:
     #: of the largest size plus what the server adds: id, href, stamps, item states)
     body: int = field(default_factory=lambda: _env("MAX_BODY", 1 << 20))
     document: int = field(default_factory=lambda: _env("MAX_DOCUMENT", (1 << 20) + (64 << 10)))
+    #: requests with a body over 64 KiB (or of unknown length) served at once; others wait their
+    #: turn before their body is read, so that memory stays bounded under many large bodies
+    large_bodies: int = field(default_factory=lambda: _env("MAX_LARGE_BODIES", 4))
+    #: lists evaluated in Python (filters or sorts outside the indexed columns) run at once; the
+    #: rest wait, so that a flood of them shares the event loop with everything else fairly
+    scans: int = field(default_factory=lambda: _env("MAX_SCANS", 2))
     #: nesting of objects and arrays in any JSON a client sends (bodies, imported entities)
     depth: int = field(default_factory=lambda: _env("MAX_DEPTH", 32))
     #: items of one order (nested bundle items included) and the quantity of one item
@@ -138,7 +144,7 @@ def small_int(digits: str) -> int | None:
 
 
 #: seconds of work a request may do before it gives the event loop a turn
-SLICE = 0.01
+SLICE = 0.001
 
 
 class Slicer:

@@ -7,7 +7,6 @@ read needs, including partner isolation (a partner client sees only what names i
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -26,8 +25,6 @@ if TYPE_CHECKING:
 
 _SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _UNBOUNDED = 1 << 62
-#: matches sorted in a worker thread beyond this many (a sort key is Python, per document)
-_SORT_OFF_LOOP = 2000
 
 
 @dataclass
@@ -140,18 +137,24 @@ class ResourceReader:
                     items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
                 return Page(len(items) if total is None else total, await self._shape(items, query))
         # evaluated here: conditions or sort keys the indexes cannot serve; time-sliced, so that
-        # a filter that matches nothing over every row never holds the event loop
+        # a filter that matches nothing over every row never holds the event loop, and admitted
+        # a few at a time (``engine.scans``), so that many of them cannot crowd out the rest
         found: list[tuple[bytes, Doc]] = []
-        slicer = limits.Slicer()
-        async for raw in self.store.scan(self.kind, sql):
-            doc = orjson.loads(raw)
-            if matches(doc, rest):
-                found.append((raw, doc))
-            await slicer.tick()
-        if len(found) > _SORT_OFF_LOOP and query.sort:
-            await asyncio.to_thread(_sort, found, query.sort)
-        else:
-            _sort(found, query.sort)
+        async with self.engine.scans:
+            slicer = limits.Slicer()
+            async for raw in self.store.scan(self.kind, sql):
+                doc = orjson.loads(raw)
+                if matches(doc, rest):
+                    found.append((raw, doc))
+                await slicer.tick()
+            for path, desc in reversed(query.sort):  # stable: the last key first
+                # the keys are Python, computed in slices; the sort compares them in C
+                keys = []
+                for _, doc in found:
+                    keys.append(sort_key(doc, path))
+                    await slicer.tick()
+                order = sorted(range(len(found)), key=keys.__getitem__, reverse=desc)
+                found = [found[i] for i in order]
         window = found[query.offset : query.offset + query.limit]
         return Page(len(found), await self._shape([raw for raw, _ in window], query))
 
@@ -189,8 +192,3 @@ class ResourceReader:
 
     def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
         return self.indexed(orjson.loads(raw)).refs
-
-
-def _sort(found: list[tuple[bytes, Doc]], sort: tuple[tuple[tuple[str, ...], bool], ...]) -> None:
-    for path, desc in reversed(sort):
-        found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)

@@ -37,6 +37,8 @@ class Engine:
         #: typed runtime settings (security, outbound calls, folders)
         self.settings = settings or Settings()
         limits.configure(self.settings.limits)
+        #: lists evaluated in Python, admitted a few at a time (``reading.py``)
+        self.scans = asyncio.Semaphore(self.settings.limits.scans)
         self.public_url = public_url.rstrip("/")
         self.default_limit = default_limit
         self.max_limit = max_limit

@@ -122,10 +122,12 @@ class ResourceService(ResourceReader):
         self.api.contract.validate(self.entity, doc)
         return doc
 
-    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None) -> Doc:
+    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None, checked: bool = False) -> Doc:
+        """``checked``: the body was bounded already (the web edge parses and checks every body)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        limits.check_json(body, what=self.name)  # every path creates here: HTTP, imports, the order manager
+        if not checked:  # every other path creates here: imports, the order manager, the demo
+            limits.check_json(body, what=self.name)
         body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
         if party is not None and self.isolated:
             access.mark(body, party)
@@ -155,10 +157,15 @@ class ResourceService(ResourceReader):
         return self._finish(doc, None)
 
     async def create(
-        self, body: Any, keep_id: bool = False, unit: Unit | None = None, party: str | None = None
+        self,
+        body: Any,
+        keep_id: bool = False,
+        unit: Unit | None = None,
+        party: str | None = None,
+        checked: bool = False,
     ) -> tuple[Doc, bytes, int]:
         """``party``: the partner a client acts for (marked as Seller; what it refers to must be its own)."""
-        doc = self.prepare_create(body, keep_id, party)
+        doc = self.prepare_create(body, keep_id, party, checked)
         if party is not None and self.decl.refers_to is not None:
             await self._check_reference(doc, party)
         if unit is None:
@@ -207,6 +214,8 @@ class ResourceService(ResourceReader):
 
         def change(before: Doc) -> Doc:
             after = self._canonical_state(patching.apply_parsed(before, kind, parsed))  # rules see stored spellings
+            if kind == patching.JSON_PATCH:  # "add" at a deep path, "move" under one: may nest deeper
+                limits.check_json(after, what=f"{self.name} {id}")
             touched = sorted(
                 k for k in set(before) | set(after) if k in self.owned_on_patch and before.get(k) != after.get(k)
             )
@@ -259,7 +268,8 @@ class ResourceService(ResourceReader):
 
         Without a unit, a concurrent change is retried from a fresh read; inside a unit the
         Conflict aborts the unit and its owner retries the whole of it. ``bounded``: a client's
-        change (PATCH, PUT), whose result must stay within the depth and size limits; the
+        change (PATCH, PUT), whose result must stay within the size limit (its depth: a merge or
+        a PUT nests no deeper than its checked body, a JSON Patch is checked by ``patch``); the
         server's own steps are not refused for what a client's accepted document became.
         """
         if unit is not None:
@@ -297,8 +307,7 @@ class ResourceService(ResourceReader):
             return before, row.doc, row.version
         after = self._finish(after, before)
         raw = orjson.dumps(after)
-        if bounded:  # a JSON Patch may nest a value deeper, and each PATCH may add up to a body's size
-            limits.check_json(after, raw, f"{self.name} {id}")
+        if bounded:  # each PATCH may add up to a body's size
             limits.check_size(raw, f"{self.name} {id}")
         idx = self._bounded_index(after) if bounded else self.indexed(after)
         if self._ref_paths and idx.refs == self.indexed(before).refs:

@@ -63,6 +63,13 @@ async def parse_json(body: bytes, what: str = "request body") -> Any:
     return limits.parse_json(body, what)
 
 
+def _large(request: Request) -> bool:
+    if request.method not in ("POST", "PATCH", "PUT"):
+        return False
+    length = request.headers.get("content-length")
+    return length is None or not length.isdigit() or len(length) > 9 or int(length) > _OFF_LOOP
+
+
 def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllowed:
     allowed = sorted({_ALLOW[o] for o in ops if (o in ("get", "patch", "put", "delete")) == item})
     exc = MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(allowed) or 'none'}")
@@ -75,6 +82,7 @@ class TmfDispatcher:
         self.engine = engine
         # "/tmf-api/productCatalogManagement/v4" -> api root, split once at start
         self.roots = {tuple(root.strip("/").split("/")): root for root in engine.apis}
+        self.large = asyncio.Semaphore(limits.current.large_bodies)
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a ``/tmf-api/…`` request without the generic router and middleware (hot path)."""
@@ -86,6 +94,9 @@ class TmfDispatcher:
 
     async def __call__(self, request: Request) -> Response:
         try:
+            if _large(request):  # admitted a few at a time: a body, its parse and its document
+                async with self.large:
+                    return await self.dispatch(request)
             return await self.dispatch(request)
         except TmfError as exc:
             allow, challenge = getattr(exc, "allow", None), getattr(exc, "challenge", None)
@@ -157,7 +168,7 @@ class TmfDispatcher:
         return json_bytes(body, status, headers)
 
     async def create(self, svc: ResourceService, request: Request, party: str | None) -> Response:
-        doc, raw, version = await svc.create(await read_json(request), party=party)
+        doc, raw, version = await svc.create(await read_json(request), party=party, checked=True)
         status, body, location = 201, None, None
         if svc.decl.create_response is not None:
             status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
