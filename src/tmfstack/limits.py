@@ -38,6 +38,8 @@ class Limits:
     #: requests with a body over 64 KiB (or of unknown length) served at once; others wait their
     #: turn before their body is read, so that memory stays bounded under many large bodies
     large_bodies: int = field(default_factory=lambda: _env("MAX_LARGE_BODIES", 4))
+    #: bytes of documents in one page of a list (at least one document): a shorter page beyond
+    page: int = field(default_factory=lambda: _env("MAX_PAGE_BYTES", 16 << 20))
     #: lists evaluated in Python (filters or sorts outside the indexed columns) run at once; the
     #: rest wait, so that a flood of them shares the event loop with everything else fairly
     scans: int = field(default_factory=lambda: _env("MAX_SCANS", 2))

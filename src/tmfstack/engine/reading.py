@@ -135,6 +135,8 @@ class ResourceReader:
                 items = []
                 if total is None or query.offset < total:
                     items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
+                    if total is None and len(items) < query.limit:  # list_all: a page cut short by size
+                        items = await self._rest(sql, order, query, items)
                 return Page(len(items) if total is None else total, await self._shape(items, query))
         # evaluated here: conditions or sort keys the indexes cannot serve; time-sliced, so that
         # a filter that matches nothing over every row never holds the event loop, and admitted
@@ -157,6 +159,17 @@ class ResourceReader:
                 found = [found[i] for i in order]
         window = found[query.offset : query.offset + query.limit]
         return Page(len(found), await self._shape([raw for raw, _ in window], query))
+
+    async def _rest(
+        self, sql: list[SqlCond], order: list[tuple[str, bool]], query: Query, items: list[bytes]
+    ) -> list[bytes]:
+        """The pages after ``items`` until none is left (a store ends a page at a byte budget)."""
+        items = list(items)
+        while True:
+            more = await self.store.page(self.kind, sql, order, query.offset + len(items), query.limit - len(items))
+            if not more:
+                return items
+            items.extend(more)
 
     async def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
         if query.fields is None:

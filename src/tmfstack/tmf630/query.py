@@ -31,6 +31,7 @@ UNSUPPORTED = frozenset({"filter", "depth", "expand", "before", "after"})
 _NAME = re.compile(r"^@?[A-Za-z_][\w\-]*$")
 # bounds on the work one query string may ask for (a 400 beyond them) are ``limits.current``:
 # filter parameters per request, OR values per attribute, characters of a pattern, fields entries
+_MAX_NAME = 256  #: characters of an attribute path (no TMF attribute path comes near)
 _RE2 = re2.Options()
 _RE2.log_errors, _RE2.never_capture, _RE2.max_mem = False, True, 1 << 20
 
@@ -85,6 +86,8 @@ def _split_key(key: str, value: str) -> tuple[str, str, str]:
 
 
 def _path(attribute: str, classify: Classifier | None) -> tuple[str, ...]:
+    if len(attribute) > _MAX_NAME:
+        raise InvalidQuery(f"an attribute path is at most {_MAX_NAME} characters")
     parts = attribute.split(".")
     if not all(_NAME.match(p) for p in parts):
         raise InvalidQuery(f"{attribute!r} is not a valid attribute name")
