@@ -109,3 +109,6 @@ class Settings:
             raise ValueError("TMFSTACK_OAUTH_ISSUER must be an http(s) URL")
         if not self.oauth_audience:
             raise ValueError("TMFSTACK_OAUTH_AUDIENCE must not be empty")
+        low = [name for name, value in vars(self.limits).items() if value < 1]
+        if low:
+            raise ValueError(f"TMFSTACK_MAX_* limits must be at least 1: {', '.join(low)}")
