@@ -31,7 +31,7 @@ CATALOG = "/tmf-api/productCatalogManagement/v4"
 OFFERINGS = f"{CATALOG}/productOffering"
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 ROWS = 10_000
-SECONDS = 8.0
+SECONDS = 12.0
 L = Limits()
 
 
