@@ -8,6 +8,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .limits import Limits
+
 
 def _env(name: str, default: str) -> str:
     return os.environ.get(f"TMFSTACK_{name}", default)
@@ -95,6 +97,8 @@ class Settings:
     allow_private_callbacks: str = field(default_factory=lambda: _env("ALLOW_PRIVATE_CALLBACKS", ""))
     #: addresses of reverse proxies whose X-Forwarded-For is believed (uvicorn's forwarded_allow_ips)
     forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
+    #: bounds on the work and storage one request may cause (``TMFSTACK_MAX_*``, ``limits.py``)
+    limits: Limits = field(default_factory=Limits)
 
     def simulator_config(self) -> dict[str, object]:
         text = self.simulator.strip()
@@ -121,3 +125,6 @@ class Settings:
             raise ValueError("TMFSTACK_OAUTH_ISSUER must be an http(s) URL")
         if not self.oauth_audience:
             raise ValueError("TMFSTACK_OAUTH_AUDIENCE must not be empty")
+        low = [name for name, value in vars(self.limits).items() if value < 1]
+        if low:
+            raise ValueError(f"TMFSTACK_MAX_* limits must be at least 1: {', '.join(low)}")

@@ -10,8 +10,8 @@ import copy
 from typing import Any
 
 import jsonpatch
-import orjson
 
+from .. import limits
 from ..errors import BadRequest, UnsupportedMediaType
 
 MERGE = frozenset({"application/json", "application/merge-patch+json"})
@@ -34,16 +34,21 @@ def merge(target: Any, patch: Any) -> Any:
     return result
 
 
-def apply(doc: dict[str, Any], body: bytes, content_type: str | None) -> dict[str, Any]:
+def parse(body: bytes, content_type: str | None) -> tuple[str, Any]:
+    """(media type, patch document): the type checked, the JSON bounded (``limits.parse_json``)."""
     kind = media_type(content_type)
     if kind not in MERGE and kind != JSON_PATCH:
         raise UnsupportedMediaType(
             f"PATCH accepts application/merge-patch+json, application/json or {JSON_PATCH}, not {kind!r}"
         )
-    try:
-        patch = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}", code="MALFORMED_JSON") from None
+    return kind, limits.parse_json(body)
+
+
+def apply(doc: dict[str, Any], body: bytes, content_type: str | None) -> dict[str, Any]:
+    return apply_parsed(doc, *parse(body, content_type))
+
+
+def apply_parsed(doc: dict[str, Any], kind: str, patch: Any) -> dict[str, Any]:
     if kind in MERGE:
         if not isinstance(patch, dict):
             raise BadRequest("a merge patch must be a JSON object", code="INVALID_PATCH")

@@ -8,10 +8,11 @@ read needs, including partner isolation (a partner client sees only what names i
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .. import limits
 from ..errors import BadRequest, NotFound
 from ..store.base import REF, Indexed, Row, SqlCond, Store
 from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
@@ -134,22 +135,46 @@ class ResourceReader:
                 items = []
                 if total is None or query.offset < total:
                     items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
-                return Page(len(items) if total is None else total, self._shape(items, query))
-        # evaluated here: conditions or sort keys the indexes cannot serve
-        found: list[tuple[bytes, Doc]] = []
-        async for raw in self.store.scan(self.kind, sql):
-            doc = orjson.loads(raw)
-            if matches(doc, rest):
-                found.append((raw, doc))
-        for path, desc in reversed(query.sort):
-            found.sort(key=lambda pair, p=path: sort_key(pair[1], p), reverse=desc)
+                    if total is None and len(items) < query.limit:  # list_all: a page cut short by size
+                        items = await self._rest(sql, order, query, items)
+                return Page(len(items) if total is None else total, await self._shape(items, query))
+        # evaluated here: conditions or sort keys the indexes cannot serve; time-sliced, so that
+        # a filter that matches nothing over every row never holds the event loop, and admitted
+        # a few at a time (``engine.scans``), so that many of them cannot crowd out the rest
+        # a match keeps its bytes and its sort keys, not its parsed document: fewer live objects
+        # for the garbage collector to walk while 10,000 rows are evaluated
+        found: list[tuple[bytes, tuple[tuple[int, Any], ...]]] = []
+        async with self.engine.scans:
+            slicer = limits.Slicer()
+            async for raw in self.store.scan(self.kind, sql):
+                doc = orjson.loads(raw)
+                if matches(doc, rest):
+                    found.append((raw, tuple(sort_key(doc, path) for path, _ in query.sort)))
+                await slicer.tick()
+            for n in reversed(range(len(query.sort))):  # stable sorts, the last key first
+                found.sort(key=lambda match, n=n: match[1][n], reverse=query.sort[n][1])
         window = found[query.offset : query.offset + query.limit]
-        return Page(len(found), self._shape([raw for raw, _ in window], query))
+        return Page(len(found), await self._shape([raw for raw, _ in window], query))
 
-    def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
+    async def _rest(
+        self, sql: list[SqlCond], order: list[tuple[str, bool]], query: Query, items: list[bytes]
+    ) -> list[bytes]:
+        """The pages after ``items`` until none is left (a store ends a page at a byte budget)."""
+        items = list(items)
+        while True:
+            more = await self.store.page(self.kind, sql, order, query.offset + len(items), query.limit - len(items))
+            if not more:
+                return items
+            items.extend(more)
+
+    async def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
         if query.fields is None:
             return items
-        return [self.project(raw, query.fields) for raw in items]
+        slicer, shaped = limits.Slicer(), []
+        for raw in items:
+            shaped.append(self.project(raw, query.fields))
+            await slicer.tick()
+        return shaped
 
     def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
         return orjson.dumps(project(orjson.loads(raw), fields))

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import limits
 from ..settings import Settings
 from ..store.base import Store
 from .declaration import ApiDecl
@@ -35,6 +36,9 @@ class Engine:
         self.store = store
         #: typed runtime settings (security, outbound calls, folders)
         self.settings = settings or Settings()
+        limits.configure(self.settings.limits)
+        #: lists evaluated in Python, admitted a few at a time (``reading.py``)
+        self.scans = asyncio.Semaphore(self.settings.limits.scans)
         self.public_url = public_url.rstrip("/")
         self.default_limit = default_limit
         self.max_limit = max_limit

@@ -7,16 +7,19 @@ are its base class, ``ResourceReader`` (``reading.py``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .. import limits
 from ..clock import new_id, now_iso
 from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed, Unprocessable
 from ..events.envelope import envelope
 from ..events.subscriptions import wanted_by
+from ..store.base import Indexed
 from ..tmf630 import leaves
 from . import access
 from . import patch as patching
@@ -29,6 +32,8 @@ if TYPE_CHECKING:
     from .registry import Engine
 
 _CAS_RETRIES = 3
+#: PATCH bodies larger than this are parsed and checked in a worker thread (the loop stays free)
+_OFF_LOOP = 64 << 10
 
 
 def etag(version: int) -> str:
@@ -118,9 +123,12 @@ class ResourceService(ResourceReader):
         self.api.contract.validate(self.entity, doc)
         return doc
 
-    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None) -> Doc:
+    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None, checked: bool = False) -> Doc:
+        """``checked``: the body was bounded already (the web edge parses and checks every body)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        if not checked:  # every other path creates here: imports, the order manager, the demo
+            limits.check_json(body, what=self.name)
         body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
         if party is not None and self.isolated:
             access.mark(body, party)
@@ -141,7 +149,8 @@ class ResourceService(ResourceReader):
             body[machine.attribute] = machine.canonical(body[machine.attribute])  # before the enum check
         self.api.contract.validate(self.create_def, body)
         doc: Doc = {**self.decl.defaults, **body}
-        id = str(given_id) if given_id else new_id()
+        given = str(given_id) if isinstance(given_id, int) else given_id
+        id = new_id() if given_id is None else limits.check_id(given)
         doc = {"id": id, "href": self.href(id), **doc}
         doc.setdefault("@type", self.entity)
         if self.decl.created_stamp:
@@ -155,10 +164,12 @@ class ResourceService(ResourceReader):
         unit: Unit | None = None,
         party: str | None = None,
         actor: Actor | None = None,
+        checked: bool = False,
     ) -> tuple[Doc, bytes, int]:
         """``party``: the partner a client acts for (marked as Seller; what it refers to must be its own);
-        ``actor``: the client whose request this is (ownership rules apply), None for the server's own writes."""
-        doc = self.prepare_create(body, keep_id, party)
+        ``actor``: the client whose request this is (ownership rules apply), None for the server's own writes;
+        ``checked``: the body was bounded already by the web edge."""
+        doc = self.prepare_create(body, keep_id, party, checked)
         if party is not None and self.decl.refers_to is not None:
             await self._check_reference(doc, party)
         if unit is None:
@@ -185,7 +196,8 @@ class ResourceService(ResourceReader):
             await self.decl.before_insert(self, unit, doc)
             self.api.contract.validate(self.entity, doc)
         raw = orjson.dumps(doc)
-        await unit.tx.insert(self.kind, doc["id"], self.indexed(doc), raw)
+        limits.check_size(raw, f"{self.name} {doc['id']}")
+        await unit.tx.insert(self.kind, doc["id"], self._bounded_index(doc), raw)
         await self.emit(unit, "Create", doc)
         if self.decl.on_create is not None:
             await self.decl.on_create(self, unit, doc)
@@ -193,6 +205,13 @@ class ResourceService(ResourceReader):
         if hook is not None:
             unit.later.append(lambda: hook(self, doc))
         return doc, raw, 1
+
+    def _bounded_index(self, doc: Doc) -> Indexed:
+        """The indexed values, each short enough for an index entry (else a 400, not a driver error)."""
+        idx = self.indexed(doc)
+        for what, value in (("name", idx.name), ("state", idx.status), ("@type", idx.type), *(idx.refs or ())):
+            limits.check_indexed(value, what)
+        return idx
 
     async def patch(
         self,
@@ -203,8 +222,15 @@ class ResourceService(ResourceReader):
         party: str | None = None,
         actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
+        if len(body) > _OFF_LOOP:
+            kind, parsed = await asyncio.to_thread(patching.parse, body, content_type)
+        else:
+            kind, parsed = patching.parse(body, content_type)
+
         def change(before: Doc) -> Doc:
-            after = self._canonical_state(patching.apply(before, body, content_type))  # rules see stored spellings
+            after = self._canonical_state(patching.apply_parsed(before, kind, parsed))  # rules see stored spellings
+            if kind == patching.JSON_PATCH:  # "add" at a deep path, "move" under one: may nest deeper
+                limits.check_json(after, what=f"{self.name} {id}")
             touched = sorted(
                 k for k in set(before) | set(after) if k in self.owned_on_patch and before.get(k) != after.get(k)
             )
@@ -219,7 +245,7 @@ class ResourceService(ResourceReader):
                 access.check_kept(before, after)
             return after
 
-        return await self.update(id, change, if_match, party=party, actor=actor)
+        return await self.update(id, change, if_match, party=party, actor=actor, bounded=True)
 
     async def replace(
         self, id: str, body: Any, if_match: str | None = None, party: str | None = None, actor: Actor | None = None
@@ -242,7 +268,7 @@ class ResourceService(ResourceReader):
                 access.check_kept(before, after)
             return after
 
-        return await self.update(id, change, if_match, party=party, actor=actor)
+        return await self.update(id, change, if_match, party=party, actor=actor, bounded=True)
 
     async def update(
         self,
@@ -252,18 +278,22 @@ class ResourceService(ResourceReader):
         unit: Unit | None = None,
         party: str | None = None,
         actor: Actor | None = None,
+        bounded: bool = False,
     ) -> tuple[Doc, bytes, int]:
         """Read, change, check and write with compare-and-set; emits the change events.
 
         Without a unit, a concurrent change is retried from a fresh read; inside a unit the
-        Conflict aborts the unit and its owner retries the whole of it.
+        Conflict aborts the unit and its owner retries the whole of it. ``bounded``: a client's
+        change (PATCH, PUT), whose result must stay within the size limit (its depth: a merge or
+        a PUT nests no deeper than its checked body, a JSON Patch is checked by ``patch``); the
+        server's own steps are not refused for what a client's accepted document became.
         """
         if unit is not None:
-            return await self._update(unit, id, change, if_match, party, actor)
+            return await self._update(unit, id, change, if_match, party, actor, bounded)
         for _ in range(_CAS_RETRIES):
             try:
                 async with self.engine.unit() as own:
-                    return await self._update(own, id, change, if_match, party, actor)
+                    return await self._update(own, id, change, if_match, party, actor, bounded)
             except ConcurrentUpdate:
                 if if_match is not None:
                     raise PreconditionFailed(f"{self.name} {id!r} changed concurrently") from None
@@ -277,6 +307,7 @@ class ResourceService(ResourceReader):
         if_match: str | None,
         party: str | None = None,
         actor: Actor | None = None,
+        bounded: bool = False,
     ) -> tuple[Doc, bytes, int]:
         row = await unit.tx.get(self.kind, id)
         if row is None:
@@ -295,7 +326,9 @@ class ResourceService(ResourceReader):
             await guard(self, unit, before, after, actor)
         after = self._finish(after, before)
         raw = orjson.dumps(after)
-        idx = self.indexed(after)
+        if bounded:  # each PATCH may add up to a body's size
+            limits.check_size(raw, f"{self.name} {id}")
+        idx = self._bounded_index(after) if bounded else self.indexed(after)
         if self._ref_paths and idx.refs == self.indexed(before).refs:
             idx = replace(idx, refs=None)  # unchanged: the store keeps the stored ones
         version = await unit.tx.update(self.kind, id, row.version, idx, raw)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import asyncpg
 
-from ..errors import ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
+from ..errors import BadRequest, ConcurrentUpdate, Conflict, ServiceUnavailable, TmfError
 
 log = logging.getLogger("tmfstack.store")
 
@@ -32,5 +32,10 @@ def translated() -> Iterator[None]:
     ) as exc:
         log.warning("database unavailable: %s", exc)
         raise ServiceUnavailable("the database is unavailable; retry later") from exc
+    except (asyncpg.DataError, asyncpg.ProgramLimitExceededError) as exc:
+        # a value the engine's checks let through (NUL, too long, out of range): the client's
+        # input, so a 400, but the driver's text goes to the log only
+        log.warning("value refused by the database: %s: %s", type(exc).__name__, exc)
+        raise BadRequest("a value in the request cannot be stored", code="INVALID_VALUE") from None
     except asyncpg.PostgresError as exc:
         raise TmfError(f"database error: {type(exc).__name__}: {exc}") from exc  # logged, never sent (a 500)

@@ -35,9 +35,10 @@ from .pg_errors import translated as _translated
 from .postgres_records import PostgresRecords
 from .postgres_tasks import PostgresTaskAdmin, PostgresTaskTx
 from .schema import MIGRATIONS, POSTGRES, statements
-from .sqlparts import count_plan, counter_changes, page_sql, where_sql
+from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
 
 _SCAN_BATCH = 500
+_SCAN_BYTES = 4 << 20  #: bytes of documents one scan batch holds (at least one document)
 _COLLATE = ' COLLATE "C"'
 #: pg_advisory_xact_lock key taken while migrating ("tmfstack" in ASCII)
 _MIGRATION_LOCK = 0x746D66737461636B
@@ -142,16 +143,27 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
 
     async def scan(self, kind: str, conds: Sequence[SqlCond]) -> AsyncIterator[bytes]:
         where, args = where_sql(kind, conds, "$", collate=_COLLATE)
-        sql = f"SELECT seq, doc FROM resource WHERE {where} AND seq > ${len(args) + 1} ORDER BY seq LIMIT {_SCAN_BATCH}"
+        n = len(args)
+        sizes_sql = (
+            f"SELECT seq, octet_length(doc) FROM resource WHERE {where} AND seq > ${n + 1}"
+            f" ORDER BY seq LIMIT {_SCAN_BATCH}"
+        )
+        docs_sql = f"SELECT doc FROM resource WHERE {where} AND seq > ${n + 1} AND seq <= ${n + 2} ORDER BY seq"
         last = 0
         while True:
-            # keyset pagination: short statements, no cursor held across the consumer's awaits
+            # keyset pagination: short statements, no cursor held across the consumer's awaits;
+            # the sizes first, then documents up to _SCAN_BYTES (memory stays bounded)
             with _translated():
-                rows = await self.pool.fetch(sql, *args, last)
-            for seq, doc in rows:
-                last = seq
-                yield doc
-            if len(rows) < _SCAN_BATCH:
+                sizes = await self.pool.fetch(sizes_sql, *args, last)
+            if not sizes:
+                return
+            upto = scan_window([(r[0], r[1]) for r in sizes], _SCAN_BYTES)
+            with _translated():
+                rows = await self.pool.fetch(docs_sql, *args, last, upto)
+            last = upto
+            for row in rows:
+                yield row[0]
+            if len(sizes) < _SCAN_BATCH and upto == sizes[-1][0]:
                 return
 
     async def meta(self, key: str) -> str | None:

@@ -22,14 +22,18 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from .. import limits
 from ..errors import Conflict, ServiceUnavailable, StaleVersion
 from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlite_records import SqliteRecords
 from .sqlite_tasks import SqliteTaskAdmin, SqliteTaskTx
-from .sqlparts import count_plan, counter_changes, page_sql, where_sql
+from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
 
 _SCAN_BATCH = 500
+#: bytes of documents one scan batch holds (at least one document): 500 large documents are not
+#: read at once, and the loop is given a turn after each batch
+_SCAN_BYTES = 4 << 20
 log = logging.getLogger("tmfstack.store")
 
 
@@ -161,15 +165,22 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
         where, args = where_sql(kind, conds, "?")
         last = 0
         while True:
-            # keyset pagination keeps each batch short, so the loop is never held for long
-            rows = self.conn.execute(
-                f"SELECT seq, doc FROM resource WHERE {where} AND seq > ? ORDER BY seq LIMIT {_SCAN_BATCH}",
+            # keyset pagination keeps each batch short, so the loop is never held for long;
+            # the sizes first (length() reads no content), then documents up to _SCAN_BYTES
+            sizes = self.conn.execute(
+                f"SELECT seq, length(doc) FROM resource WHERE {where} AND seq > ? ORDER BY seq LIMIT {_SCAN_BATCH}",
                 (*args, last),
             ).fetchall()
-            for seq, doc in rows:
-                last = seq
+            if not sizes:
+                return
+            upto = scan_window(sizes, _SCAN_BYTES)
+            rows = self.conn.execute(
+                f"SELECT doc FROM resource WHERE {where} AND seq > ? AND seq <= ? ORDER BY seq", (*args, last, upto)
+            ).fetchall()
+            last = upto
+            for (doc,) in rows:
                 yield doc
-            if len(rows) < _SCAN_BATCH:
+            if len(sizes) < _SCAN_BATCH and upto == sizes[-1][0]:
                 return
             await asyncio.sleep(0)
 
@@ -312,7 +323,15 @@ def _page(
     limit: int,
 ) -> list[bytes]:
     sql, args = page_sql(kind, conds, order, offset, limit, "?", nulls=False)
-    return [r[0] for r in conn.execute(sql, args)]
+    # the cursor reads row by row: a page of large documents ends at TMFSTACK_MAX_PAGE_BYTES
+    # (a shorter page, answered 206 like any partial one) instead of reading 1,000 of them
+    docs, size, budget = [], 0, limits.current.page
+    for (doc,) in conn.execute(sql, args):
+        docs.append(doc)
+        size += len(doc)
+        if size >= budget:
+            break
+    return docs
 
 
 class SqliteTx(SqliteTaskTx, Tx):

@@ -174,3 +174,14 @@ def counter_changes(changes: Sequence[tuple[Indexed, int]]) -> list[tuple[str, s
         for key in _facets(idx):
             net[key] = net.get(key, 0) + delta
     return [(facet, value, n) for (facet, value), n in sorted(net.items()) if n]
+
+
+def scan_window(sizes: list[tuple[int, int]], budget: int) -> int:
+    """The last ``seq`` of a scan batch: rows in order while their sizes fit ``budget`` (at least one)."""
+    upto, total = sizes[0][0], 0
+    for seq, size in sizes:
+        total += size or 0
+        if total > budget and seq != sizes[0][0]:
+            break
+        upto = seq
+    return upto

@@ -22,16 +22,16 @@ from typing import Any
 
 import re2
 
+from .. import limits
 from ..errors import InvalidQuery, TmfError
 
 OPERATORS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte", "regex"})
 RESERVED = frozenset({"fields", "offset", "limit", "sort"})
 UNSUPPORTED = frozenset({"filter", "depth", "expand", "before", "after"})
 _NAME = re.compile(r"^@?[A-Za-z_][\w\-]*$")
-#: bounds on the work one query string may ask for (a 400 beyond them)
-MAX_FILTERS = 20  #: filter parameters in one request
-MAX_VALUES = 100  #: OR values of one attribute
-MAX_PATTERN = 256  #: characters of a regular expression
+# bounds on the work one query string may ask for (a 400 beyond them) are ``limits.current``:
+# filter parameters per request, OR values per attribute, characters of a pattern, fields entries
+_MAX_NAME = 256  #: characters of an attribute path (no TMF attribute path comes near)
 _RE2 = re2.Options()
 _RE2.log_errors, _RE2.never_capture, _RE2.max_mem = False, True, 1 << 20
 
@@ -86,6 +86,8 @@ def _split_key(key: str, value: str) -> tuple[str, str, str]:
 
 
 def _path(attribute: str, classify: Classifier | None) -> tuple[str, ...]:
+    if len(attribute) > _MAX_NAME:
+        raise InvalidQuery(f"an attribute path is at most {_MAX_NAME} characters")
     parts = attribute.split(".")
     if not all(_NAME.match(p) for p in parts):
         raise InvalidQuery(f"{attribute!r} is not a valid attribute name")
@@ -100,8 +102,8 @@ def _path(attribute: str, classify: Classifier | None) -> tuple[str, ...]:
 def compile_pattern(key: str, raw: str) -> Any:
     """A regular expression for RE2, which guarantees linear-time matching (no backtracking):
     back-references and look-arounds, which need backtracking, are refused with a 400."""
-    if len(raw) > MAX_PATTERN:
-        raise InvalidQuery(f"{key}: a regular expression is limited to {MAX_PATTERN} characters")
+    if len(raw) > limits.current.pattern:
+        raise InvalidQuery(f"{key}: a regular expression is limited to {limits.current.pattern} characters")
     try:
         return re2.compile(raw, _RE2)
     except re2.error as exc:
@@ -117,9 +119,12 @@ def parse_filters(
     equal: dict[tuple[str, ...], list[str]] = {}
     others: list[Condition] = []
     params = list(params)
-    if len(params) > MAX_FILTERS:
-        raise InvalidQuery(f"at most {MAX_FILTERS} filter parameters per request, got {len(params)}")
+    bound = limits.current
+    if len(params) > bound.filters:
+        raise InvalidQuery(f"at most {bound.filters} filter parameters per request, got {len(params)}")
     for key, value in params:
+        if "\x00" in key or "\x00" in value:  # no stored value holds one; a driver would refuse it
+            raise InvalidQuery(f"{key[:40]!r}: a NUL character is not accepted in a query")
         attribute, op, raw = _split_key(key, value)
         path = _path(attribute, classify)
         if op in ("eq", "ne"):
@@ -128,11 +133,11 @@ def parse_filters(
                 values = [canonical(attribute, v) for v in values]
             if op == "eq":
                 equal.setdefault(path, []).extend(values)
-                if len(equal[path]) > MAX_VALUES:
-                    raise InvalidQuery(f"{attribute}: at most {MAX_VALUES} values in one filter")
+                if len(equal[path]) > bound.or_values:
+                    raise InvalidQuery(f"{attribute}: at most {bound.or_values} values in one filter")
             else:
-                if len(values) > MAX_VALUES:
-                    raise InvalidQuery(f"{attribute}: at most {MAX_VALUES} values in one filter")
+                if len(values) > bound.or_values:
+                    raise InvalidQuery(f"{attribute}: at most {bound.or_values} values in one filter")
                 others.append(Condition(path, op, tuple(values)))
             continue
         if raw == "":
@@ -147,13 +152,16 @@ def parse_filters(
     return tuple(conds + others)
 
 
+_MAX_INT = (1 << 62) - 1
+
+
 def _int(name: str, value: str, low: int) -> int:
     try:
         number = int(value)
     except ValueError:
-        raise InvalidQuery(f"{name} must be an integer, got {value!r}") from None
-    if number < low:
-        raise InvalidQuery(f"{name} must be at least {low}, got {number}")
+        raise InvalidQuery(f"{name} must be an integer, got {value[:20]!r}") from None
+    if number < low or number > _MAX_INT:  # beyond a 63-bit integer no driver can take it
+        raise InvalidQuery(f"{name} must be between {low} and {_MAX_INT}, got {value[:20]!r}")
     return number
 
 
@@ -173,6 +181,8 @@ def parse_query(
         if key == "fields":
             names = {f.strip().split(".")[0] for f in value.split(",") if f.strip()}
             fields = (fields or frozenset()) | frozenset(names - {"none"})
+            if len(fields) > limits.current.fields:
+                raise InvalidQuery(f"fields: at most {limits.current.fields} attributes, got {len(fields)}")
         elif key == "offset":
             offset = _int("offset", value, 0)
         elif key == "limit":
@@ -186,6 +196,8 @@ def parse_query(
                     continue
                 desc = item.startswith("-")
                 sort.append((_path(item.lstrip("+-"), classify), desc))
+                if len(sort) > limits.current.fields:
+                    raise InvalidQuery(f"sort: at most {limits.current.fields} attributes")
         elif key in UNSUPPORTED:
             raise NotImplementedQuery(f"the {key!r} query parameter is not supported by this server")
         else:

@@ -10,6 +10,7 @@ import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 
+from .. import limits
 from ..apis.activation.callbacks import signed
 from ..apis.activation.tmf640 import callback
 from ..apis.geography import places
@@ -54,7 +55,8 @@ def admin_routes(store: Store) -> dict[str, object]:
 
     async def redeliver(request: Request) -> Response:
         raw = request.path_params["id"]
-        if not raw.isdigit() or not await store.redeliver(int(raw), time.time()):
+        number = limits.small_int(raw)  # "²" or 5,000 digits: not a delivery id, never a ValueError
+        if number is None or not await store.redeliver(number, time.time()):
             return error(NotFound(f"no dead or delivered delivery {raw}"))
         return Response(status_code=202)
 
@@ -74,9 +76,10 @@ def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Respons
             ):
                 raise Unauthorized("the callback needs the signed URL it was given, or an activation token")
             try:
-                payload = orjson.loads(await read_body(request))
+                payload = orjson.loads(raw := await read_body(request))
             except orjson.JSONDecodeError:
                 raise BadRequest("the callback body must be JSON", code="INVALID_BODY") from None
+            limits.check_json(payload, raw, "the callback body")  # depth and NUL, as on every body
             fresh = await callback(engine, monitor_id, payload)
         except TmfError as exc:
             return error(exc)
@@ -103,9 +106,10 @@ def reference_data(engine: Engine) -> Callable[[Request], Awaitable[Response]]:
                 }
                 return json_bytes(orjson.dumps(body))
             try:
-                data = orjson.loads(await read_body(request, MAX_REFERENCE))
+                data = orjson.loads(raw := await read_body(request, MAX_REFERENCE))
             except orjson.JSONDecodeError:
                 raise BadRequest("the reference data must be JSON", code="INVALID_BODY") from None
+            limits.check_json(data, raw, "the reference data")
             return json_bytes(orjson.dumps(await places.load(engine, data)))
         except TmfError as exc:
             return error(exc)

@@ -7,6 +7,7 @@ request passes the gate first (``gate.py``: tokens, scopes, rate limits).
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -105,6 +106,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         if settings.workers:
             runner.start()
         await engine.resume()
+        # what start-up made (modules, contracts, compiled schemas) lives as long as the process:
+        # a full collection under load need not walk it again (measured: 40-80 ms pauses before)
+        gc.freeze()
         try:
             yield
         finally:

@@ -6,6 +6,7 @@ resource by its path segment, and maps methods to the engine's operations.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import orjson
@@ -13,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from .. import limits
 from ..auth.principal import Principal
 from ..auth.scopes import ADMIN
 from ..engine.ownership import Actor
@@ -35,11 +37,14 @@ from .responses import error, internal_error, json_bytes
 #: the header of an operator's audited override of the ownership rules (README: Hardening: ownership)
 OVERRIDE = "x-override-reason"
 MAX_REASON = 500
-MAX_BODY = 1 << 20  #: 1 MiB; catalog entities are a few KB, import files go through importJob URLs
+#: bodies larger than this are parsed and checked in a worker thread: the event loop stays free
+_OFF_LOOP = 64 << 10
 _ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "put": "PUT", "delete": "DELETE"}
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+async def read_body(request: Request, limit: int | None = None) -> bytes:
+    """The body, streamed up to ``limit`` bytes (``TMFSTACK_MAX_BODY``; 1 MiB): a 413 beyond."""
+    limit = limit or limits.current.body
     length = request.headers.get("content-length")
     if length is not None and length.isdigit() and int(length) > limit:
         raise PayloadTooLarge(f"request body of {length} bytes exceeds the limit of {limit}")
@@ -56,11 +61,21 @@ async def read_json(request: Request) -> Any:
     kind = media_type(request.headers.get("content-type"))
     if kind != "application/json" and not kind.endswith("+json"):
         raise UnsupportedMediaType(f"expected application/json, got {kind!r}")
-    body = await read_body(request)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadRequest(f"request body is not valid JSON: {exc}", code="MALFORMED_JSON") from None
+    return await parse_json(await read_body(request))
+
+
+async def parse_json(body: bytes, what: str = "request body") -> Any:
+    """``limits.parse_json`` (valid JSON, not too deep, no NUL), off the loop for large bodies."""
+    if len(body) > _OFF_LOOP:
+        return await asyncio.to_thread(limits.parse_json, body, what)
+    return limits.parse_json(body, what)
+
+
+def _large(request: Request) -> bool:
+    if request.method not in ("POST", "PATCH", "PUT"):
+        return False
+    length = request.headers.get("content-length")
+    return length is None or not length.isdigit() or len(length) > 9 or int(length) > _OFF_LOOP
 
 
 def actor_of(caller: Principal, request: Request) -> Actor | None:
@@ -90,6 +105,7 @@ class TmfDispatcher:
         self.engine = engine
         # "/tmf-api/productCatalogManagement/v4" -> api root, split once at start
         self.roots = {tuple(root.strip("/").split("/")): root for root in engine.apis}
+        self.large = asyncio.Semaphore(limits.current.large_bodies)
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve a ``/tmf-api/…`` request without the generic router and middleware (hot path)."""
@@ -101,6 +117,9 @@ class TmfDispatcher:
 
     async def __call__(self, request: Request) -> Response:
         try:
+            if _large(request):  # admitted a few at a time: a body, its parse and its document
+                async with self.large:
+                    return await self.dispatch(request)
             return await self.dispatch(request)
         except TmfError as exc:
             allow, challenge = getattr(exc, "allow", None), getattr(exc, "challenge", None)
@@ -134,7 +153,7 @@ class TmfDispatcher:
             if method == "POST" and "create" in ops:
                 return await self.create(svc, request, party, actor_of(caller, request))
             raise _not_allowed(ops, False, method)
-        id = rest[1]
+        id = limits.check_id(rest[1])  # one rule for ids on every path (a malformed one is a 400)
         if method in ("GET", "HEAD") and "get" in ops:
             return await self.get(svc, id, request, party)
         if_match = request.headers.get("if-match")
@@ -174,7 +193,7 @@ class TmfDispatcher:
         return json_bytes(body, status, headers)
 
     async def create(self, svc: ResourceService, request: Request, party: str | None, actor: Actor | None) -> Response:
-        doc, raw, version = await svc.create(await read_json(request), party=party, actor=actor)
+        doc, raw, version = await svc.create(await read_json(request), party=party, actor=actor, checked=True)
         status, body, location = 201, None, None
         if svc.decl.create_response is not None:
             status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
@@ -194,9 +213,10 @@ class TmfDispatcher:
             raw = await hubs.create(await read_json(request), caller.client_id, caller.party)
             hub_id = orjson.loads(raw)["id"]
             return json_bytes(raw, 201, {"Location": hubs.href(hub_id)})
+        hub_id = limits.check_id(rest[1])
         if method == "GET":
-            return json_bytes(await hubs.get(rest[1], caller.party))
+            return json_bytes(await hubs.get(hub_id, caller.party))
         if method == "DELETE":
-            await hubs.delete(rest[1], caller.party)
+            await hubs.delete(hub_id, caller.party)
             return Response(status_code=204)
         raise _not_allowed(frozenset({"get", "delete"}), True, method)

@@ -53,6 +53,8 @@ Hook = Callable[[ResourceService, Doc], Awaitable[None]]
 ResumeHook = Callable[[ResourceService], Awaitable[None]]
 CheckHook = Callable[[ResourceService, Unit, Doc], Awaitable[None]]
 _OPEN = ("Not Started", "Running")
+#: errors an import's errorLog lists one by one (the rest are counted): the job stays small
+MAX_LOGGED = 100
 
 
 # -- where a job may read and write ------------------------------------------------------------
@@ -249,7 +251,7 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
     created = skipped = 0
     settings = svc.engine.settings
     try:
-        data = orjson.loads(await fetch_source(job["url"], settings))
+        data = await asyncio.to_thread(orjson.loads, await fetch_source(job["url"], settings))  # 64 MiB: off the loop
         for resource, label, entity in _entities(svc, data, job.get("path")):
             target = services.get(resource)
             if target is None or target.decl.after_commit is not None:
@@ -261,20 +263,27 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
             except Conflict:
                 skipped += 1  # already there: a resumed or repeated import
             except TmfError as exc:
-                errors.append(f"{label} id={entity.get('id') if isinstance(entity, dict) else None}: {exc.message}")
+                errors.append(f"{label} id={_shown(entity)}: {exc.message}")
     except (OSError, ValueError, TmfError, httpx.HTTPError) as exc:
         errors.append(f"cannot read {_label(job['url'])}: {_reason(exc)}")
     except Exception:  # a job must end, and its log must not carry a stack trace
         log.exception("import job %s failed", job["id"])
         errors.append("internal error while importing (see the server log)")
     summary = f"created {created}, already present {skipped}, failed {len(errors)}"
+    more = [f"… and {len(errors) - MAX_LOGGED} more"] if len(errors) > MAX_LOGGED else []
     await _set(
         svc,
         job["id"],
         status="Failed" if errors else "Succeeded",
         completionDate=now_iso(),
-        errorLog="\n".join([summary, *errors]),
+        errorLog="\n".join([summary, *errors[:MAX_LOGGED], *more]),
     )
+
+
+def _shown(entity: Any) -> str:
+    """An entity's id as errorLog shows it: quoted (CR/LF escaped, no forged lines), at most 40 characters."""
+    text = repr(entity.get("id") if isinstance(entity, dict) else None)
+    return text if len(text) <= 40 else text[:40] + "…"
 
 
 async def run_export(svc: ResourceService, job: Doc) -> None:
@@ -286,16 +295,16 @@ async def run_export(svc: ResourceService, job: Doc) -> None:
         unknown = [n for n in names if n not in exportable]
         if unknown:
             raise ValueError(f"path names unknown resources: {', '.join(unknown)}")
-        out: dict[str, list[Any]] = {}
+        out: dict[str, list[bytes]] = {}
         params = parse_qsl((job.get("query") or "").lstrip("?"), keep_blank_values=True)
         for name in names:
             target = services[name]
             query = target.parse(params)
-            out[name] = [orjson.loads(raw) for raw in await target.list_all(query)]
+            out[name] = await target.list_all(query)
         settings = svc.engine.settings
         url = job.get("url") or (Path(settings.export_dir) / f"export-{job['id']}.json").resolve().as_uri()
         path = export_file(url, settings)  # checked again: the folder may have changed since creation
-        data = orjson.dumps(out, option=orjson.OPT_INDENT_2)
+        data = await asyncio.to_thread(_export_bytes, out)  # a whole catalog: off the loop
         await asyncio.to_thread(_write_file, path, os.path.realpath(settings.export_dir), data)
         counts = ", ".join(f"{k}: {len(v)}" for k, v in out.items())
         await _set(svc, job["id"], status="Succeeded", completionDate=now_iso(), url=url, errorLog=f"exported {counts}")
@@ -304,6 +313,10 @@ async def run_export(svc: ResourceService, job: Doc) -> None:
     except Exception:
         log.exception("export job %s failed", job["id"])
         await _set(svc, job["id"], status="Failed", completionDate=now_iso(), errorLog="internal error (see the log)")
+
+
+def _export_bytes(out: dict[str, list[bytes]]) -> bytes:
+    return orjson.dumps({k: [orjson.loads(raw) for raw in v] for k, v in out.items()}, option=orjson.OPT_INDENT_2)
 
 
 async def start_import(svc: ResourceService, job: Doc) -> None:

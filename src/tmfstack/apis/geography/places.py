@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ... import limits
 from ...clock import iso, now_iso, parse_time
 from ...errors import BadRequest
 from ...store.base import Indexed
@@ -112,8 +113,10 @@ def street_key(postcode: Any, street: Any) -> str:
 
 
 def house_number(value: Any) -> int | None:
-    match = re.match(r"\s*(\d+)", str(value)) if value is not None else None
-    return int(match.group(1)) if match else None
+    """The number a house number starts with (``"12a"`` -> 12); None when it has none, or one of
+    more digits than any house has (``int()`` of 5,000 digits would raise, not answer)."""
+    match = re.match(r"\s*(\d+)", str(value)[:64]) if value is not None else None
+    return limits.small_int(match.group(1)) if match else None
 
 
 def address_of(place: Doc) -> tuple[str | None, str | None, int | None]:

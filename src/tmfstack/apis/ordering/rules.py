@@ -9,9 +9,11 @@ pending); everything else is the manager's.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from typing import Any
 
+from ... import limits
 from ...engine.declaration import Doc, Rule
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
@@ -42,16 +44,37 @@ def prepare_items(key: str) -> Rule:
             if "state" in item:
                 raise BadRequest(f"{key} {item.get('id')!r}: state is set by the server", code="READ_ONLY_ATTRIBUTE")
             item["state"] = "acknowledged"
-        ids = [i.get("id") for i in items]
-        if None in ids:
+        if any(i.get("id") is None for i in items):
             raise BadRequest(f"every {key} needs an id", code="MISSING_ATTRIBUTE")
-        duplicates = sorted({str(i) for i in ids if ids.count(i) > 1})
-        if duplicates:
-            raise BadRequest(f"{key} ids must be unique in an order: {', '.join(duplicates)}")
+        check_items(items, key)
         if not items:
             raise BadRequest(f"an order needs at least one {key}", code="MISSING_ATTRIBUTE")
 
     return rule
+
+
+def check_items(items: list[Doc], key: str) -> None:
+    """An order's items (nested ones included) in one O(n) pass: how many, their ids (the id rule,
+    unique) and quantities, each within ``limits`` (a 400 beyond)."""
+    bound = limits.current
+    if len(items) > bound.order_items:
+        raise BadRequest(
+            f"an order holds at most {bound.order_items} {key}s (nested ones included), got {len(items)}",
+            code="TOO_MANY_ITEMS",
+        )
+    counts: Counter[str] = Counter()
+    for item in items:
+        if item.get("id") is not None:
+            counts[limits.check_id(item["id"], f"{key} id")] += 1
+        quantity = item.get("quantity")
+        if isinstance(quantity, (int, float)) and quantity > bound.quantity:
+            raise BadRequest(
+                f"{key} {item.get('id')!r}: quantity {quantity} is more than the limit of {bound.quantity}",
+                code="QUANTITY_TOO_LARGE",
+            )
+    duplicates = sorted(i for i, n in counts.items() if n > 1)
+    if duplicates:
+        raise BadRequest(f"{key} ids must be unique in an order: {', '.join(duplicates[:20])}")
 
 
 def client_patch(patchable: frozenset[str], extra: Callable[[Doc, Doc, set[str]], None] | None = None) -> Rule:

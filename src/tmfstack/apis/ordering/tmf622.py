@@ -22,7 +22,7 @@ from .manager.steps import CANCEL_QUEUE, ORDER_QUEUE, TASKS
 from .manager.submitted import check_prices, use_catalog_prices
 from .manager.validate import validate_order
 from .manager.view import CatalogView
-from .rules import can_delete, client_patch, schedule_on_create
+from .rules import can_delete, check_items, client_patch, schedule_on_create
 from .states import CANCEL, ORDER
 
 #: what a client may still change on a submitted order (the rest is the order itself)
@@ -55,10 +55,7 @@ def prepare_order(doc: Doc, before: Doc | None) -> None:
                 f"productOrderItem {item.get('id')!r}: state is set by the server", code="READ_ONLY_ATTRIBUTE"
             )
         item["state"] = "acknowledged"
-    ids = [item.get("id") for item in items]
-    duplicates = sorted({i for i in ids if ids.count(i) > 1})
-    if duplicates:
-        raise BadRequest(f"productOrderItem ids must be unique in an order: {', '.join(map(str, duplicates))}")
+    check_items(items, "productOrderItem")
 
 
 def not_too_late(after: Doc, before: Doc, changed: set[str]) -> None:

@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .... import limits
 from .characteristics import check_characteristics
 from .common import (
     ENDED_PRODUCT,
@@ -106,8 +107,10 @@ async def validate_order(
     facts.technical = technical
     problems, facts.qualified = await qualification_problems(order, view, facts.now)
     problems += await party_problems(order, facts.market)
+    slicer = limits.Slicer()  # 1,000 items: the loop gets a turn every few ms
     for item in items:
         problems += await _check_item(item, facts)
+        await slicer.tick()
     return problems
 
 
