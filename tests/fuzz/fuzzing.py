@@ -174,12 +174,14 @@ def _send_and_check(run: Run, case: Any) -> None:
     headers = {k: v for k, v in prepared.headers.items() if k.lower() not in ("connection", "accept-encoding")}
     headers["Authorization"] = f"Bearer {run.token}"
     label = f"{case.method.upper()} {case.operation.path}"
+    body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body or b""
+    request_text = f"{prepared.url}\n{body.decode('latin-1')}"  # what KNOWN entries may match on
     run.sent += 1
     try:
         method, url = prepared.method or "GET", prepared.url or ""
         response = run.client.request(method, url, headers=headers, content=prepared.body)
     except Exception as exc:  # escaped the app entirely: worse than a 500
-        _record(run, label, "not_a_server_error", f"exception escaped the app: {exc!r}", case)
+        _record(run, label, "not_a_server_error", f"exception escaped the app: {exc!r}", case, request_text)
         return
     if response.status_code == 201 and case.method.upper() == "POST":
         created = _created_id(response)
@@ -191,7 +193,7 @@ def _send_and_check(run: Run, case: Any) -> None:
         for failure in group.exceptions:
             check = _check_name(failure)
             summary = f"{response.status_code} {failure.title}\n{failure.message}"
-            _record(run, label, check, summary, case)
+            _record(run, label, check, summary, case, request_text)
 
 
 def _created_id(response: Any) -> str | None:
@@ -207,9 +209,9 @@ def _check_name(failure: Any) -> str:
     return str(checks[0])
 
 
-def _record(run: Run, label: str, check: str, summary: str, case: Any) -> None:
+def _record(run: Run, label: str, check: str, summary: str, case: Any, request_text: str) -> None:
     for known in KNOWN:
-        if known.matches(run.api.key, label, check, summary):
+        if known.matches(run.api.key, label, check, summary, request_text):
             run.known_hits.add(known)
             return
     finding = Finding(run.api.key, label, check, summary[:1500], _curl(case))

@@ -74,3 +74,29 @@ def test_the_contract_keeps_every_attribute_of_the_official_file(api: Any) -> No
         for attr in _properties(schema) - _properties(api.contract.definitions.get(name))
     ]
     assert not missing, missing
+
+
+# 2. Domain rules ran on a PATCH result before it was validated: a ``note`` sent as an object
+#    reached the orders' append-only rule, which sliced it (TypeError, a 500). The engine now
+#    validates the patched document before any rule sees it.
+
+ORDERS = [
+    ("/tmf-api/productOrderingManagement/v4/productOrder", {"productOrderItem": [{"id": "1", "action": "add"}]}),
+    (
+        "/tmf-api/serviceOrdering/v4/serviceOrder",
+        {"serviceOrderItem": [{"id": "1", "action": "add", "service": {"serviceType": "x"}}]},
+    ),
+    ("/tmf-api/resourceOrderingManagement/v4/resourceOrder", {"orderItem": [{"id": "1", "action": "add"}]}),
+]
+
+
+@pytest.mark.parametrize("path, body", ORDERS, ids=[p.rsplit("/", 1)[1] for p, _ in ORDERS])
+def test_patch_with_a_mistyped_note_is_a_400_not_a_crash(operator: Caller, path: str, body: dict[str, Any]) -> None:
+    created = operator.post(path, json=body)
+    assert created.status_code == 201, created.text
+    url = f"{path}/{created.json()['id']}"
+    current = operator.get(url).json().get("note") or []
+    noted = operator.patch(url, json={"note": [*current, {"text": "first"}]})
+    assert noted.status_code == 200, noted.text
+    for bad in ({"text": "not a list"}, "text", 7):
+        _refused(operator.patch(url, json={"note": bad}), "note")
