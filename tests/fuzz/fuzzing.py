@@ -20,7 +20,7 @@ from typing import Any
 
 import requests
 import schemathesis
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -45,6 +45,8 @@ EXAMPLES = int(os.environ.get("TMFSTACK_FUZZ_EXAMPLES", "10"))
 #: (an order item holds a product holding characteristics, prices, places...) and some are
 #: recursive: unbounded, Hypothesis spends seconds per PATCH body on sizes it then discards
 BODY_DEPTH = int(os.environ.get("TMFSTACK_FUZZ_BODY_DEPTH", "3"))
+#: unset: derandomized (CI sends the same requests every run); a number: other requests, for a local hunt
+SEED = os.environ.get("TMFSTACK_FUZZ_SEED")
 #: writes first (they make the resources the reads, updates and deletes then find), deletes last
 _ORDER = {"POST": 0, "GET": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
@@ -97,9 +99,11 @@ def bound_request_bodies(spec: dict[str, Any], depth: int = BODY_DEPTH) -> None:
         ref = node.get("$ref")
         if isinstance(ref, str) and ref.startswith("#/definitions/"):
             name = ref.removeprefix("#/definitions/")
-            if name in seen or len(seen) >= depth or name not in definitions:
+            target = definitions.get(name, {})
+            nested = target.get("type") == "object" or "properties" in target or "allOf" in target
+            if name in seen or (nested and len(seen) >= depth):
                 return {"type": "object", "maxProperties": 0}
-            return inline(definitions[name], (*seen, name))
+            return inline(target, (*seen, name))  # a scalar (an enum of states) is kept whole
         return {k: inline(v, seen) for k, v in node.items()}
 
     for item in spec["paths"].values():
@@ -138,7 +142,7 @@ def _fuzz_operation(run: Run, operation: Any, mode: GenerationMode) -> None:
 
     @settings(
         max_examples=EXAMPLES,
-        derandomize=True,  # the same requests on every run: CI is reproducible
+        derandomize=SEED is None,  # the same requests on every run: CI is reproducible
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
@@ -152,6 +156,8 @@ def _fuzz_operation(run: Run, operation: Any, mode: GenerationMode) -> None:
             case.path_parameters["id"] = known[pick % len(known)]
         _send_and_check(run, case)
 
+    if SEED is not None:
+        once = seed(int(SEED))(once)
     with contextlib.suppress(Unsatisfiable):  # no negative request exists (a path's only parameter is a string)
         once()
 
