@@ -3,9 +3,10 @@
 Two kinds of entries, each naming the API, the operation, what is wrong and why:
 
 - ``SPEC_FIXES``: a defect of the official file, corrected in the copy the fuzzer loads (the
-  checks still run, against the corrected schema). Each is a JSON-pointer edit.
-- ``KNOWN``: a finding of ours that another branch fixes; matched by API, operation, check and a
-  fragment of the failure, so that only that symptom is tolerated until the fix is merged.
+  checks still run, against the corrected schema); each is a small edit function.
+- ``KNOWN``: a symptom tolerated with its reason: a finding of ours that another branch fixes,
+  or what the file's format cannot express; matched by API, operation, check, a fragment of the
+  failure and optionally of the request, so that only that symptom is tolerated.
 
 Nothing here switches a check off for an operation as a whole.
 """
@@ -200,8 +201,8 @@ KNOWN: list[Known] = [
         check="not_a_server_error",
         fragment="500 Server error",
         request_holds=("\\u0000", "\x00", "%00"),
-        reason="ours, fixed by the hard-bound branch (request limits): on PostgreSQL a NUL character in a "
-        "string (here a reference's id, indexed as text) is refused by the driver and answered 500; "
-        "seen on TMF640 POST /service",
+        reason="ours, fixed by the hard-bound branch (request limits, NUL bytes): on PostgreSQL a NUL "
+        "character in a string the store binds as text (a name, a reference's id, a filter value, an id in "
+        "the path) is refused by the driver and answered 500; seen on TMF620, 632, 634, 640, 679 and 685",
     ),
 ]
