@@ -33,6 +33,7 @@ def test_fuzz_api(secure: Secured, key: str) -> None:
     operator = secure.login("fuzz-operator", ["operator"])
     run = fuzz_api(APIS[key], secure.client, operator.token)
     assert run.sent > 0
+    print(f"{key}: {run.sent} requests")
     for known in run.known_hits:  # shown with -rP: what the reviewed list tolerated in this run
         print(f"tolerated ({known.check}, {known.fragment!r}): {known.reason}")
     assert not run.findings, report(run)
