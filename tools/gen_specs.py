@@ -55,11 +55,20 @@ _METHODS = {"get": "get", "post": "create", "patch": "patch", "delete": "delete"
 
 
 def _strip(node: Any) -> Any:
-    if isinstance(node, dict):
-        return {k: _strip(v) for k, v in node.items() if k not in _PROSE}
+    """Prose out of a schema, but never an attribute: in ``properties`` the keys are names
+    (``description``, ``title``, ``example`` are attributes of many TMF entities) and each
+    value is a schema; a ``required`` list names attributes too."""
     if isinstance(node, list):
         return [_strip(v) for v in node]
-    return node
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "properties" and isinstance(v, dict):
+            out[k] = {name: _strip(schema) for name, schema in v.items()}
+        elif k not in _PROSE:
+            out[k] = _strip(v)
+    return out
 
 
 def _sanitise(definitions: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
@@ -108,7 +117,7 @@ def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
             entry["operations"] = sorted(set(entry["operations"]) | set(extra))
     for entry in resources.values():
         entry["operations"].sort()
-    definitions, undefined = _sanitise(_strip(spec["definitions"]))
+    definitions, undefined = _sanitise({name: _strip(d) for name, d in spec["definitions"].items()})
     return {
         "source": source,
         "title": spec["info"]["title"],

@@ -239,6 +239,8 @@ class ResourceService(ResourceReader):
                     f"{', '.join(touched)} cannot be changed by PATCH (owned by the server)",
                     code="READ_ONLY_ATTRIBUTE",
                 )
+            # domain rules may rely on the schema (a note is a list): they never see an invalid patch
+            self.api.contract.validate(self.entity, after)
             for rule in self.decl.patch_rules:
                 rule(after, before)
             if party is not None and self.isolated:
