@@ -28,6 +28,8 @@ from ..errors import (
 from .gate import HEADERS, principal_of, require
 from .responses import error, internal_error, json_bytes
 
+#: the answer to POST /hub that carries the new subscription's webhook signing secret
+SECRET_HEADER = "X-Tmf-Hub-Secret"
 MAX_BODY = 1 << 20  #: 1 MiB; catalog entities are a few KB, import files go through importJob URLs
 _ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "put": "PUT", "delete": "DELETE"}
 
@@ -167,9 +169,11 @@ class TmfDispatcher:
         if len(rest) == 1:
             if method != "POST":
                 raise _not_allowed(frozenset({"create"}), False, method)
-            raw = await hubs.create(await read_json(request), caller.client_id, caller.party)
+            raw, secret = await hubs.create(await read_json(request), caller.client_id, caller.party)
             hub_id = orjson.loads(raw)["id"]
-            return json_bytes(raw, 201, {"Location": hubs.href(hub_id)})
+            # the signing secret is answered this once (a header: the body stays the spec's EventSubscription)
+            headers = {"Location": hubs.href(hub_id), SECRET_HEADER: secret, "Cache-Control": "no-store"}
+            return json_bytes(raw, 201, headers)
         if method == "GET":
             return json_bytes(await hubs.get(rest[1], caller.party))
         if method == "DELETE":
