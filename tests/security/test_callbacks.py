@@ -40,10 +40,10 @@ def listener() -> Iterator[Listener]:
         yield it
 
 
-def deliveries(ops: Caller, until: Any, timeout: float = 10.0) -> list[dict[str, Any]]:
+def deliveries(ops: Caller, until: Any, host: str = "testserver", timeout: float = 10.0) -> list[dict[str, Any]]:
     deadline = time.monotonic() + timeout
     while True:
-        rows = ops.get("/admin/deliveries").json()
+        rows = ops.get("/admin/deliveries", headers={"Host": host}).json()
         if until(rows):
             return list(rows)
         assert time.monotonic() < deadline, f"deliveries never got there: {rows}"
@@ -67,16 +67,12 @@ def offering(ops: Caller, name: str) -> None:
         "http://[::ffff:127.0.0.1]:8080/x",
         "http://127.1:8080/x",
         "http://testserver/tmf-api/productCatalogManagement/v4/productOffering",  # its public URL
-        "http://api.example.net:8443/x",  # an address the operator declared (TMFSTACK_OWN_URLS)
-        "https://bss.example.org/x",  # a Host it serves (TMFSTACK_ALLOWED_HOSTS): every port
-        "https://bss.example.org:9999/x",
     ],
 )
 def test_a_callback_to_the_server_itself_is_refused_even_with_private_callbacks(
     secure_settings: Settings, callback: str
 ) -> None:
-    changes = {"own_urls": "api.example.net:8443", "allowed_hosts": "testserver,bss.example.org"}
-    with app(secure_settings, allow_private_callbacks=LOOPBACK, **changes) as secured:
+    with app(secure_settings, allow_private_callbacks=LOOPBACK) as secured:
         ops = secured.login("ops", ["operator"])
         r = ops.post(HUB, json={"callback": callback})
         assert r.status_code == 400, r.text
@@ -87,6 +83,21 @@ def test_a_callback_to_the_server_itself_is_refused_even_with_private_callbacks(
             assert ops.post(HUB, json={"callback": "http://127.0.0.1:8081/x"}).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "callback",
+    [
+        "http://api.example.net:8443/x",  # an address the operator declared (TMFSTACK_OWN_URLS)
+        "https://bss.example.org/x",  # a Host it serves (TMFSTACK_ALLOWED_HOSTS): every port
+        "https://bss.example.org:9999/x",
+    ],
+)
+def test_a_callback_to_a_declared_own_address_is_refused(secure_settings: Settings, callback: str) -> None:
+    changes = {"own_urls": "api.example.net:8443", "allowed_hosts": "testserver,bss.example.org"}
+    with app(secure_settings, **changes) as secured:
+        r = secured.login("ops", ["operator"]).post(HUB, json={"callback": callback})
+        assert r.status_code == 400 and r.json()["code"] == "DESTINATION_NOT_ALLOWED", r.text
+
+
 def test_a_stored_callback_to_the_server_itself_is_refused_when_delivering(
     secure_settings: Settings, listener: Listener
 ) -> None:
@@ -95,11 +106,11 @@ def test_a_stored_callback_to_the_server_itself_is_refused_when_delivering(
     with app(secure_settings, allow_private_callbacks=LOOPBACK) as secured:
         ops = secured.login("ops", ["operator"])
         assert ops.post(HUB, json={"callback": listener.url}).status_code == 201
-    moved = {"listen_host": "127.0.0.1", "listen_port": listener.port, "allow_private_callbacks": LOOPBACK}
+    moved = {"public_url": f"http://127.0.0.1:{listener.port}", "allow_private_callbacks": LOOPBACK}
     with app(secure_settings, **moved) as secured:
         ops = secured.login("ops2", ["operator"])
         offering(ops, "Storm seed")
-        [row] = deliveries(ops, lambda rows: rows and rows[0]["last_error"])
+        [row] = deliveries(ops, lambda rows: rows and rows[0]["last_error"], host="127.0.0.1")
         assert row["last_error"] == "destination not allowed (own address)"
         assert listener.requests == []
 
@@ -118,13 +129,13 @@ def test_another_name_for_the_server_is_refused_when_delivering(secure_settings:
     alias = _loopback_alias()
     if alias is None:
         pytest.skip("this machine's name does not resolve to 127.0.0.1 alone")
-    changes = {"listen_host": "127.0.0.1", "listen_port": listener.port, "allow_private_callbacks": LOOPBACK}
+    changes = {"public_url": f"http://127.0.0.1:{listener.port}", "allow_private_callbacks": LOOPBACK}
     with app(secure_settings, **changes) as secured:
         ops = secured.login("ops", ["operator"])
         r = ops.post(HUB, json={"callback": f"http://{alias}:{listener.port}/loop"})
         assert r.status_code == 201, r.text  # a name is judged on the address it resolves to
         offering(ops, "Storm seed")
-        [row] = deliveries(ops, lambda rows: rows and rows[0]["last_error"])
+        [row] = deliveries(ops, lambda rows: rows and rows[0]["last_error"], host="127.0.0.1")
         assert row["last_error"] == "destination not allowed (own address)"
         assert listener.requests == []
 
@@ -156,15 +167,15 @@ def test_admin_listing_redacts_callback_secrets_and_shows_no_answer_text(
 
 
 def test_hubs_per_client_are_capped(secure_settings: Settings, listener: Listener) -> None:
-    with app(secure_settings, allow_private_callbacks=LOOPBACK, hub_limit=3) as secured:
+    with app(secure_settings, allow_private_callbacks=LOOPBACK) as secured:  # the default limit: 20
         partner = secured.login("acme", ["partner"], party="org-acme")
         other = secured.login("globex", ["partner"], party="org-globex")
-        ids = [partner.post(HUB, json={"callback": f"{listener.url}/{i}"}).json()["id"] for i in range(3)]
-        r = partner.post(HUB, json={"callback": f"{listener.url}/3"})
+        ids = [partner.post(HUB, json={"callback": f"{listener.url}/{i}"}).json()["id"] for i in range(20)]
+        r = partner.post(HUB, json={"callback": f"{listener.url}/20"})
         assert r.status_code == 422 and r.json()["code"] == "HUB_LIMIT", r.text
         assert other.post(HUB, json={"callback": f"{listener.url}/g"}).status_code == 201  # per client
         assert partner.delete(f"{HUB}/{ids[0]}").status_code == 204
-        assert partner.post(HUB, json={"callback": f"{listener.url}/3"}).status_code == 201
+        assert partner.post(HUB, json={"callback": f"{listener.url}/20"}).status_code == 201
 
 
 # -- signed deliveries -----------------------------------------------------------------------
