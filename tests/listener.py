@@ -33,6 +33,7 @@ class Received:
     status: int  #: what the listener answered
     headers: dict[str, str]
     body: Any  #: parsed JSON, or the raw text when it was not JSON
+    raw: bytes = b""  #: the body as received (what a signature covers)
 
 
 @dataclass
@@ -72,7 +73,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status = 500
             else:
                 status = 500 if state.failing else 201
-            state.requests.append(Received(time.time(), self.path, status, headers, body))
+            state.requests.append(Received(time.time(), self.path, status, headers, body, raw))
             state.lock.notify_all()
         payload = b'{"error":"listener told to fail"}' if status >= 400 else b""
         self.send_response(status)

@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"tmfstack serve: {exc}", file=sys.stderr)
         return 2
     settings.public_url = args.public_url or settings.public_url or f"http://{args.host}:{args.port}"
+    settings.listen_host, settings.listen_port = args.host, args.port  # callbacks may never point here
     if args.demo:
         asyncio.run(_demo(settings))
     app = create_app(settings)

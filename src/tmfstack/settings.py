@@ -7,8 +7,10 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from .limits import Limits
+from .net.addresses import AddressPolicy, host_key, own_endpoints
 
 
 def _env(name: str, default: str) -> str:
@@ -17,7 +19,12 @@ def _env(name: str, default: str) -> str:
 
 #: where ``serve`` listens by default; the issuer of tokens ``tmfstack token`` prints
 DEFAULT_PUBLIC_URL = "http://127.0.0.1:8080"
+_LOCAL_NAMES = ("localhost", "127.0.0.1", "::1")
 _RATE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*/\s*(s|sec|second|m|min|minute)\s*$")
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
 
 
 def parse_rate(text: str) -> float:
@@ -99,6 +106,21 @@ class Settings:
     forwarded_allow_ips: str = field(default_factory=lambda: _env("FORWARDED_ALLOW_IPS", ""))
     #: bounds on the work and storage one request may cause (``TMFSTACK_MAX_*``, ``limits.py``)
     limits: Limits = field(default_factory=Limits)
+    #: where ``serve`` listens (set by the command line): hub callbacks may never point there
+    listen_host: str = field(default_factory=lambda: _env("HOST", "127.0.0.1"))
+    listen_port: int = field(default_factory=lambda: int(_env("PORT", "8080")))
+    #: more URLs or host[:port] that reach this server (a load balancer, another name), comma-separated
+    own_urls: str = field(default_factory=lambda: _env("OWN_URLS", ""))
+    #: Host header values /admin/* accepts (comma-separated names, port ignored); empty: the listen
+    #: host, the public URL's host and the localhost names
+    allowed_hosts: str = field(default_factory=lambda: _env("ALLOWED_HOSTS", ""))
+    #: subscriptions one client may register per API
+    hub_limit: int = field(default_factory=lambda: int(_env("HUB_LIMIT", "20")))
+    #: deliveries in flight at once per process; subscribers that failed lately get a quarter of them
+    delivery_concurrency: int = field(default_factory=lambda: int(_env("DELIVERY_CONCURRENCY", "256")))
+    #: whole-call deadline of a delivery, and of one to a subscriber whose last attempt failed (s)
+    delivery_timeout: float = field(default_factory=lambda: float(_env("DELIVERY_TIMEOUT", "5")))
+    delivery_slow_timeout: float = field(default_factory=lambda: float(_env("DELIVERY_SLOW_TIMEOUT", "2")))
 
     def simulator_config(self) -> dict[str, object]:
         text = self.simulator.strip()
@@ -115,6 +137,21 @@ class Settings:
             raise ValueError("TMFSTACK_TASK_MAX_ATTEMPTS must be >= 1 and 0 <= TASK_RETRY_BASE <= TASK_RETRY_MAX")
         return value
 
+    def outbound_policy(self) -> AddressPolicy:
+        """Where outbound calls may go: public addresses and ``allow_private_callbacks``, never this
+        server's own endpoints (where it listens, its public URL, ``own_urls``, declared host names)."""
+        declared = [h for h in _split(self.allowed_hosts) if h.lower() not in _LOCAL_NAMES]
+        urls = [self.public_url, *_split(self.own_urls), *declared]
+        own = own_endpoints(urls, (self.listen_host, self.listen_port))
+        return AddressPolicy.parse(self.allow_private_callbacks, own)
+
+    def host_allowlist(self) -> frozenset[str]:
+        """Host header names (lower case, no port) the operator endpoints answer."""
+        if self.allowed_hosts.strip():
+            return frozenset(host_key(h) for h in _split(self.allowed_hosts))
+        public = urlsplit(self.public_url or DEFAULT_PUBLIC_URL).hostname or ""
+        return frozenset(host_key(h) for h in (self.listen_host, public, *_LOCAL_NAMES) if h)
+
     def check(self) -> None:
         """Refuse contradictory or malformed security settings at start (ValueError)."""
         parse_rate(self.rate)
@@ -123,6 +160,8 @@ class Settings:
             raise ValueError("bursts must be at least 1")
         if self.oauth_issuer and not self.oauth_issuer.startswith(("https://", "http://")):
             raise ValueError("TMFSTACK_OAUTH_ISSUER must be an http(s) URL")
+        if self.hub_limit < 1 or self.delivery_concurrency < 2:
+            raise ValueError("TMFSTACK_HUB_LIMIT must be at least 1, TMFSTACK_DELIVERY_CONCURRENCY at least 2")
         if not self.oauth_audience:
             raise ValueError("TMFSTACK_OAUTH_AUDIENCE must not be empty")
         low = [name for name, value in vars(self.limits).items() if value < 1]

@@ -58,5 +58,8 @@ class PollingWorker(abc.ABC):
             self._wake.clear()
             due = await self.next_due()
             wait = self.poll if due is None else max(0.005, min(self.poll, due - time.time()))
+            # not asyncio.wait_for: on Python 3.11 it swallows a cancellation that arrives as the
+            # wake-up does (the dispatcher's finishing deliveries wake it), and stop() never returns
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), wait)
+                async with asyncio.timeout(wait):
+                    await self._wake.wait()

@@ -195,14 +195,4 @@ KNOWN: list[Known] = [
         reason="spec format: a 204 (DELETE) has no content, hence no Content-Type (RFC 9110 15.3.5), but "
         "Swagger 2.0's global 'produces' cannot say that one response has none, so Schemathesis expects it",
     ),
-    Known(
-        api=ALL,
-        operation=ALL,
-        check="not_a_server_error",
-        fragment="500 Server error",
-        request_holds=("\\u0000", "\x00", "%00"),
-        reason="ours, fixed by the hard-bound branch (request limits, NUL bytes): on PostgreSQL a NUL "
-        "character in a string the store binds as text (a name, a reference's id, a filter value, an id in "
-        "the path) is refused by the driver and answered 500; seen on TMF620, 632, 634, 640, 679 and 685",
-    ),
 ]

@@ -1,4 +1,9 @@
-"""Event subscriptions (``/hub``) of one API: register, read, unregister."""
+"""Event subscriptions (``/hub``) of one API: register, read, unregister.
+
+A callback is a URL the server will POST to, so it is checked when registered (the outbound
+guard's rules, never the server itself) and again at every delivery. Each client may hold
+``TMFSTACK_HUB_LIMIT`` subscriptions per API. Registration makes the hub's signing secret
+(``events/signing.py``): answered once, stored sealed, never shown again."""
 
 from __future__ import annotations
 
@@ -8,9 +13,10 @@ from urllib.parse import urlsplit
 import orjson
 
 from ..clock import new_id
-from ..errors import BadRequest, NotFound
+from ..errors import BadRequest, NotFound, Unprocessable
+from ..events.signing import new_secret, seal
 from ..events.subscriptions import parse_hub_query
-from ..net.outbound import AddressPolicy, check_destination
+from ..net.outbound import check_destination
 from ..store.base import HubRow
 from .declaration import ApiDecl
 
@@ -23,13 +29,14 @@ class HubService:
         self.engine, self.api = engine, api
         self.event_api = f"{api.key}.{api.version}"
         #: where callbacks may point (checked again at every delivery, on the address connected to)
-        self.outbound = AddressPolicy.parse(engine.settings.allow_private_callbacks)
+        self.outbound = engine.settings.outbound_policy()
 
     def href(self, id: str) -> str:
         return f"{self.engine.public_url}{self.api.root}/hub/{id}"
 
-    async def create(self, body: Any, client_id: str | None = None, party: str | None = None) -> bytes:
-        """Register a subscription for ``client_id``; a partner's (``party``) hears only of its own resources."""
+    async def create(self, body: Any, client_id: str | None = None, party: str | None = None) -> tuple[bytes, str]:
+        """Register a subscription for ``client_id``; a partner's (``party``) hears only of its own
+        resources. Returns the hub's document and its signing secret (shown this once)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
         self.api.contract.validate("EventSubscriptionInput", body)
@@ -45,9 +52,22 @@ class HubService:
         if query is not None:
             doc["query"] = query
         raw = orjson.dumps(doc)
+        secret = new_secret()
+        sealed = seal(secret, self.engine.settings.key_passphrase)
+        limit = self.engine.settings.hub_limit
         async with self.engine.store.transaction() as tx:
-            await tx.insert_hub(HubRow(hub_id, self.event_api, callback, query, raw, client_id, party))
-        return raw
+            # a client's hubs are bounded: each one costs a delivery per event (--no-auth: local experiments)
+            if (
+                self.engine.settings.auth
+                and client_id is not None
+                and await tx.count_hubs(self.event_api, client_id) >= limit
+            ):
+                raise Unprocessable(
+                    f"client {client_id} already has {limit} subscriptions on this API; remove one first",
+                    code="HUB_LIMIT",
+                )
+            await tx.insert_hub(HubRow(hub_id, self.event_api, callback, query, raw, client_id, party, sealed))
+        return raw, secret
 
     async def get(self, id: str, party: str | None = None) -> bytes:
         hub = await self.engine.store.get_hub(self.event_api, id)

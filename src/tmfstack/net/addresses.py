@@ -12,7 +12,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..errors import BadRequest
 
@@ -46,14 +46,25 @@ _COMPAT = ipaddress.ip_network("::/96")
 SCHEMES = ("http", "https")
 
 
+#: (host, port): the host a lower-case name or a normalised IP text; port None: every port
+Endpoint = tuple[str, int | None]
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+#: what a socket bound to the unspecified address also answers on
+_LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1")
+OWN = "own address"  #: the refusal of a call to the server itself
+
+
 @dataclass(frozen=True)
 class AddressPolicy:
-    """Which addresses outbound calls may reach: globally routable ones, plus the operator's CIDRs."""
+    """Which addresses outbound calls may reach: globally routable ones, plus the operator's CIDRs,
+    never the server's own endpoints (``own``), whatever the CIDRs allow: a callback to itself
+    would turn every event into more events."""
 
     allowed_networks: tuple[IPNetwork, ...] = ()
+    own: frozenset[Endpoint] = frozenset()
 
     @classmethod
-    def parse(cls, text: str) -> AddressPolicy:
+    def parse(cls, text: str, own: frozenset[Endpoint] = frozenset()) -> AddressPolicy:
         """``"127.0.0.0/8, ::1/128"``; empty: public addresses only. ValueError names a malformed entry."""
         networks = []
         for item in (part.strip() for part in text.split(",")):
@@ -63,7 +74,16 @@ class AddressPolicy:
                 networks.append(ipaddress.ip_network(item, strict=False))
             except ValueError:
                 raise ValueError(f"not a CIDR in the outbound allow-list: {item!r}") from None
-        return cls(tuple(networks))
+        return cls(tuple(networks), own)
+
+    def is_own(self, host: str, port: int | None) -> bool:
+        """Whether ``host`` (a name or an address) at ``port`` is one of the server's own endpoints."""
+        key = host_key(host)
+        return (key, port) in self.own or (key, None) in self.own
+
+    def own_names(self) -> list[tuple[str, int | None]]:
+        """The own endpoints named by a host name (not an address): resolved when calls are checked."""
+        return [(h, p) for h, p in self.own if literal_ip(h) is None]
 
     def allowed(self, ip: str | IPAddress) -> bool:
         return self.refusal(ip) is None
@@ -136,9 +156,60 @@ def literal_ip(host: str) -> IPAddress | None:
     return None
 
 
+def host_key(host: str) -> str:
+    """``host`` as own endpoints are keyed: an address in its one canonical spelling (IPv4 inside
+    IPv6 unwrapped), a name lower-case without its final dot."""
+    ip = literal_ip(host)
+    if ip is None:
+        return host.strip("[]").rstrip(".").lower()
+    inner = _wrapped_ipv4(ip) if isinstance(ip, ipaddress.IPv6Address) else None
+    return str(inner or ip)
+
+
+def own_endpoints(urls: list[str], listen: tuple[str, int] | None = None) -> frozenset[Endpoint]:
+    """The server's own endpoints: ``listen`` (host, port), and each of ``urls``: a URL (its port, or
+    the scheme's), or ``host[:port]`` (no port: every port of that host). A wildcard listen address
+    (0.0.0.0, ::) also answers on loopback and on the machine's own name."""
+    found: set[Endpoint] = set()
+    for url in (u.strip() for u in urls):
+        if not url:
+            continue
+        parts = urlsplit(url if "//" in url else f"//{url}")
+        if not parts.hostname:
+            raise ValueError(f"not a URL or host[:port] of this server: {url!r}")
+        found.add((host_key(parts.hostname), parts.port or _DEFAULT_PORTS.get(parts.scheme)))
+    if listen is not None:
+        host, port = listen
+        key = host_key(host)
+        found.add((key, port))
+        ip = literal_ip(key)
+        names: tuple[str, ...] = ()
+        if ip is not None and ip.is_unspecified:
+            names = (*_LOOPBACK_NAMES, socket.gethostname())
+        if (ip is not None and ip.is_loopback) or key == "localhost":
+            names = _LOOPBACK_NAMES
+        found.update((host_key(n), port) for n in names)
+    return frozenset(found)
+
+
+def redact_url(url: str) -> str:
+    """``url`` as it may be shown to someone but its owner: no credentials, query values and fragment
+    replaced (tokens are often put there)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "(malformed URL)"
+    host = f"[{host}]" if ":" in host else host
+    query = "&".join(f"{k}=REDACTED" if v else k for k, v in parse_qsl(parts.query, keep_blank_values=True))
+    return urlunsplit((parts.scheme, host + port, parts.path, query, ""))
+
+
 def check_destination(url: str, policy: AddressPolicy, *, code: str = "INVALID_URL") -> None:
     """Refuse (BadRequest) a URL outbound calls must never take: not http(s), no host, credentials
-    in it, or a host that is a forbidden IP literal or ``localhost``. Names are checked at connect."""
+    in it, one of the server's own endpoints, or a host that is a forbidden IP literal or
+    ``localhost``. Names are checked at connect."""
     try:
         parts = urlsplit(url)
         host, _ = parts.hostname, parts.port  # .port raises on a malformed port
@@ -152,6 +223,8 @@ def check_destination(url: str, policy: AddressPolicy, *, code: str = "INVALID_U
         raise BadRequest("credentials in the URL are refused: they would be stored and shown", code=code)
     if any(c.isspace() or not c.isprintable() for c in host):
         raise BadRequest("the URL's host is malformed", code=code)
+    if policy.is_own(host, parts.port or _DEFAULT_PORTS[parts.scheme]):
+        raise BadRequest("the URL points at this server itself", code="DESTINATION_NOT_ALLOWED")
     ip = literal_ip(host)
     name = host.rstrip(".")
     if ip is None and (name == "localhost" or name.endswith(".localhost")):

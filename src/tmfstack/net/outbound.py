@@ -24,9 +24,11 @@ Errors: ``httpx.HTTPError`` for anything on the wire (``DestinationNotAllowed`` 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 import ssl
+import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
 from contextlib import contextmanager
@@ -36,7 +38,7 @@ from typing import Any
 import httpcore
 import httpx
 
-from .addresses import METADATA, SCHEMES, AddressPolicy, check_destination, literal_ip
+from .addresses import METADATA, OWN, SCHEMES, AddressPolicy, check_destination, host_key, literal_ip
 
 __all__ = [
     "METADATA",
@@ -54,12 +56,19 @@ __all__ = [
     "read_capped",
 ]
 
+#: seconds the addresses of the server's own names are kept, and one lookup of them may take
+OWN_TTL, OWN_LOOKUP = 60.0, 2.0
 #: a redirect's own body is read whole by httpx: keep it small
 _REDIRECT_BODY_CAP = 64 << 10
 
 
 class DestinationNotAllowed(httpx.ConnectError):
-    """The address a call would reach is forbidden by the policy (no connection was made)."""
+    """The address a call would reach is forbidden by the policy (no connection was made);
+    ``why``: the kind of address ("loopback", "own address"…), text of ours only."""
+
+    def __init__(self, message: str, why: str = "not allowed") -> None:
+        super().__init__(message)
+        self.why = why
 
 
 class DeadlineExceeded(httpx.TimeoutException):
@@ -79,9 +88,9 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
     def __init__(self, policy: AddressPolicy, inner: httpcore.AsyncNetworkBackend | None = None) -> None:
         self.policy = policy
         self.inner = inner or httpcore.AnyIOBackend()
+        self._own: tuple[float, frozenset[tuple[str, int | None]]] = (0.0, frozenset())
 
-    async def resolve(self, host: str, port: int, timeout: float | None = None) -> list[str]:
-        """Every address ``host`` resolves to, all of them allowed (else DestinationNotAllowed)."""
+    async def _lookup(self, host: str, port: int, timeout: float | None) -> list[str]:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(timeout):
@@ -90,14 +99,37 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
             raise httpcore.ConnectTimeout(f"resolving {host} took longer than {timeout} s") from None
         except OSError as exc:
             raise httpcore.ConnectError(f"cannot resolve {host}: {exc.strerror or exc}") from None
-        addresses = list(dict.fromkeys(str(info[4][0]) for info in infos))
+        return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+    async def own_addresses(self) -> frozenset[tuple[str, int | None]]:
+        """The addresses the server's own names resolve to (another name for the same address must
+        not get past the own-endpoint rule), looked up again every ``OWN_TTL`` seconds."""
+        at, known = self._own
+        if time.monotonic() - at < OWN_TTL:
+            return known
+        found: set[tuple[str, int | None]] = set()
+        for name, port in self.policy.own_names():
+            with contextlib.suppress(httpcore.ConnectError, httpcore.ConnectTimeout):
+                found.update((host_key(a), port) for a in await self._lookup(name, port or 80, OWN_LOOKUP))
+        self._own = (time.monotonic(), frozenset(found))
+        return self._own[1]
+
+    async def resolve(self, host: str, port: int, timeout: float | None = None) -> list[str]:
+        """Every address ``host`` resolves to, all of them allowed (else DestinationNotAllowed)."""
+        if self.policy.is_own(host, port):
+            raise DestinationNotAllowed("the destination is this server itself", OWN)
+        addresses = await self._lookup(host, port, timeout)
         if not addresses:
             raise httpcore.ConnectError(f"cannot resolve {host}")
+        own = await self.own_addresses() if self.policy.own else frozenset()
         for address in addresses:
+            key = host_key(address)
+            if self.policy.is_own(address, port) or (key, port) in own or (key, None) in own:
+                raise DestinationNotAllowed(f"destination {address} is this server itself", OWN)
             why = self.policy.refusal(address)
             if why is not None:
                 named = "" if _same_host(host, address) else f" (resolved from {host})"
-                raise DestinationNotAllowed(f"destination {address}{named} is not allowed ({why})")
+                raise DestinationNotAllowed(f"destination {address}{named} is not allowed ({why})", why)
         return addresses
 
     async def connect_tcp(

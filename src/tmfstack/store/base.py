@@ -72,6 +72,7 @@ class HubRow:
     doc: bytes
     client_id: str | None = None  #: the OAuth client that registered it (None: auth off)
     party: str | None = None  #: the partner it was registered for; it receives only that partner's events
+    secret: str | None = None  #: the webhook signing secret, sealed (written only; see events/signing.py)
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,20 @@ class Delivery:
     payload: bytes
     attempts: int
     status: str = "pending"
-    last_error: str | None = None
+    last_error: str | None = None  #: a short reason of ours ("HTTP 500", "timeout"), never answer text
+    hub_failures: int = 0  #: the hub's failed attempts in a row (0: healthy)
+    secret: str | None = None  #: the hub's sealed signing secret; never shown
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An operator's action on a delivery: who (client id), when, why."""
+
+    delivery_id: int
+    at: float
+    actor: str | None
+    action: str
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -145,6 +159,10 @@ class Tx(abc.ABC):
 
     @abc.abstractmethod
     async def insert_hub(self, hub: HubRow) -> None: ...
+
+    @abc.abstractmethod
+    async def count_hubs(self, api: str, client_id: str) -> int:
+        """How many subscriptions ``client_id`` has on ``api``."""
 
     @abc.abstractmethod
     async def schedule(self, queue: str, key: str, due: float) -> None:
@@ -224,8 +242,11 @@ class Store(SecurityRecords, abc.ABC):
     # -- outbox delivery -------------------------------------------------------------
 
     @abc.abstractmethod
-    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
-        """Lease the oldest pending, due delivery of each subscription (keeps per-hub order)."""
+    async def claim_deliveries(
+        self, owner: str, now: float, lease: float, limit: int, failing: bool | None = None
+    ) -> list[Delivery]:
+        """Lease the oldest pending, due delivery of each subscription (keeps per-hub order), those of
+        healthy hubs first; ``failing``: only of hubs whose last attempt failed (True) or did not."""
 
     @abc.abstractmethod
     async def mark_delivered(self, delivery_id: int, now: float, status_code: int) -> None: ...
@@ -237,8 +258,14 @@ class Store(SecurityRecords, abc.ABC):
     async def deliveries(self, status: str | None, limit: int) -> list[Delivery]: ...
 
     @abc.abstractmethod
-    async def redeliver(self, delivery_id: int, now: float) -> bool:
-        """Put a dead (or delivered) delivery back in the queue."""
+    async def redeliver(
+        self, delivery_id: int, now: float, actor: str | None = None, reason: str | None = None
+    ) -> bool:
+        """Put a dead (or delivered) delivery back in the queue, recording who asked and why."""
+
+    @abc.abstractmethod
+    async def audit(self, limit: int) -> list[AuditEntry]:
+        """The latest operator actions on deliveries, newest first."""
 
     # -- task queue ------------------------------------------------------------------
 

@@ -30,12 +30,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import asyncpg
 
 from ..errors import Conflict, StaleVersion
-from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .base import RECOUNT, AuditEntry, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .pg_errors import translated as _translated
 from .postgres_records import PostgresRecords
 from .postgres_tasks import PostgresTaskAdmin, PostgresTaskTx
 from .schema import MIGRATIONS, POSTGRES, statements
-from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
+from .sqlparts import DELIVERY_COLS, HEALTH, count_plan, counter_changes, page_sql, scan_window, where_sql
 
 _SCAN_BATCH = 500
 _SCAN_BYTES = 4 << 20  #: bytes of documents one scan batch holds (at least one document)
@@ -44,7 +44,9 @@ _COLLATE = ' COLLATE "C"'
 _MIGRATION_LOCK = 0x746D66737461636B
 _POOL_PARAMS = ("pool_min", "pool_max")
 
-_DELIVERY_COLS = "d.id, d.hub_id, h.callback, e.event_id, e.event_type, e.payload, d.attempts, d.status, d.last_error"
+#: a hub's health follows its latest attempt (failed attempts in a row)
+_HUB_OK = "UPDATE hub SET failures = 0 FROM done WHERE hub.id = done.hub_id AND hub.failures <> 0"
+_HUB_FAILED = "UPDATE hub SET failures = hub.failures + 1 FROM failed WHERE hub.id = failed.hub_id"
 
 
 def _dsn(url: str) -> tuple[str, int, int]:
@@ -197,7 +199,9 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
 
     # -- outbox delivery -------------------------------------------------------------
 
-    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
+    async def claim_deliveries(
+        self, owner: str, now: float, lease: float, limit: int, failing: bool | None = None
+    ) -> list[Delivery]:
         # ``heads``: each hub's lowest-id pending delivery (from this statement's snapshot).
         # ``picked`` locks those that are due and not leased, skipping heads another process
         # is claiming or finishing right now; a head committed meanwhile is re-checked on the
@@ -207,15 +211,16 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
             WITH heads AS (
                 SELECT DISTINCT ON (hub_id) id FROM delivery WHERE status = 'pending' ORDER BY hub_id, id
             ), picked AS (
-                SELECT d.id FROM delivery d JOIN heads USING (id)
+                SELECT d.id FROM delivery d JOIN heads USING (id) JOIN hub h ON h.id = d.hub_id
                 WHERE d.status = 'pending' AND d.next_attempt <= $2 AND (d.lease_until IS NULL OR d.lease_until < $2)
-                ORDER BY d.id LIMIT $4
+                {HEALTH[failing]}
+                ORDER BY h.failures > 0, d.id LIMIT $4
                 FOR UPDATE OF d SKIP LOCKED
             ), leased AS (
                 UPDATE delivery SET lease_owner = $1, lease_until = $3 FROM picked WHERE delivery.id = picked.id
                 RETURNING delivery.*
             )
-            SELECT {_DELIVERY_COLS}
+            SELECT {DELIVERY_COLS}
             FROM leased d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id
             ORDER BY d.id
         """
@@ -228,7 +233,8 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
             await self.pool.execute(
                 "WITH done AS ("
                 " UPDATE delivery SET status='delivered', delivered_at=$2, last_status=$3, attempts=attempts+1,"
-                " lease_owner=NULL, lease_until=NULL WHERE id=$1)"
+                " lease_owner=NULL, lease_until=NULL WHERE id=$1 RETURNING hub_id),"
+                f" healthy AS ({_HUB_OK})"
                 " INSERT INTO delivery_attempt(delivery_id, at, status_code) VALUES($1, $2, $3)",
                 delivery_id,
                 now,
@@ -240,7 +246,8 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
             await self.pool.execute(
                 "WITH failed AS ("
                 " UPDATE delivery SET status=$3, attempts=attempts+1, next_attempt=$4, last_error=$5,"
-                " lease_owner=NULL, lease_until=NULL WHERE id=$1)"
+                " lease_owner=NULL, lease_until=NULL WHERE id=$1 RETURNING hub_id),"
+                f" sick AS ({_HUB_FAILED})"
                 " INSERT INTO delivery_attempt(delivery_id, at, error) VALUES($1, $2, $5)",
                 delivery_id,
                 now,
@@ -256,23 +263,36 @@ class PostgresStore(PostgresTaskAdmin, PostgresRecords, Store):
 
     async def _deliveries(self, where: str, args: Sequence[Any], limit: int) -> list[Delivery]:
         sql = (
-            f"SELECT {_DELIVERY_COLS}"
+            f"SELECT {DELIVERY_COLS}"
             " FROM delivery d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id"
             f" WHERE {where} ORDER BY d.id LIMIT {int(limit)}"
         )
         with _translated():
             return [Delivery(*r) for r in await self.pool.fetch(sql, *args)]
 
-    async def redeliver(self, delivery_id: int, now: float) -> bool:
-        with _translated():
+    async def redeliver(
+        self, delivery_id: int, now: float, actor: str | None = None, reason: str | None = None
+    ) -> bool:
+        with _translated():  # the audit row commits with the change, or neither does
             found = await self.pool.fetchval(
-                "UPDATE delivery SET status='pending', next_attempt=$2, attempts=0, lease_owner=NULL,"
+                "WITH queued AS (UPDATE delivery SET status='pending', next_attempt=$2, attempts=0, lease_owner=NULL,"
                 " lease_until=NULL WHERE id=$1 AND status IN ('dead', 'delivered')"
-                " AND hub_id IN (SELECT id FROM hub) RETURNING id",
+                " AND hub_id IN (SELECT id FROM hub) RETURNING id)"
+                " INSERT INTO delivery_audit(delivery_id, at, actor, action, reason)"
+                " SELECT id, $2, $3, 'redeliver', $4 FROM queued RETURNING delivery_id",
                 delivery_id,
                 now,
+                actor,
+                reason,
             )
         return found is not None
+
+    async def audit(self, limit: int) -> list[AuditEntry]:
+        with _translated():
+            rows = await self.pool.fetch(
+                "SELECT delivery_id, at, actor, action, reason FROM delivery_audit ORDER BY seq DESC LIMIT $1", limit
+            )
+        return [AuditEntry(*r) for r in rows]
 
     # -- task queue ------------------------------------------------------------------
 
@@ -458,8 +478,8 @@ class PostgresTx(PostgresTaskTx, Tx):
     async def insert_hub(self, hub: HubRow) -> None:
         with _translated():
             done = await self.conn.fetchval(
-                "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party)"
-                " VALUES($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING RETURNING id",
+                "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party, secret)"
+                " VALUES($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id",
                 hub.id,
                 hub.api,
                 hub.callback,
@@ -468,9 +488,15 @@ class PostgresTx(PostgresTaskTx, Tx):
                 hub.doc,
                 hub.client_id,
                 hub.party,
+                hub.secret,
             )
         if done is None:
             raise Conflict(f"a hub with id {hub.id!r} already exists", code="DUPLICATE_ID")
+
+    async def count_hubs(self, api: str, client_id: str) -> int:
+        with _translated():
+            found = await self.conn.fetchval("SELECT COUNT(*) FROM hub WHERE api=$1 AND client_id=$2", api, client_id)
+        return int(found)
 
     async def schedule(self, queue: str, key: str, due: float) -> None:
         with _translated():

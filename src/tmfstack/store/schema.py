@@ -156,6 +156,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX task_audit_key ON task_audit (queue, key, id);
     """,
+    # 8: webhook signing secret and health of each hub (failed attempts in a row, for fair
+    # delivery), hubs counted per client, and the audit of operators' redeliveries
+    """
+    ALTER TABLE hub ADD COLUMN secret TEXT;
+    ALTER TABLE hub ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX hub_client ON hub (api, client_id);
+    CREATE TABLE delivery_audit (
+        seq {seq},
+        delivery_id BIGINT NOT NULL,
+        at {real} NOT NULL,
+        actor TEXT,
+        action TEXT NOT NULL,
+        reason TEXT
+    );
+    CREATE INDEX delivery_audit_delivery ON delivery_audit (delivery_id);
+    """,
 )
 
 SQLITE = {

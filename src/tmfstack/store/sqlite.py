@@ -24,16 +24,19 @@ from typing import Any
 
 from .. import limits
 from ..errors import Conflict, ServiceUnavailable, StaleVersion
-from .base import RECOUNT, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .base import RECOUNT, AuditEntry, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlite_records import SqliteRecords
 from .sqlite_tasks import SqliteTaskAdmin, SqliteTaskTx
-from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
+from .sqlparts import DELIVERY_COLS, HEALTH, count_plan, counter_changes, page_sql, scan_window, where_sql
 
 _SCAN_BATCH = 500
 #: bytes of documents one scan batch holds (at least one document): 500 large documents are not
 #: read at once, and the loop is given a turn after each batch
 _SCAN_BYTES = 4 << 20
+#: a hub's health follows its latest attempt (failed attempts in a row)
+_HUB_OK = "UPDATE hub SET failures=0 WHERE id=(SELECT hub_id FROM delivery WHERE id=?) AND failures<>0"
+_HUB_FAILED = "UPDATE hub SET failures=failures+1 WHERE id=(SELECT hub_id FROM delivery WHERE id=?)"
 log = logging.getLogger("tmfstack.store")
 
 
@@ -212,17 +215,20 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
 
     # -- outbox delivery -------------------------------------------------------------
 
-    async def claim_deliveries(self, owner: str, now: float, lease: float, limit: int) -> list[Delivery]:
+    async def claim_deliveries(
+        self, owner: str, now: float, lease: float, limit: int, failing: bool | None = None
+    ) -> list[Delivery]:
         conn = self.conn
+        health = HEALTH[failing]
         async with self.transaction():
             ids = [
                 r[0]
                 for r in conn.execute(
                     "UPDATE delivery SET lease_owner=?, lease_until=? WHERE id IN ("
                     " SELECT d.id FROM (SELECT MIN(id) AS id FROM delivery WHERE status='pending'"
-                    " GROUP BY hub_id) head JOIN delivery d ON d.id = head.id"
-                    " WHERE d.next_attempt <= ? AND (d.lease_until IS NULL OR d.lease_until < ?)"
-                    " ORDER BY d.id LIMIT ?) RETURNING id",
+                    " GROUP BY hub_id) head JOIN delivery d ON d.id = head.id JOIN hub h ON h.id = d.hub_id"
+                    f" WHERE d.next_attempt <= ? AND (d.lease_until IS NULL OR d.lease_until < ?){health}"
+                    " ORDER BY h.failures > 0, d.id LIMIT ?) RETURNING id",
                     (owner, now + lease, now, now, limit),
                 ).fetchall()
             ]
@@ -235,6 +241,7 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
                 " lease_owner=NULL, lease_until=NULL WHERE id=?",
                 (now, status_code, delivery_id),
             )
+            self.conn.execute(_HUB_OK, (delivery_id,))
             self.conn.execute(
                 "INSERT INTO delivery_attempt(delivery_id, at, status_code) VALUES(?,?,?)",
                 (delivery_id, now, status_code),
@@ -247,6 +254,7 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
                 " lease_owner=NULL, lease_until=NULL WHERE id=?",
                 ("dead" if dead else "pending", next_attempt, error[:1000], delivery_id),
             )
+            self.conn.execute(_HUB_FAILED, (delivery_id,))
             self.conn.execute(
                 "INSERT INTO delivery_attempt(delivery_id, at, error) VALUES(?,?,?)", (delivery_id, now, error[:1000])
             )
@@ -256,7 +264,9 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
             return _deliveries(self.conn, "d.status=?", [status], limit)
         return _deliveries(self.conn, "1=1", [], limit)
 
-    async def redeliver(self, delivery_id: int, now: float) -> bool:
+    async def redeliver(
+        self, delivery_id: int, now: float, actor: str | None = None, reason: str | None = None
+    ) -> bool:
         async with self.transaction():
             cur = self.conn.execute(
                 "UPDATE delivery SET status='pending', next_attempt=?, attempts=0, lease_owner=NULL,"
@@ -264,7 +274,18 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
                 " AND hub_id IN (SELECT id FROM hub)",
                 (now, delivery_id),
             )
+            if cur.rowcount > 0:  # the audit row commits with the change, or neither does
+                self.conn.execute(
+                    "INSERT INTO delivery_audit(delivery_id, at, actor, action, reason) VALUES(?,?,?,'redeliver',?)",
+                    (delivery_id, now, actor, reason),
+                )
             return cur.rowcount > 0
+
+    async def audit(self, limit: int) -> list[AuditEntry]:
+        rows = self.conn.execute(
+            "SELECT delivery_id, at, actor, action, reason FROM delivery_audit ORDER BY seq DESC LIMIT ?", (limit,)
+        )
+        return [AuditEntry(*r) for r in rows]
 
     # -- task queue ------------------------------------------------------------------
 
@@ -302,8 +323,7 @@ class SqliteStore(SqliteTaskAdmin, SqliteRecords, Store):
 
 def _deliveries(conn: sqlite3.Connection, where: str, args: Sequence[Any], limit: int = 1000) -> list[Delivery]:
     sql = (
-        "SELECT d.id, d.hub_id, h.callback, e.event_id, e.event_type, e.payload, d.attempts, d.status, d.last_error"
-        " FROM delivery d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id"
+        f"SELECT {DELIVERY_COLS} FROM delivery d JOIN event e ON e.seq = d.event_seq JOIN hub h ON h.id = d.hub_id"
         f" WHERE {where} ORDER BY d.id LIMIT {int(limit)}"
     )
     return [Delivery(*r) for r in conn.execute(sql, tuple(args))]
@@ -425,9 +445,14 @@ class SqliteTx(SqliteTaskTx, Tx):
 
     async def insert_hub(self, hub: HubRow) -> None:
         self.conn.execute(
-            "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party) VALUES(?,?,?,?,?,?,?,?)",
-            (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc, hub.client_id, hub.party),
+            "INSERT INTO hub(id, api, callback, query, created, doc, client_id, party, secret)"
+            " VALUES(?,?,?,?,?,?,?,?,?)",
+            (hub.id, hub.api, hub.callback, hub.query, time.time(), hub.doc, hub.client_id, hub.party, hub.secret),
         )
+
+    async def count_hubs(self, api: str, client_id: str) -> int:
+        row = self.conn.execute("SELECT COUNT(*) FROM hub WHERE api=? AND client_id=?", (api, client_id)).fetchone()
+        return int(row[0])
 
     async def schedule(self, queue: str, key: str, due: float) -> None:
         self.conn.execute(

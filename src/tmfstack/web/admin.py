@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
+from typing import Any
 
 import orjson
 from starlette.requests import Request
@@ -17,12 +18,15 @@ from ..apis.geography import places
 from ..engine.ownership import AUDIT, AUDIT_REF
 from ..engine.registry import Engine
 from ..errors import BadRequest, NotFound, TmfError, Unauthorized
-from ..store.base import REF, SqlCond, Store
+from ..net.addresses import redact_url
+from ..store.base import REF, Delivery, SqlCond, Store
 from .gate import principal_of
 from .responses import error, json_bytes
 from .tmf_routes import read_body
 
 _STATUSES = {"pending", "delivered", "dead"}
+#: an audited action's body: a short reason
+MAX_AUDIT_BODY, AUDIT_REASON = 4096, 500
 #: a places-and-markets data set may be large (10,000 areas are ~2 MB); loads bigger than this are split
 MAX_REFERENCE = 32 << 20
 
@@ -39,12 +43,7 @@ def admin_routes(store: Store) -> dict[str, object]:
             found = await store.deliveries(status, 1000)
         except TmfError as exc:
             return error(exc)
-        items = []
-        for d in found:
-            item = asdict(d)
-            item["payload"] = orjson.loads(item["payload"])
-            items.append(item)
-        return json_bytes(orjson.dumps(items))
+        return json_bytes(orjson.dumps([_shown(d) for d in found]))
 
     async def overrides(request: Request) -> Response:
         """The audit of admin overrides of the ownership rules, newest first (``?resource=<id>``: of one record)."""
@@ -54,13 +53,68 @@ def admin_routes(store: Store) -> dict[str, object]:
         return json_bytes(b"[" + b",".join(rows) + b"]")
 
     async def redeliver(request: Request) -> Response:
+        """``POST /admin/deliveries/{id}/redeliver`` with an optional ``{"reason": "…"}``: audited
+        (who: the caller's client id, when, why), in the same transaction as the change."""
         raw = request.path_params["id"]
+        try:
+            reason = _reason(await read_body(request, MAX_AUDIT_BODY))
+        except TmfError as exc:
+            return error(exc)
+        caller = principal_of(request.scope)
+        actor = caller.client_id if caller is not None else None
         number = limits.small_int(raw)  # "²" or 5,000 digits: not a delivery id, never a ValueError
-        if number is None or not await store.redeliver(number, time.time()):
+        if number is None or not await store.redeliver(number, time.time(), actor, reason):
             return error(NotFound(f"no dead or delivered delivery {raw}"))
         return Response(status_code=202)
 
-    return {"health": health, "deliveries": deliveries, "redeliver": redeliver, "overrides": overrides}
+    async def audit(request: Request) -> Response:
+        """``GET /admin/audit``: the latest operator actions on deliveries, newest first."""
+        rows = await store.audit(1000)
+        shown = [
+            {"deliveryId": r.delivery_id, "action": r.action, "actor": r.actor, "at": r.at, "reason": r.reason}
+            for r in rows
+        ]
+        return json_bytes(orjson.dumps(shown))
+
+    return {
+        "health": health,
+        "deliveries": deliveries,
+        "redeliver": redeliver,
+        "audit": audit,
+        "overrides": overrides,
+    }
+
+
+def _shown(d: Delivery) -> dict[str, Any]:
+    """A delivery as operators see it: the callback without its query values (tokens often ride
+    there), the last error as our short reason only, never the hub's secret or a listener's words."""
+    item = asdict(d)
+    del item["secret"]
+    item["callback"] = redact_url(d.callback)
+    item["payload"] = orjson.loads(d.payload)
+    error_text = d.last_error
+    if error_text is not None and error_text.startswith("HTTP "):  # rows from before: answer text after the status
+        error_text = error_text[:8]
+    item["last_error"] = error_text
+    return item
+
+
+def _reason(body: bytes) -> str | None:
+    """The optional ``reason`` of an operator action: printable text, at most AUDIT_REASON characters."""
+    if not body.strip():
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise BadRequest('the body must be JSON such as {"reason": "…"}', code="INVALID_BODY") from None
+    if not isinstance(data, dict) or set(data) - {"reason"}:
+        raise BadRequest('the body may carry a reason only: {"reason": "…"}', code="INVALID_BODY")
+    reason = data.get("reason")
+    if reason is None:
+        return None
+    if not isinstance(reason, str) or len(reason) > AUDIT_REASON or not reason.isprintable():
+        raise BadRequest(f"reason must be printable text of at most {AUDIT_REASON} characters", code="INVALID_BODY")
+    return reason
 
 
 def activation_callback(engine: Engine) -> Callable[[Request], Awaitable[Response]]:

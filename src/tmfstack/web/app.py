@@ -25,11 +25,11 @@ from ..engine.registry import Engine
 from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
-from ..net.outbound import AddressPolicy
 from ..settings import Settings
 from . import admin_tasks, oauth
 from .admin import activation_callback, admin_routes, reference_data
 from .gate import Gate
+from .operator import OperatorGuard
 from .responses import error, internal_error
 from .tmf_routes import TmfDispatcher
 
@@ -55,8 +55,11 @@ class TmfStackApp:
     """The gate first; then ``/tmf-api/…`` straight to the TMF dispatcher, everything else (and
     the lifespan) to Starlette."""
 
-    def __init__(self, starlette: Starlette, tmf: TmfDispatcher, gate: Gate, security: Security | None) -> None:
+    def __init__(
+        self, starlette: Starlette, tmf: TmfDispatcher, gate: Gate, security: Security | None, operator: OperatorGuard
+    ) -> None:
         self.starlette, self.tmf, self.gate, self.security = starlette, tmf, gate, security
+        self.operator = operator
         self.state = starlette.state
         self.router = starlette.router
 
@@ -65,6 +68,8 @@ class TmfStackApp:
             await self.starlette(scope, receive, send)
         elif scope["path"].startswith("/tmf-api/"):
             await self.gate(scope, receive, send, self.tmf.asgi, own_headers=True)
+        elif scope["path"].startswith("/admin") and await self.operator(scope, receive, send):
+            return  # refused before the token is read: a rebound or cross-site request
         else:
             await self.gate(scope, receive, send, self.starlette)
 
@@ -97,8 +102,15 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         await engine.open()
         if security is not None:
             await security.open()
-        outbound = AddressPolicy.parse(settings.allow_private_callbacks)
-        dispatcher = Dispatcher(engine.store, policy, outbound=outbound)
+        dispatcher = Dispatcher(
+            engine.store,
+            policy,
+            outbound=settings.outbound_policy(),
+            timeout=settings.delivery_timeout,
+            slow_timeout=settings.delivery_slow_timeout,
+            concurrency=settings.delivery_concurrency,
+            passphrase=settings.key_passphrase,
+        )
         runner = TaskRunner(engine)
         if settings.dispatcher:
             engine.on_event(dispatcher.wake)
@@ -127,6 +139,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
             Route("/admin/overrides", admin["overrides"], methods=["GET"]),  # type: ignore[arg-type]
+            Route("/admin/audit", admin["audit"], methods=["GET"]),  # type: ignore[arg-type]
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
             Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
             *admin_tasks.routes(engine),
@@ -138,4 +151,4 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.engine = engine
     app.state.security = security
     gate = Gate(security)
-    return TmfStackApp(app, tmf, gate, security)
+    return TmfStackApp(app, tmf, gate, security, OperatorGuard(settings.host_allowlist()))

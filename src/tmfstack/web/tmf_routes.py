@@ -39,6 +39,8 @@ OVERRIDE = "x-override-reason"
 MAX_REASON = 500
 #: bodies larger than this are parsed and checked in a worker thread: the event loop stays free
 _OFF_LOOP = 64 << 10
+#: the answer to POST /hub that carries the new subscription's webhook signing secret
+SECRET_HEADER = "X-Tmf-Hub-Secret"
 _ALLOW = {"list": "GET", "create": "POST", "get": "GET", "patch": "PATCH", "put": "PUT", "delete": "DELETE"}
 
 
@@ -210,9 +212,11 @@ class TmfDispatcher:
         if len(rest) == 1:
             if method != "POST":
                 raise _not_allowed(frozenset({"create"}), False, method)
-            raw = await hubs.create(await read_json(request), caller.client_id, caller.party)
+            raw, secret = await hubs.create(await read_json(request), caller.client_id, caller.party)
             hub_id = orjson.loads(raw)["id"]
-            return json_bytes(raw, 201, {"Location": hubs.href(hub_id)})
+            # the signing secret is answered this once (a header: the body stays the spec's EventSubscription)
+            headers = {"Location": hubs.href(hub_id), SECRET_HEADER: secret, "Cache-Control": "no-store"}
+            return json_bytes(raw, 201, headers)
         hub_id = limits.check_id(rest[1])
         if method == "GET":
             return json_bytes(await hubs.get(hub_id, caller.party))

@@ -28,7 +28,7 @@ from ...engine.service import ResourceService
 from ...engine.tasks import outside_unit
 from ...engine.unit import Unit
 from ...errors import ConcurrentUpdate, NotFound, Unprocessable
-from ...net.outbound import AddressPolicy, fetch, guarded_client
+from ...net.outbound import fetch, guarded_client
 from ...store.base import REF, SqlCond, Task
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
 from ..ordering.flow import SERVICE_INVENTORY, SERVICE_ORDER_QUEUE, wake
@@ -264,7 +264,7 @@ async def activation_step(engine: Engine, task: Task) -> None:
 async def _call(engine: Engine, chosen: HttpAdapter, monitor: Doc, task: Task) -> tuple[Outcome | None, bool]:
     callback = await callback_url(engine, monitor["id"])
     headers = {"X-Callback-Url": callback, "X-Request-Id": monitor["id"], "Content-Type": "application/json"}
-    policy = AddressPolicy.parse(engine.settings.allow_private_callbacks)
+    policy = engine.settings.outbound_policy()
     body = monitor["request"]["body"].encode()
     try:
         # the guard applies to the operator's endpoint too: an internal one must be allowed by name

@@ -114,7 +114,7 @@ def export_file(url: str, settings: Settings) -> str:
 
 
 def _policy(settings: Settings) -> AddressPolicy:
-    return AddressPolicy.parse(settings.allow_private_callbacks)
+    return settings.outbound_policy()
 
 
 def _check_source(url: str, settings: Settings) -> None:
