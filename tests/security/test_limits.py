@@ -54,7 +54,12 @@ def test_query_bounds(ops: Caller) -> None:
     assert ops.get(f"{OFFERINGS}?fields={fields}").status_code == 200
     _error(ops.get(f"{OFFERINGS}?fields={fields},one-more"), 400, "INVALID_QUERY")
     _error(ops.get(f"{OFFERINGS}?sort=" + ",".join(["name"] * (LIMITS.fields + 1))), 400, "INVALID_QUERY")
-    filters = "&".join(f"description.x{i}=1" for i in range(LIMITS.filters))
+    keys = [
+        f"{a}.{op}"
+        for a in ("description", "version", "name", "statusReason", "lifecycleStatus")
+        for op in ("eq", "ne", "gt", "lt")
+    ]
+    filters = "&".join(f"{key}=1" for key in keys[: LIMITS.filters])
     assert ops.get(f"{OFFERINGS}?{filters}").status_code == 200
     _error(ops.get(f"{OFFERINGS}?{filters}&name=x"), 400, "INVALID_QUERY")
     _error(ops.get(f"{OFFERINGS}?name*=" + "a" * (LIMITS.pattern + 1)), 400, "INVALID_QUERY")
