@@ -45,8 +45,10 @@ class Limits:
     scans: int = field(default_factory=lambda: _env("MAX_SCANS", 2))
     #: nesting of objects and arrays in any JSON a client sends (bodies, imported entities)
     depth: int = field(default_factory=lambda: _env("MAX_DEPTH", 32))
-    #: items of one order (nested bundle items included) and the quantity of one item
-    order_items: int = field(default_factory=lambda: _env("MAX_ORDER_ITEMS", 1000))
+    #: items of one order (nested bundle items included) and the quantity of one item; an order
+    #: step works on all its items in one unit on the loop: 100 device items hold it ~40 ms,
+    #: 1,000 held it ~380 ms (tests/security/test_order_lag.py)
+    order_items: int = field(default_factory=lambda: _env("MAX_ORDER_ITEMS", 100))
     quantity: int = field(default_factory=lambda: _env("MAX_QUANTITY", 1000))
     #: UTF-8 bytes of an indexed value (name, state, @type, referenced ids): B-tree entries are bounded
     indexed: int = field(default_factory=lambda: _env("MAX_INDEXED", 1024))

@@ -65,7 +65,7 @@ ATTACKS: list[tuple[str, str, Any, set[int]]] = [
             ],
             "relatedParty": [{"id": "c-1", "role": "customer", "@referredType": "Individual"}],
         },
-        {422},  # every item's offering is unknown: all 1,000 are checked
+        {422},  # every item's offering is unknown: all of them are checked
     ),
     ("POST", OFFERINGS, b"[" * 5000 + b"]" * 5000, {400}),
 ]
