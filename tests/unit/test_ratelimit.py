@@ -11,7 +11,7 @@ from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tmfstack.auth.ratelimit import (
@@ -258,6 +258,7 @@ def test_a_policy_becomes_a_whole_second_window(rate: float, burst: int, window:
     assert redis_window(Policy(rate, burst)) == window
 
 
+@example(count=8879, per=60.0, burst=8880)  # 119 s was taken for whole: 17,610.0167 requests
 @given(count=st.integers(1, 10_000), per=st.sampled_from([1.0, 60.0]), burst=st.integers(1, 10_000))
 def test_the_window_keeps_the_rate_exact_and_rounds_the_burst_up(count: int, per: float, burst: int) -> None:
     rate = count / per  # every N/s and N/min setting
@@ -266,7 +267,7 @@ def test_the_window_keeps_the_rate_exact_and_rounds_the_burst_up(count: int, per
     assert amount >= burst and window >= 1
     # and it is the shortest such window
     for shorter in range(max(1, math.ceil(burst / rate - 1e-6)), window):
-        assert abs(rate * shorter - round(rate * shorter)) > 1e-6 * rate * shorter
+        assert abs(rate * shorter - round(rate * shorter)) > 1e-9 * rate * shorter
 
 
 # -- Redis, shared by replicas ------------------------------------------------------------

@@ -179,7 +179,8 @@ def redis_window(policy: Policy) -> tuple[int, int]:
     start = max(1, math.ceil(policy.burst / policy.rate - _EPS))
     for window in range(start, start + 60):
         amount = policy.rate * window
-        if abs(amount - round(amount)) <= 1e-6 * amount:
+        # float error of rate * window is ~1e-16 relative; 1e-6 let 17,610.0167 pass as whole
+        if abs(amount - round(amount)) <= 1e-9 * amount:
             return round(amount), window
     # a rate no whole window fits exactly (e.g. 1.23456/s): the nearest count, at least one
     return max(1, round(policy.rate * start)), start
