@@ -32,19 +32,19 @@ from .engine.tasks import TaskRunner
 
 Doc = dict[str, Any]
 
-#: (API root, demo file in tmfstack.apis.catalog), in dependency order: a service
+#: (API number, demo file in tmfstack.apis.catalog), in dependency order: a service
 #: specification's characteristic mappings name product and service specifications
 DEMO_FILES = (
-    ("/tmf-api/resourceCatalog/v4", "demo_resources.json"),
-    ("/tmf-api/productCatalogManagement/v4", "demo_catalog.json"),
-    ("/tmf-api/serviceCatalogManagement/v4", "demo_services.json"),
+    ("tmf634", "demo_resources.json"),
+    ("tmf620", "demo_catalog.json"),
+    ("tmf633", "demo_services.json"),
 )
 #: free members per demo pool (numbers, SIMs, ports, VLAN ids, addresses, CPE)
 POOL_SIZE = 2000
-ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
-PARTY_ROOT = "/tmf-api/party/v4"
-ROLE_ROOT = "/tmf-api/partyRoleManagement/v4"
-INVENTORY_ROOT = "/tmf-api/productInventory/v4"
+PRODUCT_ORDERING = "tmf622"
+PARTY = "tmf632"
+PARTY_ROLES = "tmf669"
+PRODUCT_INVENTORY = "tmf637"
 #: how long one demo order may take to reach a terminal state (seconds)
 ORDER_TIMEOUT = 60.0
 
@@ -324,8 +324,8 @@ async def _parties(engine: Engine) -> list[str]:
         resource, body = who.as_party()
         role = who.role()
         for svc, doc in (
-            (engine.services[PARTY_ROOT][resource], body),
-            (engine.services[ROLE_ROOT]["partyRole"], role),
+            (engine.resource(PARTY, resource), body),
+            (engine.resource(PARTY_ROLES, "partyRole"), role),
         ):
             if await engine.store.get(svc.kind, doc["id"]) is None:
                 await svc.create(doc, keep_id=True)
@@ -335,10 +335,10 @@ async def _parties(engine: Engine) -> list[str]:
 
 async def _import_catalog(engine: Engine) -> list[str]:
     lines = []
-    for root, name in DEMO_FILES:
+    for api, name in DEMO_FILES:
         path = resources.files("tmfstack.apis.catalog").joinpath(name)
         url = f"file://{path}"
-        jobs = engine.services[root]["importJob"]
+        jobs = engine.resource(api, "importJob")
         job, _, _ = await jobs.create({"url": url, "contentType": "application/json"})
         while True:
             row = await jobs.get(job["id"])
@@ -346,26 +346,26 @@ async def _import_catalog(engine: Engine) -> list[str]:
             if current["status"] in ("Succeeded", "Failed"):
                 break
             await asyncio.sleep(0.05)
-        lines.append(f"{root}: {current['status']} ({current.get('errorLog', '').splitlines()[0]})")
+        lines.append(f"{api}: {current['status']} ({current.get('errorLog', '').splitlines()[0]})")
     return lines
 
 
-async def _find(engine: Engine, root: str, resource: str, params: list[tuple[str, str]]) -> list[Doc]:
-    svc = engine.services[root][resource]
+async def _find(engine: Engine, api: str, resource: str, params: list[tuple[str, str]]) -> list[Doc]:
+    svc = engine.resource(api, resource)
     page = await svc.list(svc.parse(params))
     return [orjson.loads(raw) for raw in page.items]
 
 
 async def _place(engine: Engine, demo: DemoOrder) -> str:
     label = f"productOrder {demo.external_id} ({demo.customer.name}: {demo.summary})"
-    placed = await _find(engine, ORDERING_ROOT, "productOrder", [("externalId", demo.external_id)])
+    placed = await _find(engine, PRODUCT_ORDERING, "productOrder", [("externalId", demo.external_id)])
     if placed:
         return f"{label}: already placed, {placed[0]['state']} [{placed[0]['id']}]"
     product_id = None
     if demo.changes is not None:
         offering, status = demo.changes
         params = [("relatedParty.id", demo.customer.id), ("productOffering.id", offering), ("status", status)]
-        products = await _find(engine, INVENTORY_ROOT, "product", params)
+        products = await _find(engine, PRODUCT_INVENTORY, "product", params)
         if not products:
             return f"{label}: not placed, the customer has no {status} {offering} product"
         product_id = products[0]["id"]
@@ -380,7 +380,7 @@ async def _place(engine: Engine, demo: DemoOrder) -> str:
         "productOrderItem": demo.items(product_id),
         "@type": "ProductOrder",
     }
-    orders = engine.services[ORDERING_ROOT]["productOrder"]
+    orders = engine.resource(PRODUCT_ORDERING, "productOrder")
     order, _, _ = await orders.create(body)
     order = await _wait(engine, order["id"])
     outcome = order["state"] if order["state"] in TERMINAL else f"still {order['state']} after {ORDER_TIMEOUT:.0f} s"
@@ -391,7 +391,7 @@ async def _place(engine: Engine, demo: DemoOrder) -> str:
 
 
 async def _wait(engine: Engine, order_id: str) -> Doc:
-    orders = engine.services[ORDERING_ROOT]["productOrder"]
+    orders = engine.resource(PRODUCT_ORDERING, "productOrder")
     deadline = time.monotonic() + ORDER_TIMEOUT
     while True:
         order: Doc = orjson.loads((await orders.get(order_id)).doc)

@@ -20,7 +20,7 @@ from .apis.ordering.flow import stable_id
 from .engine.registry import Engine
 
 Doc = dict[str, Any]
-CATALOG = "/tmf-api/resourceCatalog/v4"
+CATALOG = "tmf634"
 _BATCH = 500  #: members written per transaction
 
 
@@ -83,7 +83,7 @@ async def stock_pools(engine: Engine, size: int) -> list[str]:
     """Create each demo pool that does not exist, with ``size`` free members; one line per pool."""
     pool_svc = pools.pools(engine)
     members = pools.resources(engine)
-    specs = engine.services[CATALOG]["resourceSpecification"]
+    specs = engine.resource(CATALOG, "resourceSpecification")
     lines = []
     for pool in DEMO_POOLS:
         if await engine.store.get(pool_svc.kind, pool.id) is not None:

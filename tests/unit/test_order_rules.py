@@ -21,7 +21,7 @@ from tmfstack.apis.ordering.manager.characteristics import default_characteristi
 from tmfstack.apis.ordering.manager.common import Problem, walk_items
 from tmfstack.apis.ordering.manager.pricing import price_order
 from tmfstack.apis.ordering.manager.validate import validate_order
-from tmfstack.apis.ordering.manager.view import CATALOG_ROOT, INVENTORY_ROOT, CatalogView
+from tmfstack.apis.ordering.manager.view import CatalogView
 from tmfstack.demo import load_demo
 from tmfstack.engine.registry import Engine
 from tmfstack.store.base import open_store
@@ -100,7 +100,7 @@ def only(problems: list[Problem], code: str, *named: str, item: str | None = Non
 
 async def clone(engine: Engine, resource: str, source: str, new_id: str, **changes: Any) -> Doc:
     """A demo catalog entity copied under ``new_id`` with ``changes``."""
-    svc = engine.services[CATALOG_ROOT][resource]
+    svc = engine.resource("tmf620", resource)
     doc = orjson.loads((await svc.get(source)).doc)
     doc.update(id=new_id, **changes)
     created, _, _ = await svc.create(doc, keep_id=True)
@@ -116,7 +116,7 @@ async def own(engine: Engine, product_id: str, offering: str, status: str = "act
         "productOffering": {"id": offering},
         "relatedParty": [{"id": customer, "role": "customer", "@referredType": "Individual"}],
     }
-    created, _, _ = await engine.services[INVENTORY_ROOT]["product"].create(body, keep_id=True)
+    created, _, _ = await engine.resource("tmf637", "product").create(body, keep_id=True)
     return created
 
 

@@ -19,6 +19,7 @@ from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, so
 from ..tmf630.evaluate import text as _text
 from . import access
 from .declaration import ApiDecl, Doc, ResourceDecl
+from .lookup import DomainReads
 
 if TYPE_CHECKING:
     from .registry import Engine
@@ -33,7 +34,7 @@ class Page:
     items: list[bytes]
 
 
-class ResourceReader:
+class ResourceReader(DomainReads):
     def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
         self.engine, self.api, self.decl = engine, api, decl
         self.name = decl.name

@@ -50,6 +50,11 @@ class Engine:
             api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
+        #: API number -> its resources' services; versions of one API share their data, and the
+        #: first declared version answers for it (domain rules are written against that one)
+        self.by_key: dict[str, dict[str, ResourceService]] = {}
+        for api in apis:
+            self.by_key.setdefault(api.key, self.services[api.root])
         self._wake: Callable[[], None] | None = None
         self._wake_tasks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -86,6 +91,14 @@ class Engine:
 
     def service(self, api: ApiDecl, resource: str) -> ResourceService:
         return self.services[api.root][resource]
+
+    def resource(self, api: str, name: str) -> ResourceService:
+        """The service of resource ``name`` of API ``api`` by number ("tmf622"), whatever version
+        serves it: how domain code refers to another API (never by a versioned path)."""
+        try:
+            return self.by_key[api][name]
+        except KeyError:
+            raise LookupError(f"no resource {name!r} in a declared API {api!r}") from None
 
     def on_event(self, wake: Callable[[], None]) -> None:
         """Register the dispatcher's wake-up, called after a transaction wrote deliveries."""

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from ...engine.registry import Engine
 
 log = logging.getLogger("tmfstack.activation")
-ROOT = "/tmf-api/ServiceActivationAndConfiguration/v4"
+KEY = "tmf640"  #: this API, as domain code names it (engine.resource)
 QUEUE = "activation"
 MONITOR = StateMachine(
     "state", {"inProgress": {"completed", "inError"}, "completed": set(), "inError": set()}, initial="inProgress"
@@ -61,11 +61,11 @@ def adapter(engine: Engine) -> ActivationAdapter:
 
 
 def _monitors(engine: Engine) -> ResourceService:
-    return engine.services[ROOT]["monitor"]
+    return engine.resource(KEY, "monitor")
 
 
 def _services(engine: Engine) -> ResourceService:
-    return engine.services[ROOT]["service"]
+    return engine.resource(KEY, "service")
 
 
 async def latest_monitor(engine: Engine, service_href: str, unit: Unit | None = None) -> Doc | None:
@@ -155,7 +155,7 @@ async def client_request(
         raise OwnedByOrder("activation records are kept by the order manager")
     if all(before.get(k) == after.get(k) for k in REQUESTED):
         return  # nothing for the network
-    inventory = svc.engine.services[SERVICE_INVENTORY]["service"]
+    inventory = svc.engine.resource(SERVICE_INVENTORY, "service")
     row = await unit.tx.get(inventory.kind, before["id"])
     found = orjson.loads(row.doc) if row else None
     if found is None or (inventory.isolated and not access.visible(found, party)):

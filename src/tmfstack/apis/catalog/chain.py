@@ -26,9 +26,9 @@ if TYPE_CHECKING:
     from ...engine.unit import Unit
 
 Doc = dict[str, Any]
-SERVICE_CATALOG = "/tmf-api/serviceCatalogManagement/v4"
-RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
-PRODUCT_CATALOG = "/tmf-api/productCatalogManagement/v4"
+SERVICE_CATALOG = "tmf633"
+RESOURCE_CATALOG = "tmf634"
+PRODUCT_CATALOG = "tmf620"
 RELIES_ON = frozenset({"relieson", "realizedby", "isrealizedby"})
 DEPENDS_ON = frozenset({"dependency", "dependson", "requires"})
 MAPS_FROM = "mapsfrom"
@@ -58,13 +58,13 @@ class ChainView:
         self.engine, self.unit = engine, unit
         self._cache: dict[tuple[str, str], Doc | None] = {}
 
-    async def read(self, root: str, resource: str, id: str | None) -> Doc | None:
+    async def read(self, api: str, resource: str, id: str | None) -> Doc | None:
         """One resource of any API by id, read once per step (None when it does not exist)."""
         if not id:
             return None
         key = (resource, id)
         if key not in self._cache:
-            svc = self.engine.services[root][resource]
+            svc = self.engine.resource(api, resource)
             row = await self.unit.tx.get(svc.kind, id)
             self._cache[key] = orjson.loads(row.doc) if row else None
         return self._cache[key]

@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from ...store.base import Tx
 
 Doc = dict[str, Any]
-INVENTORY = "/tmf-api/resourceInventoryManagement/v4"
-POOLS = "/tmf-api/resourcePoolManagement/v1"
+INVENTORY = "tmf639"
+POOLS = "tmf685"
 FREE, TAKEN = "available", "reserved"
 _ROUNDS = 16  #: free-list reads before a take gives up on a pool that concurrent orders drain
 
@@ -50,11 +50,11 @@ class NotHeld(Unprocessable):
 
 
 def resources(engine: Engine) -> ResourceService:
-    return engine.services[INVENTORY]["resource"]
+    return engine.resource(INVENTORY, "resource")
 
 
 def pools(engine: Engine) -> ResourceService:
-    return engine.services[POOLS]["resourcePool"]
+    return engine.resource(POOLS, "resourcePool")
 
 
 def pool_specs(pool: Doc) -> list[str]:
@@ -274,7 +274,7 @@ async def serving(engine: Engine, unit: Unit, reservation: Doc) -> list[str]:
 
 
 async def _release_item(engine: Engine, unit: Unit, reservation_id: str, resource_id: str) -> None:
-    reservations = engine.services[POOLS]["reservation"]
+    reservations = engine.resource(POOLS, "reservation")
 
     def change(doc: Doc) -> Doc:
         items = doc.get("reservationItem") or []

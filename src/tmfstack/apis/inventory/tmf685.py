@@ -30,14 +30,14 @@ from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
 from . import pools
 
-CATALOG = "/tmf-api/resourceCatalog/v4"
+CATALOG = "tmf634"
 RESERVATION = StateMachine(
     "reservationState", {"completed": {"released"}, "released": set()}, initial="completed", creatable={"completed"}
 )
 
 
 async def check_pool(svc: ResourceService, unit: Unit, doc: Doc) -> None:
-    specs = svc.engine.services[CATALOG]["resourceSpecification"]
+    specs = svc.engine.resource(CATALOG, "resourceSpecification")
     for spec_id in pools.pool_specs(doc):
         if await unit.tx.get(specs.kind, spec_id) is None:
             raise Unprocessable(f"resourceCollection: resource specification {spec_id!r} does not exist")

@@ -27,12 +27,12 @@ if TYPE_CHECKING:
 Doc = dict[str, Any]
 _NAMESPACE = uuid.UUID("0b8a4f7e-3c1d-4e59-a6f2-9d7e1c5b2a40")
 
-SERVICE_ORDERING = "/tmf-api/serviceOrdering/v4"
-RESOURCE_ORDERING = "/tmf-api/resourceOrderingManagement/v4"
-SERVICE_INVENTORY = "/tmf-api/serviceInventory/v4"
-RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
-ACTIVATION = "/tmf-api/ServiceActivationAndConfiguration/v4"
-POOLS = "/tmf-api/resourcePoolManagement/v1"
+SERVICE_ORDERING = "tmf641"
+RESOURCE_ORDERING = "tmf652"
+SERVICE_INVENTORY = "tmf638"
+RESOURCE_CATALOG = "tmf634"
+ACTIVATION = "tmf640"
+POOLS = "tmf685"
 
 #: task queues (one per order type and its cancellation)
 SERVICE_ORDER_QUEUE = "serviceOrder"
@@ -52,8 +52,8 @@ def note(author: str, text: str) -> Doc:
     return {"author": author, "date": now_iso(), "text": text, "@type": "Note"}
 
 
-def service(engine: Engine, root: str, resource: str) -> ResourceService:
-    return engine.services[root][resource]
+def service(engine: Engine, api: str, resource: str) -> ResourceService:
+    return engine.resource(api, resource)
 
 
 async def load(unit: Unit, svc: ResourceService, id: str | None) -> Doc | None:

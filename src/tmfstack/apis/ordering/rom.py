@@ -67,7 +67,7 @@ async def _outside(engine: Engine, unit: Unit, spec_id: str, name: str, how: str
     if row is not None and orjson.loads(row.doc).get("resourceStatus") == pools.STANDBY:
         await svc.update(id, lambda d: {**d, "resourceStatus": pools.FREE}, unit=unit)  # brought in again
     if row is None:
-        spec_svc = engine.services[RESOURCE_CATALOG]["resourceSpecification"]
+        spec_svc = engine.resource(RESOURCE_CATALOG, "resourceSpecification")
         row = await unit.tx.get(spec_svc.kind, spec_id)
         spec = orjson.loads(row.doc) if row else {"id": spec_id, "href": spec_id}
         body = pools.member({"id": how}, spec, name, "LogicalResource", {"value": name})

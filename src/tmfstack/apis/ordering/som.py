@@ -73,8 +73,8 @@ class Ctx:
     order: Doc
     view: ChainView
 
-    def svc(self, root: str, resource: str) -> ResourceService:
-        return service(self.engine, root, resource)
+    def svc(self, api: str, resource: str) -> ResourceService:
+        return service(self.engine, api, resource)
 
     @property
     def inventory(self) -> ResourceService:

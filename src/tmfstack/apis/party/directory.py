@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     from ...store.base import Tx
 
 Doc = dict[str, Any]
-PARTY_ROOT = "/tmf-api/party/v4"
-ROLE_ROOT = "/tmf-api/partyRoleManagement/v4"
+PARTY = "tmf632"
+PARTY_ROLES = "tmf669"
 #: where a party id may be found, and the @referredType each answers to
 _KINDS = (
-    (PARTY_ROOT, "individual", "Individual"),
-    (PARTY_ROOT, "organization", "Organization"),
-    (ROLE_ROOT, "partyRole", "PartyRole"),
+    (PARTY, "individual", "Individual"),
+    (PARTY, "organization", "Organization"),
+    (PARTY_ROLES, "partyRole", "PartyRole"),
 )
 ENDED = frozenset({"closed", "deceaded", "deceased"})
 SEGMENT = "marketsegment"
@@ -52,8 +52,8 @@ class Directory:
     async def find(self, party_id: str) -> KnownParty | None:
         if party_id not in self._found:
             self._found[party_id] = None
-            for root, resource, referred in _KINDS:
-                row = await self.tx.get(self.engine.services[root][resource].kind, party_id)
+            for api, resource, referred in _KINDS:
+                row = await self.tx.get(self.engine.resource(api, resource).kind, party_id)
                 doc = orjson.loads(row.doc) if row is not None else None
                 if doc is not None and access.visible(doc, self.partner):
                     self._found[party_id] = KnownParty(resource, referred, doc)
@@ -89,7 +89,7 @@ class Directory:
             party = await self.find(engaged)
             docs += [party.doc] if party else []
         else:
-            roles = self.engine.services[ROLE_ROOT]["partyRole"]
+            roles = self.engine.resource(PARTY_ROLES, "partyRole")
             conds = [SqlCond(REF + "engagedParty.id", "eq", (party_id,))]
             docs += [orjson.loads(raw) for raw in await self.tx.page(roles.kind, conds, [], 0, 50)]
         found: set[str] = set()

@@ -35,7 +35,7 @@ from ..ordering.flow import ref
 from ..ordering.manager.common import Problem, walk_items
 from ..ordering.manager.eligibility import Market, eligibility
 from ..ordering.manager.validate import offering_orderable, validate_order
-from ..ordering.manager.view import CATALOG_ROOT, CatalogView, customer_of
+from ..ordering.manager.view import PRODUCT_CATALOG, CatalogView, customer_of
 from .task import overall, validity
 
 if TYPE_CHECKING:
@@ -97,8 +97,8 @@ def _as_order(poq: Doc) -> Doc:
 
 async def _category_offerings(engine: Engine, view: CatalogView, category_id: str) -> list[Doc]:
     """The offerings of a category and its sub-categories, or of every category of a catalog."""
-    categories = engine.services[CATALOG_ROOT]["category"]
-    catalog = await view.read(CATALOG_ROOT, "catalog", category_id)
+    categories = engine.resource(PRODUCT_CATALOG, "category")
+    catalog = await view.read(PRODUCT_CATALOG, "catalog", category_id)
     todo = [c["id"] for c in (catalog or {}).get("category") or [] if c.get("id")] if catalog else [category_id]
     seen: set[str] = set()
     while todo:  # the hierarchy, breadth first
@@ -106,11 +106,11 @@ async def _category_offerings(engine: Engine, view: CatalogView, category_id: st
         if current in seen:
             continue
         seen.add(current)
-        doc = await view.read(CATALOG_ROOT, "category", current)
+        doc = await view.read(PRODUCT_CATALOG, "category", current)
         todo += [c["id"] for c in (doc or {}).get("subCategory") or [] if c.get("id")]
         children = await categories.list_all(categories.parse([("parentId", current)]))
         todo += [orjson.loads(raw)["id"] for raw in children]
-    svc = engine.services[CATALOG_ROOT]["productOffering"]
+    svc = engine.resource(PRODUCT_CATALOG, "productOffering")
     found: dict[str, Doc] = {}
     for current in sorted(seen):
         for raw in await svc.list_all(svc.parse([("category.id", current)])):
@@ -143,7 +143,7 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
         spec_id = (offering.get("productSpecification") or {}).get("id")
         if spec_id:
             known = {o["id"] for o in found} | {offering["id"]}
-            svc = engine.services[CATALOG_ROOT]["productOffering"]
+            svc = engine.resource(PRODUCT_CATALOG, "productOffering")
             query = svc.parse([("productSpecification.id", spec_id), ("limit", "20")])
             for raw in (await svc.list(query)).items:
                 other = orjson.loads(raw)

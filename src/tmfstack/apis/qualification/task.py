@@ -103,7 +103,7 @@ def not_in_past(*attrs: str) -> Callable[[Doc, Doc | None], None]:
 class QualificationTask:
     resource: str
     queue: str
-    root: str
+    api: str  #: the API number ("tmf679")
     answer: Answer
     states: StateMachine
 
@@ -119,7 +119,7 @@ class QualificationTask:
             await unit.schedule(self.queue, doc["id"], time.time())
 
     async def process(self, engine: Engine, unit: Unit, id: str) -> None:
-        svc = engine.services[self.root][self.resource]
+        svc = engine.resource(self.api, self.resource)
         doc = await load(unit, svc, id)
         if doc is None or doc["state"] != self.states.initial:
             return

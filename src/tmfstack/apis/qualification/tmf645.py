@@ -26,8 +26,8 @@ if TYPE_CHECKING:
     from ...engine.registry import Engine
     from ...engine.unit import Unit
 
-ROOT = "/tmf-api/serviceQualificationManagement/v4"
-SERVICE_INVENTORY = "/tmf-api/serviceInventory/v4"
+KEY = "tmf645"
+SERVICE_INVENTORY = "tmf638"
 TASK = task_states("accepted")
 _RETIRED = frozenset({"retired", "obsolete"})
 
@@ -211,8 +211,8 @@ async def answer_query(engine: Engine, unit: Unit, doc: Doc) -> None:
     doc["state"] = "done"
 
 
-CHECK = QualificationTask("checkServiceQualification", "checkServiceQualification", ROOT, answer_check, TASK)
-QUERY = QualificationTask("queryServiceQualification", "queryServiceQualification", ROOT, answer_query, TASK)
+CHECK = QualificationTask("checkServiceQualification", "checkServiceQualification", KEY, answer_check, TASK)
+QUERY = QualificationTask("queryServiceQualification", "queryServiceQualification", KEY, answer_query, TASK)
 _OWNED = frozenset({"qualificationResult", "effectiveQualificationDate", "expirationDate", "estimatedResponseDate"})
 
 

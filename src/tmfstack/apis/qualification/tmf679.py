@@ -15,7 +15,7 @@ from .poq import qualify
 from .task import QualificationTask, accept_items, not_in_past, task_states
 
 QUEUE = "productOfferingQualification"
-ROOT = "/tmf-api/productOfferingQualification/v4"
+KEY = "tmf679"
 TASK = task_states("acknowledged")
 
 
@@ -32,7 +32,7 @@ def check_request(doc: Doc, before: Doc | None) -> None:
     accept_items(items, "productOfferingQualificationItem", answers, TASK.initial or "")
 
 
-QUALIFICATION = QualificationTask("productOfferingQualification", QUEUE, ROOT, qualify, TASK)
+QUALIFICATION = QualificationTask("productOfferingQualification", QUEUE, KEY, qualify, TASK)
 
 API = ApiDecl.build(
     "tmf679",

@@ -32,7 +32,7 @@ from .view import customer_of
 if TYPE_CHECKING:
     from .view import CatalogView
 
-POQ_ROOT = "/tmf-api/productOfferingQualification/v4"
+QUALIFICATION = "tmf679"
 
 
 def _place_of(item: Doc) -> Doc | None:
@@ -186,7 +186,7 @@ async def qualification_problems(order: Doc, view: CatalogView, now: datetime | 
 
     async def usable_poq(poq_id: str, item_id: str | None) -> Doc | None:
         if poq_id not in usable:
-            poq = await view.read(POQ_ROOT, "productOfferingQualification", poq_id)
+            poq = await view.read(QUALIFICATION, "productOfferingQualification", poq_id)
             usable[poq_id] = poq
             reason = _unusable(poq, poq_id, customer_id, now)
             if reason is not None:

@@ -27,7 +27,7 @@ from ....clock import now_iso
 from ....engine.access import with_partner
 from ....errors import TmfError
 from .characteristics import default_characteristics, merge_characteristics, plan_change
-from .view import INVENTORY_ROOT, CatalogView, customer_of
+from .view import PRODUCT_INVENTORY, CatalogView, customer_of
 
 if TYPE_CHECKING:
     from ....engine.registry import Engine
@@ -90,7 +90,7 @@ def _product_prices(item: Doc) -> list[Doc]:
 
 class DirectFulfiller:
     def _products(self, ctx: StepContext) -> ResourceService:
-        return ctx.engine.services[INVENTORY_ROOT]["product"]
+        return ctx.engine.resource(PRODUCT_INVENTORY, "product")
 
     async def fulfil(self, ctx: StepContext, item: Doc, realizing: dict[str, list[Doc]] | None = None) -> str:
         """``realizing``: product order item id → the services that realise its product."""

@@ -48,7 +48,7 @@ if TYPE_CHECKING:
     from ....engine.unit import Unit
 
 Doc = dict[str, Any]
-ORDERING_ROOT = "/tmf-api/productOrderingManagement/v4"
+PRODUCT_ORDERING = "tmf622"
 ORDER_QUEUE, CANCEL_QUEUE = PRODUCT_ORDER_QUEUE, CANCEL_PRODUCT_ORDER_QUEUE
 AUTHOR = "order manager"
 
@@ -70,7 +70,7 @@ def note(text: str) -> Doc:
 
 
 def _orders(engine: Engine) -> ResourceService:
-    return engine.services[ORDERING_ROOT]["productOrder"]
+    return engine.resource(PRODUCT_ORDERING, "productOrder")
 
 
 async def _save(engine: Engine, unit: Unit, order: Doc) -> Doc:
@@ -118,7 +118,7 @@ async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
     if order["state"] == "inProgress":
         await _progress(engine, unit, view, order)
     elif order["state"] in ("assessingCancellation", "pendingCancellation"):
-        cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
+        cancels = engine.resource(PRODUCT_ORDERING, "cancelProductOrder")
         await wake_cancels(
             unit, cancels, "productOrder.id", order["id"], CANCEL_QUEUE
         )  # a service order it waits for ended
@@ -182,7 +182,7 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
 
 
 async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
-    cancels = engine.services[ORDERING_ROOT]["cancelProductOrder"]
+    cancels = engine.resource(PRODUCT_ORDERING, "cancelProductOrder")
     row = await unit.tx.get(cancels.kind, cancel_id)
     if row is None:
         return

@@ -18,8 +18,8 @@ __all__ = ["CatalogView", "customer_of"]
 
 Doc = dict[str, Any]
 
-CATALOG_ROOT = "/tmf-api/productCatalogManagement/v4"
-INVENTORY_ROOT = "/tmf-api/productInventory/v4"
+PRODUCT_CATALOG = "tmf620"
+PRODUCT_INVENTORY = "tmf637"
 
 
 if TYPE_CHECKING:
@@ -40,17 +40,17 @@ class CatalogView(ChainView):
         self.partner = partner
 
     async def offering(self, id: str | None) -> Doc | None:
-        return await self.read(CATALOG_ROOT, "productOffering", id)
+        return await self.read(PRODUCT_CATALOG, "productOffering", id)
 
     async def price(self, id: str | None) -> Doc | None:
-        return await self.read(CATALOG_ROOT, "productOfferingPrice", id)
+        return await self.read(PRODUCT_CATALOG, "productOfferingPrice", id)
 
     async def product(self, id: str | None) -> Doc | None:
-        found = await self.read(INVENTORY_ROOT, "product", id)
+        found = await self.read(PRODUCT_INVENTORY, "product", id)
         return found if found is None or access.visible(found, self.partner) else None
 
     async def customer_products(self, customer_id: str, statuses: tuple[str, ...] = ("active",)) -> list[Doc]:
         """The customer's products in the given statuses (both filters use indexes)."""
-        svc = self.engine.services[INVENTORY_ROOT]["product"]
+        svc = self.engine.resource(PRODUCT_INVENTORY, "product")
         query = svc.parse([("status", ",".join(statuses)), ("relatedParty.id", customer_id)])
         return [orjson.loads(raw) for raw in await svc.list_all(query, party=self.partner)]
