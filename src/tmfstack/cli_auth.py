@@ -20,6 +20,7 @@ from .auth.security import Security
 from .bootstrap import build_engine
 from .errors import TmfError
 from .settings import DEFAULT_PUBLIC_URL, Settings, parse_rate
+from .store.base import Store
 from .store.records import ClientRow
 
 
@@ -147,11 +148,11 @@ DEMO_CLIENTS = (
 )
 
 
-async def demo_clients(settings: Settings, store: object, table: ScopeTable, public_url: str) -> list[str]:
+async def demo_clients(settings: Settings, store: Store, table: ScopeTable, public_url: str) -> list[str]:
     """Register the demo's operator and partner clients (once); their secrets are printed once."""
     if settings.oauth_issuer:
         return ["clients: TMFSTACK_OAUTH_ISSUER is set; register clients at the identity provider"]
-    security = Security(settings, store, table, public_url)  # type: ignore[arg-type]
+    security = Security(settings, store, table, public_url)
     lines = []
     try:
         for id, scopes, party, rate, burst in DEMO_CLIENTS:

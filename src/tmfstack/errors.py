@@ -30,6 +30,9 @@ class TmfError(Exception):
     status = 500
     code = "INTERNAL"
     reason = "Internal error"
+    #: the ``Allow`` header of a 405 and the ``WWW-Authenticate`` challenge of a 401/403, when set
+    allow: str | None = None
+    challenge: str | None = None
 
     def __init__(self, message: str, *, code: str | None = None, reason: str | None = None) -> None:
         super().__init__(message)

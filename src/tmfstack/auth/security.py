@@ -43,16 +43,16 @@ class Security:
         self.clients = ClientRegistry(store, table)
         self.external = bool(settings.oauth_issuer)
         self.issuer_url = settings.oauth_issuer.rstrip("/") if self.external else issuer_url.rstrip("/")
-        common = {
-            "audience": settings.oauth_audience,
-            "leeway": settings.oauth_leeway,
-            "party_claim": settings.oauth_party_claim,
-        }
         self.keys: KeyRing | None = None
         self.issuer: Issuer | None = None
         inner: Verifier
         if self.external:
-            inner = ExternalVerifier(self.issuer_url, **common)  # type: ignore[arg-type]
+            inner = ExternalVerifier(
+                self.issuer_url,
+                audience=settings.oauth_audience,
+                leeway=settings.oauth_leeway,
+                party_claim=settings.oauth_party_claim,
+            )
         else:
             self.keys = KeyRing(
                 store, passphrase=settings.key_passphrase, token_ttl=settings.token_ttl, leeway=settings.oauth_leeway
@@ -64,7 +64,13 @@ class Security:
                 ttl=settings.token_ttl,
                 party_claim=settings.oauth_party_claim,
             )
-            inner = EmbeddedVerifier(self.keys, issuer=self.issuer_url, **common)  # type: ignore[arg-type]
+            inner = EmbeddedVerifier(
+                self.keys,
+                issuer=self.issuer_url,
+                audience=settings.oauth_audience,
+                leeway=settings.oauth_leeway,
+                party_claim=settings.oauth_party_claim,
+            )
         self.verifier = inner
         #: verified tokens until they expire or their client record is due a re-read: checking an
         #: ES256 signature costs ~100 µs, as much as serving a GET; a dict lookup costs ~0.1 µs
@@ -73,7 +79,8 @@ class Security:
         self.anon_policy = Policy(parse_rate(settings.anon_rate), settings.anon_burst, "address")
         self.limiter: Limiter = open_limiter(settings.redis_url)
         #: buckets in this process: the edge may take them without awaiting
-        self.memory_limits = isinstance(self.limiter, MemoryLimiter)
+        #: the in-process limiter, when limits are not shared (the gate's hot path uses it without awaiting)
+        self.memory_limiter = self.limiter if isinstance(self.limiter, MemoryLimiter) else None
 
     async def open(self) -> None:
         if self.keys is not None:

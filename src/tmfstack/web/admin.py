@@ -31,7 +31,7 @@ MAX_AUDIT_BODY, AUDIT_REASON = 4096, 500
 MAX_REFERENCE = 32 << 20
 
 
-def admin_routes(store: Store) -> dict[str, object]:
+def admin_routes(store: Store) -> dict[str, Callable[[Request], Awaitable[Response]]]:
     async def health(request: Request) -> Response:
         return json_bytes(b'{"status":"ok"}')
 

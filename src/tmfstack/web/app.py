@@ -135,11 +135,11 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     tmf = TmfDispatcher(engine)
     app = Starlette(
         routes=[
-            Route("/health", admin["health"], methods=["GET"]),  # type: ignore[arg-type]
-            Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),  # type: ignore[arg-type]
-            Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),  # type: ignore[arg-type]
-            Route("/admin/overrides", admin["overrides"], methods=["GET"]),  # type: ignore[arg-type]
-            Route("/admin/audit", admin["audit"], methods=["GET"]),  # type: ignore[arg-type]
+            Route("/health", admin["health"], methods=["GET"]),
+            Route("/admin/deliveries", admin["deliveries"], methods=["GET"]),
+            Route("/admin/deliveries/{id}/redeliver", admin["redeliver"], methods=["POST"]),
+            Route("/admin/overrides", admin["overrides"], methods=["GET"]),
+            Route("/admin/audit", admin["audit"], methods=["GET"]),
             Route("/activation/callback/{id}", activation_callback(engine), methods=["POST"]),
             Route("/admin/reference", reference_data(engine), methods=["GET", "POST"]),
             *admin_tasks.routes(engine),

@@ -23,7 +23,7 @@ import functools
 from dataclasses import dataclass, field
 
 import orjson
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..auth.principal import LOCAL_OPERATOR, Principal
 from ..auth.ratelimit import Policy
@@ -78,7 +78,7 @@ def require(principal: Principal, key: str, method: str, hub: bool) -> None:
     needed = _needed(key, method, hub)
     if not principal.allows(needed):
         error = Forbidden(f"this operation needs the scope {needed}", code="INSUFFICIENT_SCOPE")
-        error.challenge = f'{REALM}, error="insufficient_scope", scope="{needed}"'  # type: ignore[attr-defined]
+        error.challenge = f'{REALM}, error="insufficient_scope", scope="{needed}"'
         raise error
 
 
@@ -87,7 +87,7 @@ class Gate:
         self.security = security
 
     async def __call__(
-        self, scope: Scope, receive: Receive, send: Send, app: object, own_headers: bool = False
+        self, scope: Scope, receive: Receive, send: Send, app: ASGIApp, own_headers: bool = False
     ) -> None:
         """Serve ``scope`` with ``app`` (an ASGI callable) if the gate lets it in, else answer the refusal.
 
@@ -95,7 +95,7 @@ class Gate:
         path = scope["path"]
         if self.security is None or path in OPEN:
             scope[PRINCIPAL] = LOCAL_OPERATOR
-            await app(scope, receive, send)  # type: ignore[operator]
+            await app(scope, receive, send)
             return
         admitted = self.admit_known(scope) or await self.admit(scope)
         if isinstance(admitted, Refusal):
@@ -105,22 +105,23 @@ class Gate:
         scope[PRINCIPAL] = principal
         if own_headers:
             scope[HEADERS] = extra
-            await app(scope, receive, send)  # type: ignore[operator]
+            await app(scope, receive, send)
         else:
-            await app(scope, receive, _with_headers(send, extra))  # type: ignore[operator]
+            await app(scope, receive, _with_headers(send, extra))
 
     def admit_known(self, scope: Scope) -> tuple[Principal, list[tuple[bytes, bytes]]] | None:
         """The hot path, without awaiting: a TMF request with a token verified lately, with
         in-memory buckets (the scope is the dispatcher's). Anything else (None) takes ``admit``."""
         security = self.security
         assert security is not None
-        if not security.memory_limits or not scope["path"].startswith("/tmf-api/"):
+        memory = security.memory_limiter
+        if memory is None or not scope["path"].startswith("/tmf-api/"):
             return None
         token = _bearer(scope)[1]
         found = security.remembered(token) if token is not None else None
         if found is None:
             return None
-        extra = security.limiter.hit_fields(found.key, found.policy, found.fields)  # type: ignore[attr-defined]
+        extra = memory.hit_fields(found.key, found.policy, found.fields)
         return None if extra is None else (found.principal, extra)  # refused: ``admit`` answers it
 
     async def admit(self, scope: Scope) -> tuple[Principal | None, list[tuple[bytes, bytes]]] | Refusal:
@@ -146,7 +147,7 @@ class Gate:
                 found = await security.authenticate(token)
             except InvalidToken as exc:
                 challenge = f'{REALM}, error="invalid_token", error_description="{_quoted(str(exc))}"'
-                error = Unauthorized(str(exc), code="INVALID_TOKEN")
+                error: TmfError = Unauthorized(str(exc), code="INVALID_TOKEN")
                 return Refusal(error, [(b"www-authenticate", challenge.encode())])
             except VerifierUnavailable as exc:
                 return Refusal(ServiceUnavailable(f"tokens cannot be verified right now: {exc}"))
