@@ -24,7 +24,7 @@ OUT_DIR = ROOT / "src" / "tmfstack" / "_generated"
 
 API_DIR = ROOT / "src" / "tmfstack" / "apis"
 #: the spec file an API module names: ``ApiDecl.build("TMF641-ServiceOrdering-v4.1.0.swagger.json", ...)``
-_BUILD = re.compile(r"ApiDecl\.build\(\s*[\"']([^\"']+)[\"']")
+_BUILD = re.compile(r"ApiDecl\.build\(\s*(?:#.*\n\s*)*[\"']([^\"']+)[\"']")  # comment lines may come first
 #: an official file's name: TMF number, title, "-v<major>." (``engine/contract.py: contract_key`` agrees)
 _SPEC_FILE = re.compile(r"^(TMF\d+)-.+-v(\d+)\.")
 

@@ -11,9 +11,9 @@ runs this block)::
     from tmfstack.errors import BadRequest
 
 
-    def named(doc, before):  # a Rule: on create (before is None) and on every change
-        if not doc.get("givenName"):
-            raise BadRequest("givenName is required", code="MISSING_ATTRIBUTE")
+    def known_gender(doc, before):  # a Rule: on create (before is None) and on every change
+        if doc.get("gender") not in (None, "female", "male", "other"):
+            raise BadRequest("gender is female, male or other", code="INVALID_VALUE")
 
 
     async def welcome(svc, unit, doc):  # an OnCreate hook, in the creating unit of work
@@ -26,7 +26,7 @@ runs this block)::
 
     API = ApiDecl.build(
         "TMF632-Party-v4.0.0.swagger.json",
-        resources=[ResourceDecl("individual", rules=[named], on_create=welcome)],
+        resources=[ResourceDecl("individual", rules=[known_gender], on_create=welcome)],
         tasks={"welcome": TaskDecl(send_welcome)},
         partner_access="read",
     )
