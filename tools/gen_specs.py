@@ -5,7 +5,7 @@ Reads ``../shared/specs/<file>`` (never committed) and writes
 resource, the listener event names and the schema definitions stripped of
 prose (descriptions and examples), which is what the engine validates against.
 
-    python tools/gen_specs.py            # regenerate every file listed in SPECS
+    python tools/gen_specs.py            # regenerate the contract of every spec an API module names
     python tools/gen_specs.py --check    # exit 1 when a generated file is stale
 """
 
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -21,26 +22,31 @@ ROOT = Path(__file__).resolve().parent.parent
 SPECS_DIR = ROOT.parent / "shared" / "specs"
 OUT_DIR = ROOT / "src" / "tmfstack" / "_generated"
 
-#: generated key -> official v4 Swagger file
-SPECS = {
-    "tmf620_v4": "TMF620-ProductCatalog-v4.1.0.swagger.json",
-    "tmf622_v4": "TMF622-ProductOrder-v4.0.0.swagger.json",
-    "tmf637_v4": "TMF637-ProductInventory-v4.0.0.swagger.json",
-    "tmf633_v4": "TMF633-ServiceCatalog-v4.0.0.swagger.json",
-    "tmf634_v4": "TMF634-ResourceCatalog-v4.1.0.swagger.json",
-    "tmf638_v4": "TMF638-ServiceInventory-v4.0.0.swagger.json",
-    # the 2020 file: it also serves physicalResource and logicalResource (the 2025 one has resource only)
-    "tmf639_v4": "TMF639-ResourceInventory-v4.0.0.swagger.json",
-    "tmf640_v4": "TMF640-ServiceActivation-v4.0.0.swagger.json",
-    "tmf641_v4": "TMF641-ServiceOrdering-v4.1.0.swagger.json",
-    "tmf652_v4": "TMF652-ResourceOrder-v4.0.0.swagger.json",
-    "tmf632_v4": "TMF632-Party-v4.0.0.swagger.json",
-    "tmf669_v4": "TMF669-PartyRole-v4.0.0.swagger.json",
-    "tmf679_v4": "TMF679-ProductOfferingQualification-v4.0.0.swagger.json",
-    "tmf645_v4": "TMF645-ServiceQualification-v4.0.1.swagger.json",
-    # the only official file; it has no GET on resourcePool and refers to undefined definitions
-    "tmf685_v1": "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
-}
+API_DIR = ROOT / "src" / "tmfstack" / "apis"
+#: the spec file an API module names: ``ApiDecl.build("TMF641-ServiceOrdering-v4.1.0.swagger.json", ...)``
+_BUILD = re.compile(r"ApiDecl\.build\(\s*(?:#.*\n\s*)*[\"']([^\"']+)[\"']")  # comment lines may come first
+#: an official file's name: TMF number, title, "-v<major>." (``engine/contract.py: contract_key`` agrees)
+_SPEC_FILE = re.compile(r"^(TMF\d+)-.+-v(\d+)\.")
+
+
+def contract_key(spec_file: str) -> str:
+    found = _SPEC_FILE.match(spec_file)
+    if found is None:
+        raise ValueError(f"{spec_file!r} is not an official spec file name (TMFnnn-Title-vN...)")
+    return f"{found.group(1).lower()}_v{found.group(2)}"
+
+
+def discover(api_dir: Path = API_DIR) -> dict[str, str]:
+    """Generated key -> official file, for every spec an API module names. Read from the source,
+    not imported: a new API's module is generatable before its contract exists."""
+    specs: dict[str, str] = {}
+    for module in sorted(api_dir.glob("*/tmf*.py")):
+        for source in _BUILD.findall(module.read_text(encoding="utf-8")):
+            key = contract_key(source)
+            if specs.setdefault(key, source) != source:
+                raise ValueError(f"{key}: two spec files named ({specs[key]}, {source})")
+    return specs
+
 
 #: operations served beyond the file's, with the reason (README "Spec decisions")
 EXTRA_OPERATIONS = {
@@ -130,8 +136,7 @@ def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
     }
 
 
-def render(key: str) -> str:
-    source = SPECS[key]
+def render(key: str, source: str) -> str:
     spec = json.loads((SPECS_DIR / source).read_text(encoding="utf-8"))
     return json.dumps(derive(spec, source, key), indent=1, sort_keys=True) + "\n"
 
@@ -141,9 +146,9 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="fail when a generated file is stale")
     args = parser.parse_args()
     stale = []
-    for key in SPECS:
+    for key, source in discover().items():
         target = OUT_DIR / f"{key}.json"
-        text = render(key)
+        text = render(key, source)
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != text:
                 stale.append(target.name)

@@ -17,13 +17,5 @@ def build_engine(settings: Settings) -> Engine:
         default_limit=settings.default_limit,
         max_limit=settings.max_limit,
         export_dir=settings.export_dir,
-        settings=settings,
-        options={
-            "strict_orders": settings.strict_orders,
-            "submitted_prices": settings.submitted_prices,
-            "activation_url": settings.activation_url,
-            "simulator": settings.simulator_config(),
-            "activation_failure": settings.activation_failure,
-            "qualification_validity": settings.qualification_validity,
-        },
+        settings=settings,  # the engine checks and keeps the domain modules' part (``engine.domain``)
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -34,6 +35,25 @@ def parse_rate(text: str) -> float:
         raise ValueError(f"a rate is N/s or N/min with N > 0, got {text!r}")
     per = 1.0 if found.group(2).startswith("s") else 60.0
     return float(found.group(1)) / per
+
+
+@dataclass(frozen=True)
+class DomainSettings:
+    """What the domain modules (ordering, activation, qualification) read, on ``engine.domain``:
+    built from ``Settings`` (``Settings.domain``), parsed and checked once, when the engine is built."""
+
+    #: refuse invalid product orders synchronously (422) instead of accepting then rejecting them
+    strict_orders: bool = False
+    #: submitted prices that disagree with the catalog: "reject" (422) or "catalog" (replaced, noted)
+    submitted_prices: str = "reject"
+    #: the external activation endpoint (HTTP adapter); empty: the built-in simulator
+    activation_url: str = ""
+    #: the simulator's configuration (``Settings.simulator`` parsed)
+    simulator: Mapping[str, object] = field(default_factory=dict)
+    #: what a failed activation does to its order: "fail" (compensate) or "hold" (wait for an operator)
+    activation_failure: str = "fail"
+    #: how long a qualification answer holds, seconds (0: the module's default)
+    qualification_validity: float = 86400.0
 
 
 @dataclass
@@ -136,6 +156,17 @@ class Settings:
         if self.task_max_attempts < 1 or self.task_retry_base < 0 or self.task_retry_max < self.task_retry_base:
             raise ValueError("TMFSTACK_TASK_MAX_ATTEMPTS must be >= 1 and 0 <= TASK_RETRY_BASE <= TASK_RETRY_MAX")
         return value
+
+    def domain(self) -> DomainSettings:
+        """The domain modules' settings, checked (ValueError for a malformed or unknown value)."""
+        return DomainSettings(
+            strict_orders=self.strict_orders,
+            submitted_prices=self.submitted_prices,
+            activation_url=self.activation_url,
+            simulator=self.simulator_config(),
+            activation_failure=self.activation_failure,
+            qualification_validity=self.qualification_validity,
+        )
 
     def outbound_policy(self) -> AddressPolicy:
         """Where outbound calls may go: public addresses and ``allow_private_callbacks``, never this

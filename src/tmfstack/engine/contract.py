@@ -7,6 +7,7 @@ answers schema questions the query parser asks (is ``relatedParty`` an array?).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -107,6 +108,19 @@ class Contract:
         if node.get("type") in {"string", "number", "integer", "boolean"}:
             return "scalar"
         return "object" if "properties" in node else "unknown"
+
+
+#: an official file's name: TMF number, then the title, then "-v<major>." (e.g. "-v4.1.0.", "-v1.0.regular.")
+_SPEC_FILE = re.compile(r"^(TMF\d+)-.+-v(\d+)\.")
+
+
+def contract_key(spec_file: str) -> str:
+    """The generated contract of an official spec file (``tools/gen_specs.py`` names it the same way):
+    ``TMF641-ServiceOrdering-v4.1.0.swagger.json`` -> ``tmf641_v4``."""
+    found = _SPEC_FILE.match(spec_file)
+    if found is None:
+        raise ValueError(f"{spec_file!r} is not an official spec file name (TMFnnn-Title-vN...)")
+    return f"{found.group(1).lower()}_v{found.group(2)}"
 
 
 @cache

@@ -7,15 +7,18 @@ import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from .. import limits
-from ..settings import Settings
+from ..settings import DomainSettings, Settings
 from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
 from .service import ResourceService
+from .tasks import TaskDecl
 from .unit import Unit
+
+T = TypeVar("T")
 
 log = logging.getLogger("tmfstack.engine")
 
@@ -30,8 +33,8 @@ class Engine:
         default_limit: int = 100,
         max_limit: int = 1000,
         export_dir: Path = Path("exports"),
-        options: dict[str, Any] | None = None,
         settings: Settings | None = None,
+        domain: DomainSettings | None = None,
     ) -> None:
         self.store = store
         #: typed runtime settings (security, outbound calls, folders)
@@ -43,9 +46,11 @@ class Engine:
         self.default_limit = default_limit
         self.max_limit = max_limit
         self.export_dir = export_dir
-        #: settings domain modules read (e.g. "strict_orders")
-        self.options: dict[str, Any] = dict(options or {})
+        #: what domain modules read (e.g. ``strict_orders``), checked once here
+        self.domain = domain or self.settings.domain()
         self.apis = {api.root: api for api in apis}
+        #: every task queue the APIs declare (queue name -> TaskDecl)
+        self.queues: dict[str, TaskDecl] = {q: t for api in apis for q, t in api.tasks.items()}
         self.services: dict[str, dict[str, ResourceService]] = {
             api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
@@ -58,6 +63,14 @@ class Engine:
         self._wake: Callable[[], None] | None = None
         self._wake_tasks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._shared: dict[Callable[[Engine], Any], Any] = {}
+
+    def shared(self, make: Callable[[Engine], T]) -> T:
+        """The one object ``make`` builds for this engine, built at first use (e.g. the activation
+        adapter: its connections and simulator state live as long as the engine)."""
+        if make not in self._shared:
+            self._shared[make] = make(self)
+        return self._shared[make]  # type: ignore[no-any-return]
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:
@@ -121,7 +134,7 @@ class Engine:
             log.error("background task failed", exc_info=task.exception())
 
     async def resume(self) -> None:
-        """Restart unfinished work of every resource that declares a resume hook."""
+        """Restart unfinished work: each declared ``resume``, in declaration order."""
         for services in self.services.values():
             for svc in services.values():
                 if svc.decl.resume is not None:

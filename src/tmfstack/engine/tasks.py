@@ -11,8 +11,8 @@ state, do the next thing", never as "do the thing I was told".
 A poison task (a step that keeps raising) is retried with doubling delays
 (``TMFSTACK_TASK_RETRY_BASE`` .. ``TMFSTACK_TASK_RETRY_MAX``) and after
 ``TMFSTACK_TASK_MAX_ATTEMPTS`` failures parked: claimed no more, its last error kept short,
-its history noted. The queue's owner hears of it through the hook it declared with
-``parks_with`` (e.g. the order manager holds the order with a coded reason), in the same
+its history noted (``RetryPolicy``). The queue's owner hears of it through the hook it declared,
+``TaskDecl.on_parked`` (e.g. the order manager holds the order with a coded reason), in the same
 unit. ``retry_parked`` (an operator, ``web/admin_tasks.py``) re-arms it and tells the owner.
 A lost compare-and-set race is no attempt: it is retried at once and never parks a task.
 """
@@ -25,6 +25,7 @@ import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import ConcurrentUpdate, TmfError
@@ -51,20 +52,35 @@ ParkHook = Callable[["Engine", Unit, str, str], Awaitable[None]]
 ERROR_CHARS = 300
 
 
-def outside_unit(handler: IoHandler) -> IoHandler:
-    handler.outside_unit = True  # type: ignore[attr-defined]
-    return handler
+@dataclass(frozen=True)
+class TaskDecl:
+    """One durable task queue of an API (``ApiDecl.tasks``: queue name -> TaskDecl).
+
+    ``in_unit``: the runner opens a unit, finishes the task in it and calls ``handler(engine,
+    unit, key)``; False: ``handler(engine, task)`` does I/O outside any transaction (an
+    ``IoHandler``) and finishes the task itself. ``on_parked`` / ``on_retried``: the queue's
+    owner hears that a task was parked, or re-armed by an operator (``ParkHook``)."""
+
+    handler: Handler | IoHandler
+    in_unit: bool = True
+    on_parked: ParkHook | None = None
+    on_retried: ParkHook | None = None
 
 
-def parks_with(parked: ParkHook, retried: ParkHook | None = None) -> Callable[[Handler], Handler]:
-    """Declare what a queue's owner does when its task is parked, and when an operator retries it."""
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How a failing task is retried: delays doubling from ``base`` up to ``cap`` seconds, and
+    parked when its ``max_attempts``-th attempt fails."""
 
-    def mark(handler: Handler) -> Handler:
-        handler.on_parked = parked  # type: ignore[attr-defined]
-        handler.on_retried = retried  # type: ignore[attr-defined]
-        return handler
+    max_attempts: int = 10
+    base: float = 0.1
+    cap: float = 60.0
 
-    return mark
+    def delay(self, attempts: int) -> float | None:
+        """Seconds before the next try after ``attempts`` failed ones; None: park the task."""
+        if attempts >= self.max_attempts:
+            return None
+        return min(self.base * 2.0 ** (attempts - 1), self.cap)
 
 
 def short_error(exc: BaseException) -> str:
@@ -78,12 +94,12 @@ def short_error(exc: BaseException) -> str:
 async def retry_parked(engine: Engine, queue: str, key: str, actor: str, reason: str) -> bool:
     """Re-arm a parked task now (an operator's retry, recorded with ``actor`` and ``reason``) and
     tell its owner; False when no such task is parked."""
-    handler = {q: h for api in engine.apis.values() for q, h in api.tasks.items()}.get(queue)
+    decl = engine.queues.get(queue)
     async with engine.unit() as unit:
         if not await unit.tx.unpark_task(queue, key, time.time(), actor, reason):
             return False
         await unit.schedule(queue, key, time.time())
-        hook = getattr(handler, "on_retried", None)
+        hook = decl.on_retried if decl is not None else None
         if hook is not None:
             await hook(engine, unit, key, f"retried by {actor}: {reason}")
     return True
@@ -93,19 +109,17 @@ class TaskRunner(PollingWorker):
     def __init__(
         self,
         engine: Engine,
-        handlers: Mapping[str, Handler] | None = None,
+        queues: Mapping[str, TaskDecl] | None = None,
         *,
         lease: float = 10.0,  # steps take milliseconds; a dead process's steps resume after this
         batch: int = 32,
         poll: float = 0.5,
     ) -> None:
         # by default, every queue the engine's APIs declare
-        declared = {q: h for api in engine.apis.values() for q, h in api.tasks.items()}
-        self.engine, self.handlers = engine, dict(declared if handlers is None else handlers)
+        self.engine, self.queues = engine, dict(engine.queues if queues is None else queues)
         self.lease, self.batch, self.poll = lease, batch, poll
         settings = engine.settings
-        self.max_attempts, self.base = settings.task_max_attempts, settings.task_retry_base
-        self.max_backoff = settings.task_retry_max
+        self.retry = RetryPolicy(settings.task_max_attempts, settings.task_retry_base, settings.task_retry_max)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:tasks"
         super().__init__()
 
@@ -129,33 +143,34 @@ class TaskRunner(PollingWorker):
         return len(claimed)
 
     async def step(self, task: Task) -> None:
-        handler = self.handlers.get(task.queue)
+        decl = self.queues.get(task.queue)
         try:
-            if handler is None:
+            if decl is None:
                 raise LookupError(f"no handler for task queue {task.queue!r}")
-            if getattr(handler, "outside_unit", False):
-                await handler(self.engine, task)  # type: ignore[call-arg, arg-type]
+            if not decl.in_unit:
+                await decl.handler(self.engine, task)  # type: ignore[call-arg, arg-type]
                 return
             async with self.engine.unit() as unit:
                 await unit.tx.finish_task(task)
-                await handler(self.engine, unit, task.key)
+                await decl.handler(self.engine, unit, task.key)  # type: ignore[call-arg, arg-type]
         except asyncio.CancelledError:
             raise
         except ConcurrentUpdate as exc:  # lost a compare-and-set: retry at once, not an attempt
             await self.engine.store.fail_task(task, time.time(), short_error(exc), counted=False)
         except Exception as exc:
             error = short_error(exc)
-            if task.attempts >= self.max_attempts:
+            delay = self.retry.delay(task.attempts)
+            if delay is None:
                 await self.park(task, error)
                 return
-            delay = min(self.base * 2.0 ** (task.attempts - 1), self.max_backoff)
             log.warning("task %s/%s failed (attempt %d): %s", task.queue, task.key, task.attempts, exc)
             await self.engine.store.fail_task(task, time.time() + delay, error)
 
     async def park(self, task: Task, error: str) -> None:
         """Stop retrying ``task`` and tell its owner, in one unit; parked anyway if the owner's hook fails."""
         log.error("task %s/%s parked after %d attempts: %s", task.queue, task.key, task.attempts, error)
-        hook = getattr(self.handlers.get(task.queue), "on_parked", None)
+        decl = self.queues.get(task.queue)
+        hook = decl.on_parked if decl is not None else None
         for attempt in range(3):
             try:
                 async with self.engine.unit() as unit:

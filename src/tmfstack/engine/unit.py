@@ -24,10 +24,13 @@ class Unit:
     later: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     #: subscriptions per event API, read once per unit (a step may emit many events)
     hubs: dict[str, list[HubRow]] = field(default_factory=dict)
-    #: (kind, id) -> version a step read a document at (``apis/ordering/flow.load``); a write of
-    #: that document in this unit must find it still at that version (ResourceService._update)
+    #: (kind, id) -> the version of a document this unit decided on (read it at, or wrote it
+    #: as). An ``update`` of that document in this unit raises ConcurrentUpdate when the stored
+    #: version differs, so a decision made on a stale read is retried from a fresh one; the
+    #: version the unit writes is recorded again. Filled by whoever reads (e.g. a task handler)
     seen: dict[tuple[str, str], int] = field(default_factory=dict)
-    #: (queue, key) steps this unit is running itself right now: scheduling them is moot
+    #: (queue, key) tasks this unit runs inline right now (``claiming``): ``schedule`` drops
+    #: them, since the running code already sees all the unit's changes
     claimed: set[tuple[str, str]] = field(default_factory=set)
 
     async def subscriptions(self, event_api: str) -> list[HubRow]:

@@ -25,7 +25,7 @@ from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.ownership import OwnedByOrder
 from ...engine.service import ResourceService
-from ...engine.tasks import outside_unit
+from ...engine.tasks import TaskDecl
 from ...engine.unit import Unit
 from ...errors import ConcurrentUpdate, NotFound, Unprocessable
 from ...net.outbound import fetch, guarded_client
@@ -51,13 +51,14 @@ _ANSWER = 64 << 10  #: bytes of an activation endpoint's answer read (the rest i
 _JSON = [{"name": "Content-Type", "value": "application/json"}]
 
 
+def _make_adapter(engine: Engine) -> ActivationAdapter:
+    url = engine.domain.activation_url
+    return HttpAdapter(url) if url else Simulator.from_config(dict(engine.domain.simulator))
+
+
 def adapter(engine: Engine) -> ActivationAdapter:
-    found = engine.options.get("_activation_adapter")
-    if found is None:
-        url = engine.options.get("activation_url")
-        found = HttpAdapter(url) if url else Simulator.from_config(engine.options.get("simulator") or {})
-        engine.options["_activation_adapter"] = found
-    return found
+    """The engine's one adapter (the simulator keeps its state, the HTTP adapter its client)."""
+    return engine.shared(_make_adapter)
 
 
 def _monitors(engine: Engine) -> ResourceService:
@@ -233,7 +234,6 @@ async def _load_monitor(engine: Engine, unit: Unit, monitor_id: str) -> Doc | No
     return monitor if monitor and monitor["state"] == "inProgress" else None
 
 
-@outside_unit
 async def activation_step(engine: Engine, task: Task) -> None:
     """Finish an open request: the simulator decides; the HTTP adapter calls the endpoint
     (outside any transaction), then records its answer."""
@@ -320,22 +320,18 @@ async def accepted(svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, s
 
 
 API = ApiDecl.build(
-    "tmf640",
-    contract="tmf640_v4",
-    name="ServiceActivationAndConfiguration",
-    version="v4",
+    "TMF640-ServiceActivation-v4.0.0.swagger.json",
     resources=[
         ResourceDecl(
             "service",
             lifecycle=SERVICE_LIFECYCLE,
-            stamp=None,
             ref_paths=("serviceSpecification.id", "serviceOrderItem.serviceOrderId", "relatedParty.id"),
             before_insert=on_requested,
             on_update=on_changed,
             create_response=accepted,
             client_check=client_request,
         ),
-        ResourceDecl("monitor", lifecycle=MONITOR, stamp=None, ref_paths=("sourceHref",)),
+        ResourceDecl("monitor", lifecycle=MONITOR, ref_paths=("sourceHref",)),
     ],
-    tasks={QUEUE: activation_step},
+    tasks={QUEUE: TaskDecl(activation_step, in_unit=False)},  # it calls the network outside transactions
 )

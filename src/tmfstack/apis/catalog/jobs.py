@@ -254,7 +254,7 @@ async def run_import(svc: ResourceService, job: Doc) -> None:
         data = await asyncio.to_thread(orjson.loads, await fetch_source(job["url"], settings))  # 64 MiB: off the loop
         for resource, label, entity in _entities(svc, data, job.get("path")):
             target = services.get(resource)
-            if target is None or target.decl.after_commit is not None:
+            if target is None or target.decl.job:
                 errors.append(f"{label}: {resource!r} is not a catalog resource of this API")
                 continue
             try:
@@ -289,7 +289,7 @@ def _shown(entity: Any) -> str:
 async def run_export(svc: ResourceService, job: Doc) -> None:
     await _set(svc, job["id"], status="Running")
     services = svc.engine.services[svc.api.root]
-    exportable = [n for n, s in services.items() if s.decl.after_commit is None]
+    exportable = [n for n, s in services.items() if not s.decl.job]
     names = [n.strip() for n in (job.get("path") or "").split(",") if n.strip()] or exportable
     try:
         unknown = [n for n in names if n not in exportable]

@@ -12,7 +12,7 @@ _JOB_OWNED = frozenset({"status", "completionDate", "creationDate", "errorLog"})
 def catalog_entity(name: str, ref_paths: tuple[str, ...] = ()) -> ResourceDecl:
     """A catalog entity: full CRUD, ``lifecycleStatus`` per the catalog lifecycle; seen by every
     client that may read the catalog (``shared``: no partner isolation)."""
-    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=ref_paths, shared=True)
+    return ResourceDecl(name, lifecycle=CATALOG_LIFECYCLE, ref_paths=ref_paths, stamp="lastUpdate", shared=True)
 
 
 def job_resources() -> tuple[ResourceDecl, ResourceDecl]:
@@ -29,9 +29,9 @@ def _job(name: str, start: jobs.Hook, resume: jobs.ResumeHook, check: jobs.Check
         name,
         lifecycle=JOB_LIFECYCLE,
         server_owned=_JOB_OWNED,
-        stamp=None,
         created_stamp="creationDate",
         before_insert=check,
         after_commit=start,
         resume=resume,
+        job=True,
     )

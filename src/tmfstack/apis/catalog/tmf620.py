@@ -21,10 +21,7 @@ _REFS = {
 }
 
 API = ApiDecl.build(
-    "tmf620",
-    contract="tmf620_v4",
-    name="productCatalogManagement",
-    version="v4",
+    "TMF620-ProductCatalog-v4.1.0.swagger.json",
     partner_access="read",
     resources=[
         *(catalog_entity(name, _REFS.get(name, ())) for name in ENTITIES),

@@ -28,10 +28,7 @@ async def _mappings_on_update(svc: ResourceService, unit: Unit, before: Doc, aft
 
 
 API = ApiDecl.build(
-    "tmf633",
-    contract="tmf633_v4",
-    name="serviceCatalogManagement",
-    version="v4",
+    "TMF633-ServiceCatalog-v4.0.0.swagger.json",
     resources=[
         catalog_entity("serviceCatalog", ("category.id",)),
         catalog_entity("serviceCategory", ("parentId",)),

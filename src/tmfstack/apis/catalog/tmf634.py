@@ -11,10 +11,7 @@ from ...engine.declaration import ApiDecl
 from .resources import catalog_entity, job_resources
 
 API = ApiDecl.build(
-    "tmf634",
-    contract="tmf634_v4",
-    name="resourceCatalog",
-    version="v4",
+    "TMF634-ResourceCatalog-v4.1.0.swagger.json",
     resources=[
         catalog_entity("resourceCatalog", ("category.id",)),
         catalog_entity("resourceCategory", ("parentId",)),

@@ -57,16 +57,12 @@ async def check_parties(svc: ResourceService, unit: Unit, doc: Doc) -> None:
 
 
 API = ApiDecl.build(
-    "tmf637",
-    contract="tmf637_v4",
-    name="productInventory",
-    version="v4",
+    "TMF637-ProductInventory-v4.0.0.swagger.json",
     partner_access="read",
     resources=[
         ResourceDecl(
             "product",
             lifecycle=PRODUCT_LIFECYCLE,
-            stamp=None,
             ref_paths=("relatedParty.id", "productOffering.id", "productOrderItem.productOrderId", "billingAccount.id"),
             before_insert=check_parties,
             ownership=PRODUCT_OWNERSHIP,

@@ -38,15 +38,11 @@ SERVICE_OWNERSHIP = Ownership(
 )
 
 API = ApiDecl.build(
-    "tmf638",
-    contract="tmf638_v4",
-    name="serviceInventory",
-    version="v4",
+    "TMF638-ServiceInventory-v4.0.0.swagger.json",
     resources=[
         ResourceDecl(
             "service",
             lifecycle=SERVICE_LIFECYCLE,
-            stamp=None,
             ref_paths=("relatedParty.id", "serviceSpecification.id", "supportingResource.id", "supportingService.id"),
             ownership=SERVICE_OWNERSHIP,
         )

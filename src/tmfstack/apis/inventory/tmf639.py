@@ -26,13 +26,11 @@ RESOURCE_OWNERSHIP = Ownership(free_states=set(_STATUSES) - {"reserved"}, client
 
 
 def _resource(name: str) -> ResourceDecl:
-    return ResourceDecl(name, lifecycle=RESOURCE_STATUS, stamp=None, ref_paths=_REFS, ownership=RESOURCE_OWNERSHIP)
+    return ResourceDecl(name, lifecycle=RESOURCE_STATUS, ref_paths=_REFS, ownership=RESOURCE_OWNERSHIP)
 
 
 API = ApiDecl.build(
-    "tmf639",
-    contract="tmf639_v4",
-    name="resourceInventoryManagement",
-    version="v4",
+    # the 2020 file: it also serves physicalResource and logicalResource (the 2025 one has resource only)
+    "TMF639-ResourceInventory-v4.0.0.swagger.json",
     resources=[_resource("resource"), _resource("physicalResource"), _resource("logicalResource")],
 )

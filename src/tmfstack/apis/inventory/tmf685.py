@@ -164,14 +164,11 @@ async def check_availability(svc: ResourceService, unit: Unit, doc: Doc) -> None
 
 
 API = ApiDecl.build(
-    "tmf685",
-    contract="tmf685_v1",
-    name="resourcePoolManagement",
-    version="v1",
+    # the only official file; it has no GET on resourcePool and refers to undefined definitions
+    "TMF685-Resource_Pool_Management-v1.0.regular.swagger.json",
     resources=[
         ResourceDecl(
             "resourcePool",
-            stamp=None,
             ref_paths=("resourceCollection.objectId",),
             before_insert=check_pool,
             on_update=check_pool_change,
@@ -179,12 +176,11 @@ API = ApiDecl.build(
         ResourceDecl(
             "reservation",
             lifecycle=RESERVATION,
-            stamp=None,
             ref_paths=("relatedParty.id", "reservationItem.appliedCapacityAmount.resource.id"),
             before_insert=reserve,
             patch_rules=[reservation_patch],
             on_update=released,
         ),
-        ResourceDecl("availabilityCheck", stamp=None, before_insert=check_availability),
+        ResourceDecl("availabilityCheck", before_insert=check_availability),
     ],
 )

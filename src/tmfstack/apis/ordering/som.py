@@ -445,7 +445,7 @@ async def _set_state(ctx: Ctx, docs: list[Doc], state: str) -> None:
 
 def _held_instead(ctx: Ctx, result: Result) -> Result | None:
     """A failed activation holds the item for an operator when so configured (else None)."""
-    if result.state == "failed" and ctx.engine.options.get("activation_failure") == "hold":
+    if result.state == "failed" and ctx.engine.domain.activation_failure == "hold":
         return Result("held", f"{result.reason}; resume (PATCH state inProgress) to retry, or cancel")
     return None
 

@@ -15,10 +15,11 @@ import time
 from ...engine.access import partner_of
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.service import ResourceService
+from ...engine.tasks import TaskDecl
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
 from .manager.common import walk_items
-from .manager.steps import CANCEL_QUEUE, ORDER_QUEUE, TASKS
+from .manager.steps import CANCEL_QUEUE, ORDER_QUEUE, order_parked, order_retried, process_cancel, process_order
 from .manager.submitted import check_prices, use_catalog_prices
 from .manager.validate import validate_order
 from .manager.view import CatalogView
@@ -74,14 +75,14 @@ async def check_submitted_prices(svc: ResourceService, unit: Unit, doc: Doc) -> 
     problems, catalog = await check_prices(doc, CatalogView(svc.engine, unit, partner_of(doc)))
     if not problems:
         return
-    if svc.engine.options.get("submitted_prices", "reject") == "catalog":
+    if svc.engine.domain.submitted_prices == "catalog":
         use_catalog_prices(doc, catalog, problems)
         return
     raise Unprocessable("submitted prices disagree with the catalog: " + "; ".join(problems), code="PRICE_MISMATCH")
 
 
 async def on_order_created(svc: ResourceService, unit: Unit, doc: Doc) -> None:
-    if svc.engine.options.get("strict_orders"):
+    if svc.engine.domain.strict_orders:
         problems = await validate_order(doc, CatalogView(svc.engine, unit, partner_of(doc)), doc["orderDate"])
         if problems:
             raise Unprocessable(
@@ -101,16 +102,12 @@ async def on_order_updated(svc: ResourceService, unit: Unit, before: Doc, after:
 
 
 API = ApiDecl.build(
-    "tmf622",
-    contract="tmf622_v4",
-    name="productOrderingManagement",
-    version="v4",
+    "TMF622-ProductOrder-v4.0.0.swagger.json",
     partner_access="write",
     resources=[
         ResourceDecl(
             "productOrder",
             lifecycle=ORDER,
-            stamp=None,
             created_stamp="orderDate",
             ref_paths=("relatedParty.id", "externalId", "productOrderItem.productOffering.id", "billingAccount.id"),
             server_owned=frozenset({"completionDate", "expectedCompletionDate", "cancellationDate"}),
@@ -126,10 +123,13 @@ API = ApiDecl.build(
             refers_to=("productOrder.id", "productOrder"),
             lifecycle=CANCEL,
             ref_paths=("productOrder.id",),
-            stamp=None,
             server_owned=frozenset({"effectiveCancellationDate"}),
             on_create=schedule_on_create(CANCEL_QUEUE),
         ),
     ],
-    tasks=TASKS,
+    tasks={
+        # a step that keeps failing holds its order; an operator's retry releases it
+        ORDER_QUEUE: TaskDecl(process_order, on_parked=order_parked, on_retried=order_retried),
+        CANCEL_QUEUE: process_cancel,
+    },
 )

@@ -29,15 +29,11 @@ CANCEL = StateMachine(
 )
 
 API = ApiDecl.build(
-    "tmf641",
-    contract="tmf641_v4",
-    name="serviceOrdering",
-    version="v4",
+    "TMF641-ServiceOrdering-v4.1.0.swagger.json",
     resources=[
         ResourceDecl(
             "serviceOrder",
             lifecycle=ORDER,
-            stamp=None,
             created_stamp="orderDate",
             ref_paths=("relatedParty.id", "externalId", "externalReference.id", "serviceOrderItem.service.id"),
             server_owned=frozenset({"completionDate", "cancellationDate", "startDate", "errorMessage", "milestone"}),
@@ -51,7 +47,6 @@ API = ApiDecl.build(
             "cancelServiceOrder",
             refers_to=("serviceOrder.id", "serviceOrder"),
             lifecycle=CANCEL,
-            stamp=None,
             ref_paths=("serviceOrder.id",),
             server_owned=frozenset({"effectiveCancellationDate", "completionMessage", "errorMessage"}),
             on_create=schedule_on_create(CANCEL_SERVICE_ORDER_QUEUE),

@@ -28,15 +28,11 @@ CANCEL = StateMachine(
 )
 
 API = ApiDecl.build(
-    "tmf652",
-    contract="tmf652_v4",
-    name="resourceOrderingManagement",
-    version="v4",
+    "TMF652-ResourceOrder-v4.0.0.swagger.json",
     resources=[
         ResourceDecl(
             "resourceOrder",
             lifecycle=ORDER,
-            stamp=None,
             created_stamp="orderDate",
             ref_paths=("relatedParty.id", "externalReference.id", "orderItem.resource.id"),
             server_owned=frozenset({"completionDate", "startDate"}),
@@ -50,7 +46,6 @@ API = ApiDecl.build(
             "cancelResourceOrder",
             refers_to=("resourceOrder.id", "resourceOrder"),
             lifecycle=CANCEL,
-            stamp=None,
             ref_paths=("resourceOrder.id",),
             server_owned=frozenset({"effectiveCancellationDate"}),
             on_create=schedule_on_create(CANCEL_RESOURCE_ORDER_QUEUE),

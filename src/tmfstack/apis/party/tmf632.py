@@ -25,13 +25,10 @@ ORGANIZATION = StateMachine(
 _REFS = ("externalReference.name", "relatedParty.id", "partyCharacteristic.name")
 
 API = ApiDecl.build(
-    "tmf632",
-    contract="tmf632_v4",
-    name="party",
-    version="v4",
+    "TMF632-Party-v4.0.0.swagger.json",
     partner_access="write",
     resources=[
-        ResourceDecl("individual", lifecycle=INDIVIDUAL, stamp=None, ref_paths=(*_REFS, "familyName")),
-        ResourceDecl("organization", lifecycle=ORGANIZATION, stamp=None, ref_paths=(*_REFS, "tradingName")),
+        ResourceDecl("individual", lifecycle=INDIVIDUAL, ref_paths=(*_REFS, "familyName")),
+        ResourceDecl("organization", lifecycle=ORGANIZATION, ref_paths=(*_REFS, "tradingName")),
     ],
 )

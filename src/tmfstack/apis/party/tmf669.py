@@ -15,16 +15,12 @@ from .tmf632 import ORGANIZATION
 PARTY_ROLE = ORGANIZATION
 
 API = ApiDecl.build(
-    "tmf669",
-    contract="tmf669_v4",
-    name="partyRoleManagement",
-    version="v4",
+    "TMF669-PartyRole-v4.0.0.swagger.json",
     partner_access="write",
     resources=[
         ResourceDecl(
             "partyRole",
             lifecycle=PARTY_ROLE,
-            stamp=None,
             ref_paths=("engagedParty.id", "account.id", "relatedParty.id", "characteristic.name"),
         )
     ],

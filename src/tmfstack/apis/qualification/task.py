@@ -49,8 +49,8 @@ def task_states(initial: str) -> StateMachine:
 
 def validity(engine: Engine) -> timedelta:
     """How long an answer given now holds: its ``expirationDate`` is that much later."""
-    seconds = engine.options.get("qualification_validity")
-    return timedelta(seconds=float(seconds)) if seconds else QUALIFICATION_VALIDITY
+    seconds = engine.domain.qualification_validity
+    return timedelta(seconds=seconds) if seconds else QUALIFICATION_VALIDITY
 
 
 def overall(results: Sequence[str]) -> str:
@@ -138,7 +138,6 @@ class QualificationTask:
         return ResourceDecl(
             self.resource,
             lifecycle=self.states,
-            stamp=None,
             created_stamp=created_stamp,
             ref_paths=tuple(ref_paths),
             server_owned=server_owned,

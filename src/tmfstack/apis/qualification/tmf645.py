@@ -217,10 +217,7 @@ _OWNED = frozenset({"qualificationResult", "effectiveQualificationDate", "expira
 
 
 API = ApiDecl.build(
-    "tmf645",
-    contract="tmf645_v4",
-    name="serviceQualificationManagement",
-    version="v4",
+    "TMF645-ServiceQualification-v4.0.1.swagger.json",
     partner_access="write",
     resources=[
         CHECK.decl(

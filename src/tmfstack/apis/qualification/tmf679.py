@@ -35,10 +35,7 @@ def check_request(doc: Doc, before: Doc | None) -> None:
 QUALIFICATION = QualificationTask("productOfferingQualification", QUEUE, KEY, qualify, TASK)
 
 API = ApiDecl.build(
-    "tmf679",
-    contract="tmf679_v4",
-    name="productOfferingQualification",
-    version="v4",
+    "TMF679-ProductOfferingQualification-v4.0.0.swagger.json",
     partner_access="write",
     resources=[
         QUALIFICATION.decl(

@@ -31,7 +31,6 @@ import orjson
 
 from ....clock import now_iso
 from ....engine.access import partner_of
-from ....engine.tasks import parks_with
 from ...ordering.states import ITEM_TERMINAL, TERMINAL
 from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
 from ..flow import note as flow_note
@@ -107,7 +106,6 @@ async def order_retried(engine: Engine, unit: Unit, order_id: str, text: str) ->
     await _save(engine, unit, order)
 
 
-@parks_with(order_parked, order_retried)
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
     order = await load(unit, _orders(engine), order_id)
     if order is None:
@@ -246,6 +244,3 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     order["note"].append(note("pendingCancellation → cancelled"))
     await _save(engine, unit, order)
     await finish("done")
-
-
-TASKS = {ORDER_QUEUE: process_order, CANCEL_QUEUE: process_cancel}
