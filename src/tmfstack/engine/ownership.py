@@ -59,6 +59,10 @@ class OwnedByOrder(Conflict):
     code, reason = "OWNED_BY_ORDER", "Owned by the order manager"
 
 
+def _state(doc: Doc, attribute: str | None) -> Any:
+    return doc.get(attribute) if attribute else None
+
+
 @dataclass(frozen=True)
 class Ownership:
     free_states: frozenset[str]
@@ -86,18 +90,19 @@ class Ownership:
                 return (
                     f"a client creates a {what} only as a record no order fulfils "
                     f"({state_attr} one of {sorted(self.free_states)}, without {', '.join(self.order_marks) or '-'}); "
-                    f"{state.format(after.get(state_attr))} is set by the order manager: order it instead"
+                    f"{state.format(_state(after, state_attr))} is set by the order manager: order it instead"
                 )
             return None
         if before is None:
             return None
         if after is None:
             if self.held(before, state_attr):
-                return f"this {what} is held by an order ({state.format(before.get(state_attr))}); end it with an order"
+                held = state.format(_state(before, state_attr))
+                return f"this {what} is held by an order ({held}); end it with an order"
             return None
         if not self.held(before, state_attr):
             if self.held(after, state_attr):
-                return f"{state.format(after.get(state_attr))} is set by the order manager: order it instead"
+                return f"{state.format(_state(after, state_attr))} is set by the order manager: order it instead"
             return None
         changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
         refused = [k for k in changed if k not in self.client_attrs]
@@ -138,15 +143,20 @@ async def audit(
 ) -> None:
     doc = after if after is not None else before or {}
     changed = sorted(k for k in set(before or {}) | set(after or {}) if (before or {}).get(k) != (after or {}).get(k))
+    record_id, date, operation = (
+        new_id(),
+        now_iso(),
+        "create" if before is None else "delete" if after is None else "update",
+    )
     record = {
-        "id": new_id(),
-        "date": now_iso(),
+        "id": record_id,
+        "date": date,
         "clientId": actor.client_id,
         "reason": actor.override,
-        "operation": "create" if before is None else "delete" if after is None else "update",
+        "operation": operation,
         "resource": {"id": doc.get("id"), "href": doc.get("href"), "kind": svc.kind},
         "changed": changed,
         "overridden": problems,
     }
-    idx = Indexed(actor.client_id, record["operation"], record["date"], svc.kind, ((AUDIT_REF, str(doc.get("id"))),))
-    await unit.tx.insert(AUDIT, record["id"], idx, orjson.dumps(record))
+    idx = Indexed(actor.client_id, operation, date, svc.kind, ((AUDIT_REF, str(doc.get("id"))),))
+    await unit.tx.insert(AUDIT, record_id, idx, orjson.dumps(record))

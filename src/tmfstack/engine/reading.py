@@ -7,6 +7,8 @@ read needs, including partner isolation (a partner client sees only what names i
 
 from __future__ import annotations
 
+import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +26,17 @@ from .lookup import DomainReads
 if TYPE_CHECKING:
     from .registry import Engine
 
+#: raw documents, conditions and sort columns (aliases: inside the class, ``list`` is the method)
+Raws = list[bytes]
+Conds = list[SqlCond]
+Order = list[tuple[str, bool]]
 _SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
 _UNBOUNDED = 1 << 62
+
+
+def _nth_key(n: int) -> Callable[[tuple[bytes, tuple[Any, ...]]], Any]:
+    """The ``n``-th sort key of a match (bytes, sort keys)."""
+    return lambda match: match[1][n]
 
 
 @dataclass
@@ -110,21 +121,21 @@ class ResourceReader(DomainReads):
     async def list(self, query: Query, party: str | None = None) -> Page:
         return await self._select(query, counted=True, party=party)
 
-    async def list_all(self, query: Query, party: str | None = None) -> list[bytes]:
+    async def list_all(self, query: Query, party: str | None = None) -> Raws:
         """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
         return (await self._select(replace(query, offset=0, limit=_UNBOUNDED), counted=False, party=party)).items
 
     async def _select(self, query: Query, counted: bool, party: str | None = None) -> Page:
         """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
-        sql: list[SqlCond] = self._seen_by(party)
-        rest: list[Condition] = []
+        sql: Conds = self._seen_by(party)
+        rest: builtins.list[Condition] = []
         for cond in query.conditions:
             compiled = self._sql(cond)
             if compiled is None:
                 rest.append(cond)
             else:
                 sql.append(compiled)
-        order = []
+        order: Order = []
         for path, desc in query.sort:
             column = self.columns.get(path[0]) if len(path) == 1 else None
             if column is None:
@@ -144,7 +155,7 @@ class ResourceReader(DomainReads):
         # a few at a time (``engine.scans``), so that many of them cannot crowd out the rest
         # a match keeps its bytes and its sort keys, not its parsed document: fewer live objects
         # for the garbage collector to walk while 10,000 rows are evaluated
-        found: list[tuple[bytes, tuple[tuple[int, Any], ...]]] = []
+        found: builtins.list[tuple[bytes, tuple[tuple[int, Any], ...]]] = []
         async with self.engine.scans:
             slicer = limits.Slicer()
             async for raw in self.store.scan(self.kind, sql):
@@ -153,13 +164,11 @@ class ResourceReader(DomainReads):
                     found.append((raw, tuple(sort_key(doc, path) for path, _ in query.sort)))
                 await slicer.tick()
             for n in reversed(range(len(query.sort))):  # stable sorts, the last key first
-                found.sort(key=lambda match, n=n: match[1][n], reverse=query.sort[n][1])
+                found.sort(key=_nth_key(n), reverse=query.sort[n][1])
         window = found[query.offset : query.offset + query.limit]
         return Page(len(found), await self._shape([raw for raw, _ in window], query))
 
-    async def _rest(
-        self, sql: list[SqlCond], order: list[tuple[str, bool]], query: Query, items: list[bytes]
-    ) -> list[bytes]:
+    async def _rest(self, sql: Conds, order: Order, query: Query, items: Raws) -> Raws:
         """The pages after ``items`` until none is left (a store ends a page at a byte budget)."""
         items = list(items)
         while True:
@@ -168,10 +177,10 @@ class ResourceReader(DomainReads):
                 return items
             items.extend(more)
 
-    async def _shape(self, items: list[bytes], query: Query) -> list[bytes]:
+    async def _shape(self, items: Raws, query: Query) -> Raws:
         if query.fields is None:
             return items
-        slicer, shaped = limits.Slicer(), []
+        slicer, shaped = limits.Slicer(), Raws()
         for raw in items:
             shaped.append(self.project(raw, query.fields))
             await slicer.tick()
@@ -201,4 +210,4 @@ class ResourceReader(DomainReads):
         return Indexed(text("name"), text(self.decl.status_attr), text(self.decl.date_attr), text("@type"), refs)
 
     def refs_of(self, raw: bytes) -> tuple[tuple[str, str], ...]:
-        return self.indexed(orjson.loads(raw)).refs
+        return self.indexed(orjson.loads(raw)).refs or ()

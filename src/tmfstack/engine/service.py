@@ -340,7 +340,7 @@ class ResourceService(ResourceReader):
         attrs = [
             k for k in sorted(set(before) | set(after)) if before.get(k) != after.get(k) and k not in (status, stamp)
         ]
-        state_changed = bool(status) and before.get(status) != after.get(status)
+        state_changed = status is not None and before.get(status) != after.get(status)
         if attrs:
             await self.emit(unit, "AttributeValueChange", after, ",".join(attrs))
         if state_changed and not (attrs and self._one_change_event):
