@@ -336,7 +336,5 @@ async def resume_exports(svc: ResourceService) -> None:
 
 
 async def _resume(svc: ResourceService, run: Any) -> None:
-    async for raw in svc.store.scan(svc.kind, []):
-        job = orjson.loads(raw)
-        if job.get("status") in _OPEN:
-            svc.engine.spawn(run(svc, job))
+    async for job in svc.scan({"status": _OPEN}):
+        svc.engine.spawn(run(svc, job))
