@@ -47,7 +47,9 @@ def test_reference_data_is_loaded_and_found_in_its_own_table(tmp_path: Path) -> 
             await engine.store.close()
         conn = sqlite3.connect(tmp_path / "a.db")
         assert conn.execute("SELECT count(*) FROM resource WHERE kind LIKE 'geo.%'").fetchone() == (0,)
-        assert conn.execute("SELECT count(*) FROM reference_data").fetchone()[0] == 5  # header, street, 2 postcodes, area-x
+        assert (
+            conn.execute("SELECT count(*) FROM reference_data").fetchone()[0] == 5
+        )  # header, street, 2 postcodes, area-x
 
     asyncio.run(run())
 

@@ -21,8 +21,6 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import orjson
-
 from ..apis.geography.places import load as load_reference
 from ..apis.ordering.states import TERMINAL
 from ..engine.registry import Engine
@@ -349,9 +347,7 @@ async def _import_catalog(engine: Engine) -> list[str]:
 
 
 async def _find(engine: Engine, api: str, resource: str, params: list[tuple[str, str]]) -> list[Doc]:
-    svc = engine.resource(api, resource)
-    page = await svc.list(svc.parse(params))
-    return [orjson.loads(raw) for raw in page.items]
+    return await engine.resource(api, resource).find(dict(params))
 
 
 async def _place(engine: Engine, demo: DemoOrder) -> str:
