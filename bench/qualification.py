@@ -52,7 +52,7 @@ from catalog import OfferingFactory
 from common import PREFIX, RESULTS, ROOT, Bench, pct, pin
 
 from tmfstack.bootstrap import build_engine
-from tmfstack.demo_reference import REGIONS, SEGMENTS, TECHNOLOGIES
+from tmfstack.demo.reference import REGIONS, SEGMENTS, TECHNOLOGIES
 from tmfstack.settings import Settings
 
 PYSPY = ROOT / ".venv" / "bin" / "py-spy"

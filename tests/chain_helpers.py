@@ -24,11 +24,11 @@ from typing import Any
 from ordering_helpers import SPECS, assert_valid
 from ordering_helpers import assert_event as assert_event  # re-exported for the chain tests
 from tmfstack.apis.inventory.pools import member
-from tmfstack.demo_pools import DEMO_POOLS
+from tmfstack.demo.pools import DEMO_POOLS
 
 Doc = dict[str, Any]
 
-DEMO_DIR = Path(__file__).resolve().parents[1] / "src/tmfstack/apis/catalog"
+DEMO_DIR = Path(__file__).resolve().parents[1] / "src/tmfstack/demo/data"
 
 RESOURCE_CATALOG = "/tmf-api/resourceCatalog/v4"
 PRODUCT_CATALOG = "/tmf-api/productCatalogManagement/v4"
@@ -52,9 +52,9 @@ RESERVATIONS = f"{POOLS}/reservation"
 
 #: (API root, demo file), in dependency order (mappings name product and service specifications)
 DEMO_FILES = (
-    (RESOURCE_CATALOG, "demo_resources.json"),
-    (PRODUCT_CATALOG, "demo_catalog.json"),
-    (SERVICE_CATALOG, "demo_services.json"),
+    (RESOURCE_CATALOG, "resource_catalog.json"),
+    (PRODUCT_CATALOG, "product_catalog.json"),
+    (SERVICE_CATALOG, "service_catalog.json"),
 )
 
 TMF641_SPEC = SPECS / "TMF641-ServiceOrdering-v4.1.0.swagger.json"

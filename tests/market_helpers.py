@@ -18,7 +18,7 @@ from typing import Any
 from starlette.testclient import TestClient
 
 from ordering_helpers import SPECS, TMF637_SPEC, assert_error, assert_valid, notes, place
-from tmfstack.demo_reference import reference_data
+from tmfstack.demo.reference import reference_data
 
 TMF679 = SPECS / "TMF679-ProductOfferingQualification-v4.0.0.swagger.json"
 TMF632 = SPECS / "TMF632-Party-v4.0.0.swagger.json"

@@ -27,7 +27,7 @@ import jsonschema_rs
 SPECS = Path(__file__).resolve().parents[2] / "shared/specs"
 TMF622_SPEC = SPECS / "TMF622-ProductOrder-v4.0.0.swagger.json"
 TMF637_SPEC = SPECS / "TMF637-ProductInventory-v4.0.0.swagger.json"
-DEMO_FILE = Path(__file__).resolve().parents[1] / "src/tmfstack/apis/catalog/demo_catalog.json"
+DEMO_FILE = Path(__file__).resolve().parents[1] / "src/tmfstack/demo/data/product_catalog.json"
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
 ORDERING = "/tmf-api/productOrderingManagement/v4"

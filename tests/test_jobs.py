@@ -14,7 +14,7 @@ from conftest import CATALOG
 from contract import assert_error, assert_valid
 from tmfstack.settings import Settings
 
-DEMO = Path(__file__).resolve().parents[1] / "src/tmfstack/apis/catalog/demo_catalog.json"
+DEMO = Path(__file__).resolve().parents[1] / "src/tmfstack/demo/data/product_catalog.json"
 ENTITIES = {
     "catalog": "Catalog",
     "category": "Category",

@@ -3,7 +3,7 @@
 Every order is answered 201 acknowledged; the order manager then rejects it (reasons in
 ``note``) or prices, fulfils (TMF637 products) and completes it. Strict mode refuses the
 same invalid order at once with 422. Prices are checked against sums worked out by hand
-from demo_catalog.json (catalog prices are duty free; tax included = price + taxAmount).
+from demo/data/product_catalog.json (catalog prices are duty free; tax included = price + taxAmount).
 """
 
 from __future__ import annotations

@@ -1,12 +1,12 @@
 """TMF645 service qualification through HTTP: checkServiceQualification and
 queryServiceQualification over the places-and-markets reference data (``POST /admin/reference``).
 
-Most tests use the demo data set (``tmfstack.demo_reference``) and the demo service catalog
-(TMF633 importJob of demo_services.json); a rule that needs a shape the demo lacks (a pool,
+Most tests use the demo data set (``tmfstack.demo.reference``) and the demo service catalog
+(TMF633 importJob of demo/data/service_catalog.json); a rule that needs a shape the demo lacks (a pool,
 house-number ranges, a place by id) loads a small data set of its own, merged into the demo or
 alone. Every answer is validated against the official TMF645 v4.0.1 file.
 
-Demo addresses used below, as demo_reference.py builds them:
+Demo addresses used below, as demo/reference.py builds them:
 
 - 1010 Graben 3 (inner Wien): FTTH 1000/500 and VDSL 250/40;
 - 8010 Sporgasse 3 (Graz, copper): VDSL 50/10 only (house numbers divisible by 3), Sporgasse 4: VDSL 100/40;
@@ -28,7 +28,7 @@ from chain_helpers import SERVICE_CATALOG, import_file
 from listener import Listener
 from ordering_helpers import SPECS, assert_error, assert_event, assert_valid
 from sro_helpers import app, member, pool, resource_spec
-from tmfstack.demo_reference import FIBRE, FIBRE_2027, reference_data
+from tmfstack.demo.reference import FIBRE, FIBRE_2027, reference_data
 
 TMF645 = SPECS / "TMF645-ServiceQualification-v4.0.1.swagger.json"
 ROOT = "/tmf-api/serviceQualificationManagement/v4"
@@ -177,7 +177,7 @@ def wait_done(client: TestClient, url: str, entity: str, timeout: float = 10.0) 
 
 
 def load_catalog(client: TestClient) -> None:
-    import_file(client, SERVICE_CATALOG, "demo_services.json")
+    import_file(client, SERVICE_CATALOG, "service_catalog.json")
 
 
 @pytest.fixture

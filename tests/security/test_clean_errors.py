@@ -19,9 +19,9 @@ import httpx
 import pytest
 
 from security_helpers import Caller, Secured
+from tmfstack import demo as demo_package
 from tmfstack.apis import all_apis
-from tmfstack.apis import catalog as catalog_package
-from tmfstack.demo_reference import reference_data
+from tmfstack.demo.reference import reference_data
 from tmfstack.limits import Limits
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
@@ -130,7 +130,7 @@ def test_paging_numbers_beyond_any_integer_column_are_a_400(secure: Secured) -> 
 def test_a_house_number_of_5000_digits_is_an_answer_not_a_500(secure: Secured) -> None:
     ops = _operator(secure)
     assert ops.post("/admin/reference", json=reference_data()).status_code == 200
-    services = (Path(catalog_package.__file__).parent / "demo_services.json").as_uri()
+    services = (Path(demo_package.__file__).parent / "data" / "service_catalog.json").as_uri()
     job = ops.post(f"{SERVICE_CATALOG}/importJob", json={"url": services}).json()
     assert _finish(ops, job, SERVICE_CATALOG)["status"] == "Succeeded"
     place = {"role": "installationAddress", "@type": "GeographicAddress", "postcode": "8010"}

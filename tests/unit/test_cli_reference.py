@@ -12,7 +12,7 @@ import pytest
 from tmfstack.apis.geography.places import reference
 from tmfstack.bootstrap import build_engine
 from tmfstack.cli import main
-from tmfstack.demo_reference import reference_data
+from tmfstack.demo.reference import reference_data
 from tmfstack.settings import Settings
 
 

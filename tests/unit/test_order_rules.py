@@ -2,7 +2,7 @@
 
 Each rule has a passing order and one that breaks it; problems are checked by code and by
 the message naming the culprit. Prices are checked against sums worked out by hand from
-demo_catalog.json (catalog prices are duty free; tax-included = price + listed taxAmount).
+demo/data/product_catalog.json (catalog prices are duty free; tax-included = price + listed taxAmount).
 """
 
 from __future__ import annotations

@@ -103,6 +103,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..tmf import Doc
 from .contract import Contract, contract_key, load_contract
 from .lifecycle import StateMachine
 from .ownership import ClientCheck, Ownership
@@ -112,7 +113,6 @@ if TYPE_CHECKING:
     from .service import ResourceService
     from .unit import Unit
 
-Doc = dict[str, Any]
 #: a rule run on a document before it is stored (create and patch); raises TmfError to refuse
 Rule = Callable[[Doc, "Doc | None"], None]
 #: runs after a resource was committed (e.g. starts an import job); must be idempotent

@@ -14,10 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from ..errors import BadRequest, InvalidTransition
-
-
-def _fold(value: str) -> str:
-    return " ".join(value.split()).casefold()
+from ..tmf import fold
 
 
 @dataclass(frozen=True)
@@ -44,7 +41,7 @@ class StateMachine:
         object.__setattr__(self, "transitions", table)
         object.__setattr__(self, "initial", initial)
         object.__setattr__(self, "creatable", frozenset(creatable) if creatable else None)
-        object.__setattr__(self, "_by_fold", {_fold(s): s for s in table})
+        object.__setattr__(self, "_by_fold", {fold(s): s for s in table})
 
     @property
     def states(self) -> frozenset[str]:
@@ -52,7 +49,7 @@ class StateMachine:
 
     def canonical(self, value: object) -> str:
         if isinstance(value, str):
-            found = self._by_fold.get(_fold(value))
+            found = self._by_fold.get(fold(value))
             if found is not None:
                 return found
         allowed = ", ".join(repr(s) for s in self.transitions)

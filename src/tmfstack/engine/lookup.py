@@ -17,7 +17,7 @@ because an unindexed read would walk every row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import orjson
@@ -79,6 +79,12 @@ class DomainReads:
     async def find(self, where: Where, unit: Unit | None = None, *, limit: int = 100) -> list[Doc]:
         """Up to ``limit`` documents matching every (attribute, value) of ``where``, by id."""
         return [orjson.loads(raw) for raw in await self.find_raw(where, unit, limit=limit)]
+
+    async def scan(self, where: Where) -> AsyncIterator[Doc]:
+        """Every committed document matching ``where``, however many (background work resuming)."""
+        async for raw in self.engine.store.scan(self.kind, self.where(where)):
+            doc: Doc = orjson.loads(raw)
+            yield doc
 
     async def first(self, where: Where, unit: Unit | None = None) -> Doc | None:
         found = await self.find(where, unit, limit=1)

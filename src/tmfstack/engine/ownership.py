@@ -24,19 +24,19 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ..clock import new_id, now_iso
 from ..errors import Conflict, TmfError
 from ..store.base import Indexed
+from ..tmf import Doc
 
 if TYPE_CHECKING:
     from .service import ResourceService
     from .unit import Unit
 
-Doc = dict[str, Any]
 #: storage kind of the override audit records (``/admin/overrides``)
 AUDIT = "audit.override"
 #: the reference path of an audit record naming the record it is about

@@ -14,6 +14,7 @@ from ..settings import DomainSettings, Settings
 from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
+from .reference import ReferenceData
 from .service import ResourceService
 from .tasks import TaskDecl
 from .unit import Unit
@@ -55,6 +56,8 @@ class Engine:
             api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
+        #: operator-loaded data sets that are not TMF resources (places and markets)
+        self.reference = ReferenceData(self)
         #: API number -> its resources' services; versions of one API share their data, and the
         #: first declared version answers for it (domain rules are written against that one)
         self.by_key: dict[str, dict[str, ResourceService]] = {}

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from .records import SecurityRecords
+from .reference_data import ReferenceTx
 
 #: the indexed columns; the engine maps attributes onto them per resource
 COLUMNS = ("id", "name", "status", "last_update", "type")
@@ -126,7 +127,7 @@ class TaskAudit:
     error: str | None = None
 
 
-class Tx(abc.ABC):
+class Tx(ReferenceTx, abc.ABC):
     """One database transaction; everything done through it commits or rolls back together."""
 
     @abc.abstractmethod

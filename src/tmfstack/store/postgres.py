@@ -34,6 +34,7 @@ from .base import RECOUNT, AuditEntry, Delivery, HubRow, Indexed, Refs, Row, Sql
 from .pg_errors import translated as _translated
 from .postgres_records import PostgresRecords
 from .postgres_tasks import PostgresTaskAdmin, PostgresTaskTx
+from .reference_data import PostgresReferenceTx
 from .schema import MIGRATIONS, POSTGRES, statements
 from .sqlparts import DELIVERY_COLS, HEALTH, count_plan, counter_changes, page_sql, scan_window, where_sql
 
@@ -345,7 +346,7 @@ def _page_sql(
     return page_sql(kind, conds, order, offset, limit, "$", nulls=True, collate=_COLLATE)
 
 
-class PostgresTx(PostgresTaskTx, Tx):
+class PostgresTx(PostgresTaskTx, PostgresReferenceTx, Tx):
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 

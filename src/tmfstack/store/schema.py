@@ -172,6 +172,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX delivery_audit_delivery ON delivery_audit (delivery_id);
     """,
+    # 9: reference data (places and markets) gets its own table (``reference_data.py``); it was
+    # stored as resources of kinds geo.*, which move here unchanged (same keys and versions)
+    """
+    CREATE TABLE reference_data (
+        dataset TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        doc {blob} NOT NULL,
+        PRIMARY KEY (dataset, key)
+    ){without_rowid};
+    INSERT INTO reference_data(dataset, key, version, doc)
+        SELECT kind, id, version, doc FROM resource WHERE kind LIKE 'geo.%';
+    DELETE FROM resource_ref WHERE kind LIKE 'geo.%';
+    DELETE FROM resource_count WHERE kind LIKE 'geo.%';
+    DELETE FROM resource WHERE kind LIKE 'geo.%';
+    """,
 )
 
 SQLITE = {

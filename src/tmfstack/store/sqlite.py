@@ -25,6 +25,7 @@ from typing import Any
 from .. import limits
 from ..errors import Conflict, ServiceUnavailable, StaleVersion
 from .base import RECOUNT, AuditEntry, Delivery, HubRow, Indexed, Refs, Row, SqlCond, Store, Task, Tx
+from .reference_data import SqliteReferenceTx
 from .schema import MIGRATIONS, SQLITE, statements
 from .sqlite_records import SqliteRecords
 from .sqlite_tasks import SqliteTaskAdmin, SqliteTaskTx
@@ -354,7 +355,7 @@ def _page(
     return docs
 
 
-class SqliteTx(SqliteTaskTx, Tx):
+class SqliteTx(SqliteTaskTx, SqliteReferenceTx, Tx):
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
 

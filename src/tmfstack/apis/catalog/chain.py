@@ -17,25 +17,19 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ...errors import Unprocessable
+from ...tmf import Doc, fold
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
     from ...engine.unit import Unit
 
-Doc = dict[str, Any]
 SERVICE_CATALOG = "tmf633"
 RESOURCE_CATALOG = "tmf634"
 PRODUCT_CATALOG = "tmf620"
 RELIES_ON = frozenset({"relieson", "realizedby", "isrealizedby"})
 DEPENDS_ON = frozenset({"dependency", "dependson", "requires"})
 MAPS_FROM = "mapsfrom"
-
-
-def fold(value: Any) -> str:
-    return " ".join(str(value).split()).casefold()
 
 
 def is_rfs(spec: Doc) -> bool:
@@ -64,9 +58,7 @@ class ChainView:
             return None
         key = (resource, id)
         if key not in self._cache:
-            svc = self.engine.resource(api, resource)
-            row = await self.unit.tx.get(svc.kind, id)
-            self._cache[key] = orjson.loads(row.doc) if row else None
+            self._cache[key] = await self.engine.resource(api, resource).read(id, self.unit)
         return self._cache[key]
 
     async def service_spec(self, id: str | None) -> Doc | None:

@@ -47,8 +47,9 @@ log = logging.getLogger("tmfstack.jobs")
 MAX_IMPORT = 64 << 20
 #: an http import: each network step, and the whole download
 HTTP_TIMEOUT, IMPORT_DEADLINE = 30.0, 300.0
-#: the package's demo data (``tmfstack demo`` imports its demo_*.json from here)
-DEMO_DIR = os.path.realpath(os.path.dirname(os.path.abspath(__file__)))
+#: the package's demo data, ``tmfstack/demo/data`` (``tmfstack demo`` imports its JSON files;
+#: located by path, as the APIs do not import the demo)
+DEMO_DIR = os.path.realpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "demo", "data"))
 Hook = Callable[[ResourceService, Doc], Awaitable[None]]
 ResumeHook = Callable[[ResourceService], Awaitable[None]]
 CheckHook = Callable[[ResourceService, Unit, Doc], Awaitable[None]]
@@ -336,7 +337,5 @@ async def resume_exports(svc: ResourceService) -> None:
 
 
 async def _resume(svc: ResourceService, run: Any) -> None:
-    async for raw in svc.store.scan(svc.kind, []):
-        job = orjson.loads(raw)
-        if job.get("status") in _OPEN:
-            svc.engine.spawn(run(svc, job))
+    async for job in svc.scan({"status": _OPEN}):
+        svc.engine.spawn(run(svc, job))

@@ -10,7 +10,7 @@ Resources: catalog, category, productOffering, productOfferingPrice, productSpec
 from __future__ import annotations
 
 from ...engine.declaration import ApiDecl
-from .resources import catalog_entity, job_resources
+from .declarations import catalog_entity, job_resources
 
 ENTITIES = ("catalog", "category", "productOffering", "productOfferingPrice", "productSpecification")
 

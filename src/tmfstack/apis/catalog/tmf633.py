@@ -15,7 +15,7 @@ from ...engine.declaration import ApiDecl, Doc
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from .chain import check_mappings
-from .resources import catalog_entity, job_resources
+from .declarations import catalog_entity, job_resources
 
 
 async def _mappings_on_create(svc: ResourceService, unit: Unit, doc: Doc) -> None:

@@ -8,7 +8,7 @@ exportJob, hub. ``lifecycleStatus`` follows the catalog lifecycle; v4 names one
 from __future__ import annotations
 
 from ...engine.declaration import ApiDecl
-from .resources import catalog_entity, job_resources
+from .declarations import catalog_entity, job_resources
 
 API = ApiDecl.build(
     "TMF634-ResourceCatalog-v4.1.0.swagger.json",

@@ -15,35 +15,32 @@ One data set (``POST /admin/reference``, ``tmfstack reference FILE``, the demo) 
   technology, ``maxDownloadSpeed``/``maxUploadSpeed`` (Mbit/s) and ``availableFrom``; an
   area may name its own ``resourcePool`` (an exchange's ports) and ``nextCapacityDate``.
 
-The data lives in the store next to the TMF resources (kinds ``geo.*``): the header (regions,
-segments, technologies) in one row, parsed once per version, and the areas keyed so that an
-address is found with at most two primary-key reads (its street, else its postcode),
-whatever the data set's size.
+The data is reference data, not TMF resources (``engine.reference``, its own table): the
+header (regions, segments, technologies) in one entry, parsed once per version, and the areas
+keyed so that an address is found with at most two primary-key reads (its street, else its
+postcode), whatever the data set's size.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ... import limits
 from ...clock import iso, now_iso, parse_time
+from ...engine.reference import Scope
 from ...errors import BadRequest
-from ...store.base import Indexed
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
-    from ...store.base import Tx
+    from ...engine.unit import Unit
 
-Doc = dict[str, Any]
+#: the data sets of ``engine.reference`` (the names the data had as store kinds before)
 HEADER, AREA, STREET, POSTCODE = "geo.reference", "geo.area", "geo.street", "geo.postcode"
 _HEADER_ID = "current"
-_NO_INDEX = Indexed(None, None, None, None, ())
 #: the characteristic names a requested speed is read from, unless the data set says otherwise
 SPEED_CHARACTERISTICS = {"download": "Download speed", "upload": "Upload speed"}
 
@@ -101,7 +98,9 @@ class Area:
 # -- normalised keys -----------------------------------------------------------------------
 
 
-def _fold(text: Any) -> str:
+def fold_address(text: Any) -> str:
+    """A postcode or street name as keys compare it: folded like ``tmf.fold``, and also NFKC,
+    ß as ss, ``str.`` as ``strasse`` and punctuation as spaces ("Hauptstr. 1" == "hauptstrasse 1")."""
     text = unicodedata.normalize("NFKC", str(text)).casefold().replace("ß", "ss")
     text = re.sub(r"\bstr\.?(?=\s|$)", "strasse", text)
     text = re.sub(r"(?<=\w)str\.?$", "strasse", text)
@@ -109,7 +108,7 @@ def _fold(text: Any) -> str:
 
 
 def street_key(postcode: Any, street: Any) -> str:
-    return f"{_fold(postcode)}|{_fold(street)}"
+    return f"{fold_address(postcode)}|{fold_address(street)}"
 
 
 def house_number(value: Any) -> int | None:
@@ -142,29 +141,20 @@ def describe(place: Doc) -> str:
 
 # -- reading -------------------------------------------------------------------------------
 
-#: store -> (row version, parsed header); weak, so a closed store's entry cannot be taken for
-#: a new store's (an ``id()`` key can be reused once the old object is gone)
-_parsed: weakref.WeakKeyDictionary[Any, tuple[int, Reference]] = weakref.WeakKeyDictionary()
 
-
-async def reference(engine: Engine, tx: Tx | None = None) -> Reference:
-    """The loaded header (empty when nothing was loaded), parsed once per stored version."""
-    row = await tx.get(HEADER, _HEADER_ID) if tx is not None else await engine.store.get(HEADER, _HEADER_ID)
-    if row is None:
-        return Reference()
-    cached = _parsed.get(engine.store)
-    if cached and cached[0] == row.version:
-        return cached[1]
-    doc = orjson.loads(row.doc)
-    ref = Reference(
+def _header(doc: Doc) -> Reference:
+    return Reference(
         regions={r["id"]: r for r in doc.get("regions", [])},
         segments={s["id"]: s for s in doc.get("marketSegments", [])},
         technologies={t["id"]: t for t in doc.get("technologies", [])},
         speed={**SPEED_CHARACTERISTICS, **(doc.get("speedCharacteristics") or {})},
         loaded=True,
     )
-    _parsed[engine.store] = (row.version, ref)
-    return ref
+
+
+async def reference(engine: Engine, unit: Scope | None = None) -> Reference:
+    """The loaded header (empty when nothing was loaded), parsed once per stored version."""
+    return await engine.reference.cached(HEADER, _HEADER_ID, _header, unit) or Reference()
 
 
 def _area(doc: Doc) -> Area:
@@ -188,17 +178,18 @@ def _area(doc: Doc) -> Area:
     )
 
 
-async def locate(engine: Engine, tx: Tx, place: Doc | None) -> Area | None:
+async def locate(engine: Engine, unit: Scope, place: Doc | None) -> Area | None:
     """The area a place lies in: an address by street (its house-number range), else its
     postcode; a place by id is an area of the data set, or a region."""
     if not isinstance(place, dict):
         return None
     postcode, street, number = address_of(place)
     if postcode and street:
-        row = await tx.get(STREET, street_key(postcode, street))
-        if row is not None:
+        stored = engine.reference
+        found = await stored.get(STREET, street_key(postcode, street), unit)
+        if found is not None:
             best = None
-            for entry in orjson.loads(row.doc)["areas"]:
+            for entry in found["areas"]:
                 low, high = entry.get("from"), entry.get("to")
                 if number is None and low is not None:
                     continue
@@ -210,15 +201,15 @@ async def locate(engine: Engine, tx: Tx, place: Doc | None) -> Area | None:
             if best is not None:
                 return _area(best[1])
     if postcode:
-        row = await tx.get(POSTCODE, _fold(postcode))
-        if row is not None:
-            return _area(orjson.loads(row.doc))
+        area = await engine.reference.get(POSTCODE, fold_address(postcode), unit)
+        if area is not None:
+            return _area(area)
     place_id = place.get("id")
     if isinstance(place_id, str) and place_id:
-        row = await tx.get(AREA, place_id)
-        if row is not None:
-            return _area(orjson.loads(row.doc))
-        ref = await reference(engine, tx)
+        area = await engine.reference.get(AREA, place_id, unit)
+        if area is not None:
+            return _area(area)
+        ref = await reference(engine, unit)
         if place_id in ref.regions:
             return Area(place_id, ref.name_of(ref.regions, place_id), place_id)
     return None
@@ -308,29 +299,20 @@ def _date_time(where: str, value: Any) -> str:
     return iso(moment)
 
 
-async def _put(tx: Tx, kind: str, id: str, doc: Doc) -> None:
-    raw = orjson.dumps(doc)
-    row = await tx.get(kind, id)
-    if row is None:
-        await tx.insert(kind, id, _NO_INDEX, raw)
-    else:
-        await tx.update(kind, id, row.version, _NO_INDEX, raw)
-
-
-async def _forget_old_place(tx: Tx, area: Doc, key: str | None, moved: dict[str, set[str]]) -> None:
+async def _forget_old_place(engine: Engine, unit: Unit, area: Doc, key: str | None, moved: dict[str, set[str]]) -> None:
     """An area loaded again under its id may have moved: it no longer covers its old place."""
-    row = await tx.get(AREA, area["id"])
-    if row is None:
+    stored = engine.reference
+    old = await stored.get(AREA, area["id"], unit)
+    if old is None:
         return
-    old = orjson.loads(row.doc)
     if old.get("street"):
         old_key = street_key(old["postcode"], old["street"])
         if old_key != key:
             moved.setdefault(old_key, set()).add(area["id"])
-    elif old.get("postcode") and (key or _fold(old["postcode"]) != _fold(area.get("postcode") or "")):
-        current = await tx.get(POSTCODE, _fold(old["postcode"]))
-        if current is not None and orjson.loads(current.doc).get("id") == area["id"]:
-            await tx.delete(POSTCODE, _fold(old["postcode"]), current.version)
+    elif old.get("postcode") and (key or fold_address(old["postcode"]) != fold_address(area.get("postcode") or "")):
+        current = await stored.get(POSTCODE, fold_address(old["postcode"]), unit)
+        if current is not None and current.get("id") == area["id"]:
+            await stored.delete(unit, POSTCODE, fold_address(old["postcode"]))
 
 
 async def load(engine: Engine, data: Any) -> Doc:
@@ -341,9 +323,9 @@ async def load(engine: Engine, data: Any) -> Doc:
     unknown = set(data) - {"regions", "marketSegments", "technologies", "areas", "speedCharacteristics"}
     if unknown:
         raise InvalidReference(f"unknown sections {sorted(unknown)}")
+    stored = engine.reference
     async with engine.unit() as unit:
-        tx = unit.tx
-        old = await reference(engine, tx)
+        old = await reference(engine, unit)
         ref = Reference(
             regions=_check_tree(data.get("regions", []), "regions", old.regions),
             segments=_check_tree(data.get("marketSegments", []), "marketSegments", old.segments),
@@ -360,21 +342,20 @@ async def load(engine: Engine, data: Any) -> Doc:
             area = _check_area(n, raw, ref)
             key = street_key(area["postcode"], area["street"]) if area.get("street") else None
             if area.get("id"):
-                await _forget_old_place(tx, area, key, moved)
-                await _put(tx, AREA, area["id"], area)
+                await _forget_old_place(engine, unit, area, key, moved)
+                await stored.put(unit, AREA, area["id"], area)
             if key:
                 streets.setdefault(key, []).append(area)
             elif area.get("postcode"):
-                await _put(tx, POSTCODE, _fold(area["postcode"]), area)
+                await stored.put(unit, POSTCODE, fold_address(area["postcode"]), area)
                 postcodes += 1
         for key in set(streets) | set(moved):
             new = list({(a.get("from"), a.get("to")): a for a in streets.get(key, [])}.values())  # last wins
-            row = await tx.get(STREET, key)
-            kept = orjson.loads(row.doc)["areas"] if row else []
+            kept = ((await stored.get(STREET, key, unit)) or {}).get("areas", [])
             ranges = {(a.get("from"), a.get("to")) for a in new}
             gone = {a["id"] for a in new if a.get("id")} | moved.get(key, set())
             kept = [a for a in kept if (a.get("from"), a.get("to")) not in ranges and a.get("id") not in gone]
-            await _put(tx, STREET, key, {"areas": kept + new})
+            await stored.put(unit, STREET, key, {"areas": kept + new})
         header = {
             "regions": list(ref.regions.values()),
             "marketSegments": list(ref.segments.values()),
@@ -382,7 +363,7 @@ async def load(engine: Engine, data: Any) -> Doc:
             "speedCharacteristics": ref.speed,
             "updated": now_iso(),
         }
-        await _put(tx, HEADER, _HEADER_ID, header)
+        await stored.put(unit, HEADER, _HEADER_ID, header)
     return {
         "regions": len(ref.regions),
         "marketSegments": len(ref.segments),

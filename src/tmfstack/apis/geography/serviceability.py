@@ -20,17 +20,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ...clock import parse_time
+from ...engine.reference import Scope, as_unit
+from ...tmf import Doc
 from ..inventory import pools
 from .places import Area, Reference, describe, locate, reference
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
-    from ...store.base import Tx
-
-Doc = dict[str, Any]
 
 
 @dataclass
@@ -71,19 +68,19 @@ def wanted_speeds(ref: Reference, characteristics: Any) -> dict[str, float]:
 class Capacity:
     """Whether pools have a free resource, read once per check (a qualification may ask many times)."""
 
-    def __init__(self, engine: Engine, tx: Tx) -> None:
-        self.engine, self.tx = engine, tx
+    def __init__(self, engine: Engine, unit: Scope) -> None:
+        self.engine, self.unit = engine, as_unit(unit)
         self._free: dict[str, bool | None] = {}
 
     async def free(self, pool_id: str) -> bool | None:
         """Whether the pool has a free member; None when the pool is unknown (capacity is then not judged)."""
         if pool_id not in self._free:
-            row = await self.tx.get(pools.pools(self.engine).kind, pool_id)
-            if row is None:
+            pool = await pools.pools(self.engine).read(pool_id, self.unit)
+            if pool is None:
                 self._free[pool_id] = None
             else:
-                specs = pools.pool_specs(orjson.loads(row.doc))
-                self._free[pool_id] = any([await pools.has_free(self.engine, self.tx, s) for s in specs])
+                specs = pools.pool_specs(pool)
+                self._free[pool_id] = any([await pools.has_free(self.engine, self.unit, s) for s in specs])
         return self._free[pool_id]
 
 
@@ -124,7 +121,7 @@ def _later(reasons: list[tuple[str, str]]) -> bool:
 
 async def check(
     engine: Engine,
-    tx: Tx,
+    unit: Scope,
     spec: Doc,
     place: Doc | None,
     characteristics: Any = None,
@@ -133,18 +130,18 @@ async def check(
     capacity: Capacity | None = None,
 ) -> Verdict:
     """Serviceability of ``spec`` (a TMF633 specification) at ``place``, by the date ``wanted``."""
-    ref = await reference(engine, tx)
+    ref = await reference(engine, unit)
     techs = {t["id"] for t in ref.technologies_of(spec["id"])}
     if not techs:
         return Verdict("qualified")
     if not place:
         return Verdict("unqualified", [("PLACE_MISSING", f"{spec.get('name')} depends on the place; none was given.")])
-    area = await locate(engine, tx, place)
+    area = await locate(engine, unit, place)
     if area is None or (not area.offers and area.id in ref.regions):  # a region is no address
         return Verdict(
             "unqualified", [("ADDRESS_NOT_COVERED", f"There is no coverage information for {describe(place)}.")]
         )
-    capacity = capacity or Capacity(engine, tx)
+    capacity = capacity or Capacity(engine, unit)
     when = max(parse_time(wanted) or datetime.now(UTC), datetime.now(UTC))
     speeds = wanted_speeds(ref, characteristics)
     own = [o for o in area.offers if o.get("id") in techs]
@@ -196,15 +193,15 @@ async def _alternates(
 
 
 async def available_here(
-    engine: Engine, tx: Tx, place: Doc, wanted: str | None = None
+    engine: Engine, unit: Scope, place: Doc, wanted: str | None = None
 ) -> tuple[Area | None, list[Doc]]:
     """What can be delivered at ``place`` (TMF645 query): one entry per service specification,
     on its best technology there."""
-    area = await locate(engine, tx, place)
+    area = await locate(engine, unit, place)
     if area is None:
         return None, []
-    ref = await reference(engine, tx)
-    capacity = Capacity(engine, tx)
+    ref = await reference(engine, unit)
+    capacity = Capacity(engine, unit)
     when = max(parse_time(wanted) or datetime.now(UTC), datetime.now(UTC))
     best: dict[str, Doc] = {}
     for offer in area.offers:

@@ -9,7 +9,8 @@ specifications. A member is free when its ``resourceStatus`` is ``available``; t
 the resource row inside the caller's unit of work, and taking first records the holding in the
 store (``Tx.hold``: one row per member, its primary key refusing a second holder), so no member
 is ever held twice, whatever its document says (a status changed by hand included). Members are
-taken in batches (one free-list read and one holding statement per batch).
+taken in batches (one free-list read and one holding statement per batch). Everything is read
+and written through the engine's services of TMF639 and TMF685 (``engine/lookup.py``).
 """
 
 from __future__ import annotations
@@ -18,19 +19,16 @@ from collections.abc import Iterable
 from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ...engine import access
+from ...engine.reference import Scope, as_unit
 from ...errors import NotFound, StaleVersion, Unprocessable
-from ...store.base import REF, SqlCond
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
     from ...engine.service import ResourceService
     from ...engine.unit import Unit
-    from ...store.base import Tx
 
-Doc = dict[str, Any]
 INVENTORY = "tmf639"
 POOLS = "tmf685"
 FREE, TAKEN = "available", "reserved"
@@ -63,22 +61,20 @@ def pool_specs(pool: Doc) -> list[str]:
 
 async def pool_of(engine: Engine, unit: Unit, spec_id: str) -> Doc | None:
     """The pool that holds resources of ``spec_id`` (the first one, by id), if any."""
-    svc = pools(engine)
-    rows = await unit.tx.page(svc.kind, [SqlCond(REF + "resourceCollection.objectId", "eq", (spec_id,))], [], 0, 1)
-    return orjson.loads(rows[0]) if rows else None
+    return await pools(engine).first({"resourceCollection.objectId": spec_id}, unit)
 
 
-def _free(spec_id: str) -> list[SqlCond]:
-    return [SqlCond(REF + "resourceSpecification.id", "eq", (spec_id,)), SqlCond("status", "eq", (FREE,))]
+def _free(spec_id: str) -> dict[str, str]:
+    return {"resourceSpecification.id": spec_id, "resourceStatus": FREE}
 
 
 async def free_count(engine: Engine, spec_id: str) -> int:
-    return await engine.store.count(resources(engine).kind, _free(spec_id))
+    return await resources(engine).count_where(_free(spec_id))
 
 
-async def has_free(engine: Engine, tx: Tx, spec_id: str) -> bool:
+async def has_free(engine: Engine, unit: Scope, spec_id: str) -> bool:
     """Whether any resource of ``spec_id`` is free: one row read, where counting walks them all."""
-    return bool(await tx.page(resources(engine).kind, _free(spec_id), [], 0, 1))
+    return bool(await resources(engine).find_raw(_free(spec_id), as_unit(unit), limit=1))
 
 
 #: categories of resources that are not pool stock (see rom._outside): given back, they rest
@@ -160,17 +156,16 @@ async def take(
         raise PoolExhausted(f"no free resource of specification {spec_id} ({where})")
     svc = resources(engine)
     parties = _parties(party, seller)
-    if await unit.tx.hold(svc.kind, [wanted], (holder or {}).get("id") or "", customer_id({"relatedParty": parties})):
-        row = await unit.tx.get(svc.kind, wanted)
-        doc = orjson.loads(row.doc) if row else {}
+    if await svc.hold(unit, [wanted], (holder or {}).get("id") or "", customer_id({"relatedParty": parties})):
+        doc = await svc.read(wanted, unit) or {}
         raise PoolExhausted(f"{doc.get('name') or wanted} is already taken ({doc.get('resourceStatus')})")
     try:
         taken, _, _ = await svc.update(wanted, _taken(spec_id, True, parties, holder, serves), unit=unit)
     except NotFound:
-        await unit.tx.unhold(svc.kind, [wanted])
+        await svc.unhold(unit, [wanted])
         raise PoolExhausted(f"resource {wanted!r} is not in the pool of {spec_id}") from None
     except Exception:
-        await unit.tx.unhold(svc.kind, [wanted])
+        await svc.unhold(unit, [wanted])
         raise
     return taken
 
@@ -204,19 +199,19 @@ async def take_many(
             need = count - len(got)
             if need <= 0:
                 return got
-            rows = await unit.tx.page(svc.kind, _free(spec_id), [], 0, need + len(skip))
-            ids = [i for i in (orjson.loads(raw)["id"] for raw in rows) if i not in skip][:need]
+            free = await svc.find(_free(spec_id), unit, limit=need + len(skip))
+            ids = [i for i in (doc["id"] for doc in free) if i not in skip][:need]
             if not ids:
                 break
             skip.update(ids)
-            refused = await unit.tx.hold(svc.kind, ids, holder_id, customer)
+            refused = await svc.hold(unit, ids, holder_id, customer)
             for id in ids:
                 if id in refused:
                     continue  # held although its document says free (changed by hand): not takeable
                 try:
                     taken, _, _ = await svc.update(id, _taken(spec_id, False, parties, holder, serves), unit=unit)
                 except (_Busy, StaleVersion):
-                    await unit.tx.unhold(svc.kind, [id])  # another order took it since our read
+                    await svc.unhold(unit, [id])  # another order took it since our read
                     continue
                 got.append(taken)
     return got
@@ -251,7 +246,7 @@ async def give_back(
         return False
     if "by" not in released:
         return False
-    await unit.tx.unhold(svc.kind, [resource_id])
+    await svc.unhold(unit, [resource_id])
     held_by = released["by"]
     if held_by and held_by != holder:
         await _release_item(engine, unit, held_by, resource_id)
@@ -264,8 +259,7 @@ async def serving(engine: Engine, unit: Unit, reservation: Doc) -> list[str]:
     found = []
     for item in reservation.get("reservationItem") or []:
         for ref in (item.get("appliedCapacityAmount") or {}).get("resource") or []:
-            row = await unit.tx.get(svc.kind, ref.get("id", ""))
-            doc = orjson.loads(row.doc) if row else {}
+            doc = await svc.read(ref.get("id", ""), unit) or {}
             rels = doc.get("resourceRelationship") or []
             held = any(r.get("relationshipType") == HELD_BY and r.get("id") == reservation["id"] for r in rels)
             if held and any(r.get("relationshipType") == SERVES for r in rels):

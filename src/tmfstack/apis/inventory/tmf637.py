@@ -50,7 +50,7 @@ PRODUCT_OWNERSHIP = Ownership(free_states={"created"}, client_attrs={"name"}, or
 
 
 async def check_parties(svc: ResourceService, unit: Unit, doc: Doc) -> None:
-    problems = await Directory(svc.engine, unit.tx).problems(doc.get("relatedParty"))
+    problems = await Directory(svc.engine, unit).problems(doc.get("relatedParty"))
     if problems:
         code = problems[0][0]
         raise Unprocessable(" ".join(message for _, message in problems), code=code)

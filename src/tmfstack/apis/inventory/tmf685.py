@@ -21,8 +21,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
@@ -39,7 +37,7 @@ RESERVATION = StateMachine(
 async def check_pool(svc: ResourceService, unit: Unit, doc: Doc) -> None:
     specs = svc.engine.resource(CATALOG, "resourceSpecification")
     for spec_id in pools.pool_specs(doc):
-        if await unit.tx.get(specs.kind, spec_id) is None:
+        if await specs.row(spec_id, unit) is None:
             raise Unprocessable(f"resourceCollection: resource specification {spec_id!r} does not exist")
 
 
@@ -69,11 +67,10 @@ async def _pool(svc: ResourceService, unit: Unit, capacity: Doc) -> Doc:
     pool_id = (capacity.get("resourcePool") or {}).get("id")
     if not pool_id:
         raise BadRequest("resourceCapacity.resourcePool.id is required", code="MISSING_ATTRIBUTE")
-    pool_svc = pools.pools(svc.engine)
-    row = await unit.tx.get(pool_svc.kind, pool_id)
-    if row is None:
+    pool = await pools.pools(svc.engine).read(pool_id, unit)
+    if pool is None:
         raise Unprocessable(f"resource pool {pool_id!r} does not exist")
-    return orjson.loads(row.doc)
+    return pool
 
 
 async def reserve(svc: ResourceService, unit: Unit, doc: Doc) -> None:
@@ -118,7 +115,7 @@ async def _within_limits(svc: ResourceService, unit: Unit, total: int, customer:
             f"a reservation asks for {total} resources; at most {settings.reservation_max} per request",
             code="RESERVATION_LIMIT",
         )
-    held = await unit.tx.held(pools.resources(svc.engine).kind, customer)
+    held = await pools.resources(svc.engine).held(unit, customer)
     if held + total > settings.reservation_customer_max:
         raise Unprocessable(
             f"customer {customer or '(none)'} holds {held} resources; {total} more would pass the limit "

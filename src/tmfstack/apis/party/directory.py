@@ -12,16 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ...engine import access
-from ...store.base import REF, SqlCond
+from ...engine.reference import Scope, as_unit
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
-    from ...store.base import Tx
 
-Doc = dict[str, Any]
 PARTY = "tmf632"
 PARTY_ROLES = "tmf669"
 #: where a party id may be found, and the @referredType each answers to
@@ -44,17 +41,16 @@ class KnownParty:
 class Directory:
     """Party lookups inside one unit of work, cached (an order names its customer many times)."""
 
-    def __init__(self, engine: Engine, tx: Tx, partner: str | None = None) -> None:
+    def __init__(self, engine: Engine, unit: Scope, partner: str | None = None) -> None:
         """``partner``: look up parties as that partner sees them (another's customer is unknown to it)."""
-        self.engine, self.tx, self.partner = engine, tx, partner
+        self.engine, self.unit, self.partner = engine, as_unit(unit), partner
         self._found: dict[str, KnownParty | None] = {}
 
     async def find(self, party_id: str) -> KnownParty | None:
         if party_id not in self._found:
             self._found[party_id] = None
             for api, resource, referred in _KINDS:
-                row = await self.tx.get(self.engine.resource(api, resource).kind, party_id)
-                doc = orjson.loads(row.doc) if row is not None else None
+                doc = await self.engine.resource(api, resource).read(party_id, self.unit)
                 if doc is not None and access.visible(doc, self.partner):
                     self._found[party_id] = KnownParty(resource, referred, doc)
                     break
@@ -90,8 +86,7 @@ class Directory:
             docs += [party.doc] if party else []
         else:
             roles = self.engine.resource(PARTY_ROLES, "partyRole")
-            conds = [SqlCond(REF + "engagedParty.id", "eq", (party_id,))]
-            docs += [orjson.loads(raw) for raw in await self.tx.page(roles.kind, conds, [], 0, 50)]
+            docs += await roles.find({"engagedParty.id": party_id}, self.unit, limit=50)
         found: set[str] = set()
         for doc in docs:
             for char in (doc.get("partyCharacteristic") or []) + (doc.get("characteristic") or []):

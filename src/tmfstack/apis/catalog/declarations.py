@@ -1,4 +1,5 @@
-"""The resource declarations the catalog APIs (TMF620, TMF633, TMF634) share."""
+"""The resource declarations the catalog APIs (TMF620, TMF633, TMF634) share: catalog entities
+and the import and export jobs (named so as not to be read as TMF "Resource")."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """``tmfstack demo``: the demo catalog and a few customers' orders, through the API's own code paths.
 
-The catalog is loaded by an importJob (``demo_catalog.json``); then each demo order is
+The catalogs are loaded by importJobs (``data/*_catalog.json``); then each demo order is
 submitted like ``POST /productOrder`` (the TMF622 productOrder service's ``create``) and
 left to the order manager, which validates, prices and fulfils it into TMF637 products.
 The order manager runs in a ``TaskRunner``; the web app starts one in its lifespan, and
@@ -21,23 +21,20 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
-import orjson
+from ..apis.geography.places import load as load_reference
+from ..apis.ordering.states import TERMINAL
+from ..engine.registry import Engine
+from ..engine.tasks import TaskRunner
+from ..tmf import Doc
+from .pools import stock_pools
+from .reference import reference_data
 
-from .apis.geography.places import load as load_reference
-from .apis.ordering.states import TERMINAL
-from .demo_pools import stock_pools
-from .demo_reference import reference_data
-from .engine.registry import Engine
-from .engine.tasks import TaskRunner
-
-Doc = dict[str, Any]
-
-#: (API number, demo file in tmfstack.apis.catalog), in dependency order: a service
-#: specification's characteristic mappings name product and service specifications
+#: (API number, demo file in ``data/``), in dependency order: a service specification's
+#: characteristic mappings name product and service specifications
 DEMO_FILES = (
-    ("tmf634", "demo_resources.json"),
-    ("tmf620", "demo_catalog.json"),
-    ("tmf633", "demo_services.json"),
+    ("tmf634", "resource_catalog.json"),
+    ("tmf620", "product_catalog.json"),
+    ("tmf633", "service_catalog.json"),
 )
 #: free members per demo pool (numbers, SIMs, ports, VLAN ids, addresses, CPE)
 POOL_SIZE = 2000
@@ -62,7 +59,7 @@ class Customer:
     street: str = ""
     street_nr: str = ""
     postcode: str = ""
-    segment: str = "residential"  #: a market segment of ``demo_reference.SEGMENTS``
+    segment: str = "residential"  #: a market segment of ``reference.SEGMENTS``
 
     def address(self) -> Doc:
         """Where the customer's fixed line is installed (a TMF673-style GeographicAddress value)."""
@@ -327,7 +324,7 @@ async def _parties(engine: Engine) -> list[str]:
             (engine.resource(PARTY, resource), body),
             (engine.resource(PARTY_ROLES, "partyRole"), role),
         ):
-            if await engine.store.get(svc.kind, doc["id"]) is None:
+            if await svc.row(doc["id"]) is None:
                 await svc.create(doc, keep_id=True)
                 created += 1
     return [f"parties: {len(CUSTOMERS)} customers and 1 partner with their roles ({created} records created)"]
@@ -336,13 +333,12 @@ async def _parties(engine: Engine) -> list[str]:
 async def _import_catalog(engine: Engine) -> list[str]:
     lines = []
     for api, name in DEMO_FILES:
-        path = resources.files("tmfstack.apis.catalog").joinpath(name)
+        path = resources.files("tmfstack.demo").joinpath("data", name)
         url = f"file://{path}"
         jobs = engine.resource(api, "importJob")
         job, _, _ = await jobs.create({"url": url, "contentType": "application/json"})
         while True:
-            row = await jobs.get(job["id"])
-            current = orjson.loads(row.doc)
+            current = await jobs.read(job["id"]) or {}
             if current["status"] in ("Succeeded", "Failed"):
                 break
             await asyncio.sleep(0.05)
@@ -351,9 +347,7 @@ async def _import_catalog(engine: Engine) -> list[str]:
 
 
 async def _find(engine: Engine, api: str, resource: str, params: list[tuple[str, str]]) -> list[Doc]:
-    svc = engine.resource(api, resource)
-    page = await svc.list(svc.parse(params))
-    return [orjson.loads(raw) for raw in page.items]
+    return await engine.resource(api, resource).find(dict(params))
 
 
 async def _place(engine: Engine, demo: DemoOrder) -> str:
@@ -394,7 +388,7 @@ async def _wait(engine: Engine, order_id: str) -> Doc:
     orders = engine.resource(PRODUCT_ORDERING, "productOrder")
     deadline = time.monotonic() + ORDER_TIMEOUT
     while True:
-        order: Doc = orjson.loads((await orders.get(order_id)).doc)
+        order = await orders.read(order_id) or {"state": "missing"}
         if order["state"] in TERMINAL or time.monotonic() > deadline:
             return order
         await asyncio.sleep(0.01)

@@ -8,9 +8,7 @@ built in some streets with a date, a postcode-wide DSL fallback).
 
 from __future__ import annotations
 
-from typing import Any
-
-Doc = dict[str, Any]
+from ..tmf import Doc
 
 REGIONS = [
     {"id": "AT", "name": "Austria"},

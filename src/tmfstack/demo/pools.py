@@ -1,6 +1,6 @@
 """The demo's resource pools: TMF685 pools and their free TMF639 members.
 
-One pool per pooled resource specification of ``demo_resources.json``; ``size`` members
+One pool per pooled resource specification of ``data/resource_catalog.json``; ``size`` members
 each (VLAN ids stop at 4094). Values are deterministic, so the demo orders can ask for a
 number (``+436641234567`` lies in the MSISDN pool). Stocking twice adds nothing: a pool that
 exists is left as it is.
@@ -13,13 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
+from ..apis.inventory import pools
+from ..apis.ordering.flow import stable_id
+from ..engine.registry import Engine
 
-from .apis.inventory import pools
-from .apis.ordering.flow import stable_id
-from .engine.registry import Engine
-
-Doc = dict[str, Any]
 CATALOG = "tmf634"
 _BATCH = 500  #: members written per transaction
 
@@ -86,14 +83,13 @@ async def stock_pools(engine: Engine, size: int) -> list[str]:
     specs = engine.resource(CATALOG, "resourceSpecification")
     lines = []
     for pool in DEMO_POOLS:
-        if await engine.store.get(pool_svc.kind, pool.id) is not None:
+        if await pool_svc.row(pool.id) is not None:
             lines.append(f"resourcePool {pool.id}: already stocked")
             continue
-        spec_row = await engine.store.get(specs.kind, pool.spec)
-        if spec_row is None:
+        spec = await specs.read(pool.spec)
+        if spec is None:
             lines.append(f"resourcePool {pool.id}: skipped, resource specification {pool.spec} is missing")
             continue
-        spec = orjson.loads(spec_row.doc)
         count = min(size, pool.limit or size)
         body = {
             "id": pool.id,
@@ -117,7 +113,7 @@ async def stock_pools(engine: Engine, size: int) -> list[str]:
                         "id": stable_id(pool.id, name),
                         **pools.member(created, spec, name, pool.resource_type, chars),
                     }
-                    if await unit.tx.get(members.kind, body["id"]) is None:  # a crash may have stocked part
+                    if await members.row(body["id"], unit) is None:  # a crash may have stocked part
                         await members.insert(unit, members.prepare_create(body, keep_id=True))
         async with engine.unit() as unit:  # last: a pool that exists is complete
             await pool_svc.insert(unit, created)
