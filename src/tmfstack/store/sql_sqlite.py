@@ -109,9 +109,9 @@ SCHEDULE = (
 FINISH_TASK = "DELETE FROM task WHERE id=? AND gen=? RETURNING id"
 RELEASE_TASK = "UPDATE task SET lease_owner=NULL, lease_until=NULL WHERE id=?"
 CLAIM_TASKS = (
-    "UPDATE task SET lease_owner=?, lease_until=?, attempts=attempts+1 WHERE id IN ("
-    " SELECT id FROM task WHERE due <= ? AND (lease_until IS NULL OR lease_until < ?) AND parked IS NULL"
-    " ORDER BY due LIMIT ?) RETURNING id, queue, key, gen, attempts, last_error"
+    "UPDATE task SET lease_owner=?1, lease_until=?2, attempts=attempts+1 WHERE id IN ("
+    " SELECT id FROM task WHERE due <= ?3 AND (lease_until IS NULL OR lease_until < ?3) AND parked IS NULL"
+    " ORDER BY due LIMIT ?4) RETURNING id, queue, key, gen, attempts, last_error"
 )
 FAIL_TASK = (
     "UPDATE task SET due=?2, last_error=?3, lease_owner=NULL, lease_until=NULL, attempts=attempts-?4 WHERE id=?1"
