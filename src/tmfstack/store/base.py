@@ -10,9 +10,13 @@ indexed columns the engine extracts from it. Counters per (kind, status) and
 (kind, @type) are kept in the same transaction as the rows, so exact
 ``X-Total-Count`` answers for the common filters cost O(1) at any size.
 
-The outbox lives here too: events and their per-subscription deliveries are
-written in the transaction of the change that caused them; the dispatcher claims
-deliveries with a lease so that several server processes share the work.
+The outbox's events and their per-subscription deliveries, like the task queue's
+tasks, are written in the transaction of the change that caused them; dispatchers and
+task runners claim them with a lease, so that several server processes share the work.
+
+Each backend is one module per contract plus its dialect's named statements
+(``sql_sqlite`` / ``sql_postgres``); what both run alike is written once (``outbox``,
+``tasks``, and the SQL builders of ``sqlparts``).
 """
 
 from __future__ import annotations

@@ -51,7 +51,6 @@ def _dsn(url: str) -> tuple[str, int, int]:
 
 
 class PostgresStore(PostgresResources, PostgresOutbox, SharedTaskQueue, PostgresSecurity, Store):
-    placeholder = "$"
     sql = sql_postgres
 
     def __init__(self, url: str) -> None:

@@ -8,6 +8,10 @@ unit of work, units of one loop tick share a commit (see ``transaction``), and
 ``BEGIN IMMEDIATE`` plus ``busy_timeout`` serialise writers of other processes
 (``tmfstack demo`` while a server runs). Reads on the shared connection may see a
 unit of the current tick a moment before its commit; no response is sent before it.
+
+The backend is this module (connection, migrations, group commit) and one mixin per contract:
+``sqlite_resources``, ``sqlite_outbox`` + the shared ``outbox``, the shared ``tasks``,
+``sqlite_security``; every statement is named in ``sql_sqlite``.
 """
 
 from __future__ import annotations
@@ -41,7 +45,6 @@ def _path(url: str) -> str:
 
 
 class SqliteStore(SqliteResources, SqliteOutbox, SharedTaskQueue, SqliteSecurity, Store):
-    placeholder = "?"
     sql = sql_sqlite
 
     def __init__(self, url: str) -> None:
