@@ -1,13 +1,22 @@
 """The storage contract every backend implements (SQLite embedded, PostgreSQL for scale-out).
 
+``Store`` (and its unit of work ``Tx``) is three contracts side by side, each in a store half and a
+unit-of-work half: resource records (``Resources`` / ``ResourceTx``), the outbox (``Outbox`` /
+``OutboxTx``) and the task queue (``TaskQueue`` / ``TaskTx``); the security edge's records
+(``records.SecurityRecords``) are a fourth, small one.
+
 A resource is stored as its JSON document (bytes, exactly as served) plus a few
 indexed columns the engine extracts from it. Counters per (kind, status) and
 (kind, @type) are kept in the same transaction as the rows, so exact
 ``X-Total-Count`` answers for the common filters cost O(1) at any size.
 
-The outbox lives here too: events and their per-subscription deliveries are
-written in the transaction of the change that caused them; the dispatcher claims
-deliveries with a lease so that several server processes share the work.
+The outbox's events and their per-subscription deliveries, like the task queue's
+tasks, are written in the transaction of the change that caused them; dispatchers and
+task runners claim them with a lease, so that several server processes share the work.
+
+Each backend is one module per contract plus its dialect's named statements
+(``sql_sqlite`` / ``sql_postgres``); what both run alike is written once (``outbox``,
+``tasks``, and the SQL builders of ``sqlparts``).
 """
 
 from __future__ import annotations
@@ -127,8 +136,13 @@ class TaskAudit:
     error: str | None = None
 
 
-class Tx(ReferenceTx, abc.ABC):
-    """One database transaction; everything done through it commits or rolls back together."""
+# -- the three contracts ------------------------------------------------------------------
+# A backend implements each twice: inside a unit of work (``*Tx``: seen and committed with the
+# change that caused it) and on the store itself (reads, and writes that are a unit of their own).
+
+
+class ResourceTx(abc.ABC):
+    """Resource records inside a unit: documents, their indexes and counters, pool-member holds."""
 
     @abc.abstractmethod
     async def get(self, kind: str, id: str) -> Row | None: ...
@@ -150,33 +164,7 @@ class Tx(ReferenceTx, abc.ABC):
     ) -> list[bytes]:
         """As ``Store.page``, seeing this transaction's own writes (for domain steps)."""
 
-    @abc.abstractmethod
-    async def hubs(self, api: str) -> list[HubRow]: ...
-
-    @abc.abstractmethod
-    async def add_event(
-        self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]
-    ) -> None: ...
-
-    @abc.abstractmethod
-    async def insert_hub(self, hub: HubRow) -> None: ...
-
-    @abc.abstractmethod
-    async def count_hubs(self, api: str, client_id: str) -> int:
-        """How many subscriptions ``client_id`` has on ``api``."""
-
-    @abc.abstractmethod
-    async def schedule(self, queue: str, key: str, due: float) -> None:
-        """Create the (queue, key) task, or bring its due time forward and bump its generation."""
-
-    @abc.abstractmethod
-    async def finish_task(self, task: Task) -> None:
-        """Delete the task if nobody re-scheduled it since the claim, else just release it."""
-
-    @abc.abstractmethod
-    async def delete_hub(self, api: str, id: str) -> bool: ...
-
-    # -- pool-member holding (one holder per member: the table's primary key) --------------
+    # pool-member holding (one holder per member: the table's primary key)
 
     @abc.abstractmethod
     async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:
@@ -190,28 +178,9 @@ class Tx(ReferenceTx, abc.ABC):
     async def held(self, kind: str, customer: str) -> int:
         """How many members of ``kind`` are held for ``customer``."""
 
-    @abc.abstractmethod
-    async def park_task(self, task: Task, now: float, error: str) -> None:
-        """Stop retrying ``task`` (it is claimed no more) and record why in its history."""
 
-    @abc.abstractmethod
-    async def unpark_task(self, queue: str, key: str, now: float, actor: str, reason: str) -> bool:
-        """Give a parked task its attempts back and record who asked; False when it is not parked.
-        (The caller schedules it, which makes it due.)"""
-
-
-class Store(SecurityRecords, abc.ABC):
-    """A backend. Reads go straight to the database; writes go through ``transaction()``."""
-
-    @abc.abstractmethod
-    async def open(self) -> None:
-        """Connect and create or migrate the schema."""
-
-    @abc.abstractmethod
-    async def close(self) -> None: ...
-
-    @abc.abstractmethod
-    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
+class Resources(abc.ABC):
+    """Resource records read straight from the database, and their maintenance."""
 
     @abc.abstractmethod
     async def get(self, kind: str, id: str) -> Row | None: ...
@@ -230,9 +199,6 @@ class Store(SecurityRecords, abc.ABC):
         """Every matching document, for filters and sorts the engine evaluates itself."""
 
     @abc.abstractmethod
-    async def get_hub(self, api: str, id: str) -> HubRow | None: ...
-
-    @abc.abstractmethod
     async def meta(self, key: str) -> str | None: ...
 
     @abc.abstractmethod
@@ -240,7 +206,34 @@ class Store(SecurityRecords, abc.ABC):
         """Rebuild ``kind``'s reference index from its documents and record ``marker`` (key, value)
         in the same transaction; returns the number of rows indexed."""
 
-    # -- outbox delivery -------------------------------------------------------------
+
+class OutboxTx(abc.ABC):
+    """The outbox inside a unit: subscriptions (hubs), and events with their deliveries."""
+
+    @abc.abstractmethod
+    async def hubs(self, api: str) -> list[HubRow]: ...
+
+    @abc.abstractmethod
+    async def insert_hub(self, hub: HubRow) -> None: ...
+
+    @abc.abstractmethod
+    async def delete_hub(self, api: str, id: str) -> bool: ...
+
+    @abc.abstractmethod
+    async def count_hubs(self, api: str, client_id: str) -> int:
+        """How many subscriptions ``client_id`` has on ``api``."""
+
+    @abc.abstractmethod
+    async def add_event(
+        self, api: str, event_id: str, event_type: str, payload: bytes, hub_ids: Sequence[str]
+    ) -> None: ...
+
+
+class Outbox(abc.ABC):
+    """Delivering the outbox: leases, outcomes, the operator's redelivery and its audit."""
+
+    @abc.abstractmethod
+    async def get_hub(self, api: str, id: str) -> HubRow | None: ...
 
     @abc.abstractmethod
     async def claim_deliveries(
@@ -268,7 +261,34 @@ class Store(SecurityRecords, abc.ABC):
     async def audit(self, limit: int) -> list[AuditEntry]:
         """The latest operator actions on deliveries, newest first."""
 
-    # -- task queue ------------------------------------------------------------------
+    @abc.abstractmethod
+    async def next_due(self) -> float | None:
+        """Earliest next_attempt among pending deliveries, to know how long to sleep."""
+
+
+class TaskTx(abc.ABC):
+    """The task queue inside a unit: work scheduled or finished with the change it belongs to."""
+
+    @abc.abstractmethod
+    async def schedule(self, queue: str, key: str, due: float) -> None:
+        """Create the (queue, key) task, or bring its due time forward and bump its generation."""
+
+    @abc.abstractmethod
+    async def finish_task(self, task: Task) -> None:
+        """Delete the task if nobody re-scheduled it since the claim, else just release it."""
+
+    @abc.abstractmethod
+    async def park_task(self, task: Task, now: float, error: str) -> None:
+        """Stop retrying ``task`` (it is claimed no more) and record why in its history."""
+
+    @abc.abstractmethod
+    async def unpark_task(self, queue: str, key: str, now: float, actor: str, reason: str) -> bool:
+        """Give a parked task its attempts back and record who asked; False when it is not parked.
+        (The caller schedules it, which makes it due.)"""
+
+
+class TaskQueue(abc.ABC):
+    """Running the task queue: leases, retries, and the operator's view of parked tasks."""
 
     @abc.abstractmethod
     async def claim_tasks(self, owner: str, now: float, lease: float, limit: int) -> list[Task]:
@@ -290,9 +310,26 @@ class Store(SecurityRecords, abc.ABC):
     @abc.abstractmethod
     async def task_history(self, queue: str, key: str, limit: int = 100) -> list[TaskAudit]: ...
 
+
+# -- the whole ------------------------------------------------------------------------
+
+
+class Tx(ResourceTx, OutboxTx, TaskTx, ReferenceTx, abc.ABC):
+    """One database transaction; everything done through it commits or rolls back together."""
+
+
+class Store(Resources, Outbox, TaskQueue, SecurityRecords, abc.ABC):
+    """A backend. Reads go straight to the database; writes go through ``transaction()``."""
+
     @abc.abstractmethod
-    async def next_due(self) -> float | None:
-        """Earliest next_attempt among pending deliveries, to know how long to sleep."""
+    async def open(self) -> None:
+        """Connect and create or migrate the schema."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
 
 
 def open_store(url: str) -> Store:

@@ -1,4 +1,7 @@
-"""SQL fragments shared by the backends: WHERE clauses on indexed columns, ORDER BY, count plans."""
+"""SQL shared by the backends: WHERE clauses on indexed columns, ORDER BY, count plans, and the
+delivery claim's statement, written once for both dialects (``claim_sql``).
+
+Each dialect's own statements are named in ``sql_sqlite`` and ``sql_postgres``."""
 
 from __future__ import annotations
 
@@ -16,6 +19,30 @@ DELIVERY_COLS = (
 )
 #: a claim's condition on the hub's health: any (healthy first), failing lately only, healthy only
 HEALTH = {None: "", True: " AND h.failures > 0", False: " AND h.failures = 0"}
+
+
+def claim_sql(mark: str, lock: str) -> dict[bool | None, str]:
+    """The delivery claim, per value of ``failing``: lease each subscription's head (its lowest-id
+    pending delivery) when it is due and not leased, those of healthy hubs first, at most ``limit``;
+    returns the leased ids. Only heads are candidates, so a later delivery of a hub never overtakes
+    an earlier one. Parameters (numbered, ``mark`` being "?" or "$"): owner, lease end, now, limit.
+
+    ``lock`` is how the dialect keeps concurrent claimers apart: nothing on SQLite (one writer at a
+    time), ``FOR UPDATE OF d SKIP LOCKED`` on PostgreSQL (a head another process is claiming or
+    finishing is skipped; one committed meanwhile is re-checked on its latest version, so a fresh
+    lease or a finished delivery drops out).
+    """
+    return {
+        failing: (
+            f"UPDATE delivery SET lease_owner = {mark}1, lease_until = {mark}2 WHERE id IN ("
+            " SELECT d.id FROM (SELECT MIN(id) AS id FROM delivery WHERE status = 'pending' GROUP BY hub_id) head"
+            " JOIN delivery d ON d.id = head.id JOIN hub h ON h.id = d.hub_id"
+            f" WHERE d.status = 'pending' AND d.next_attempt <= {mark}3"
+            f" AND (d.lease_until IS NULL OR d.lease_until < {mark}3){health}"
+            f" ORDER BY h.failures > 0, d.id LIMIT {mark}4{lock}) RETURNING id"
+        )
+        for failing, health in HEALTH.items()
+    }
 
 
 def _ph(style: str, n: int) -> str:
