@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from .apis.inventory import pools
-from .apis.ordering.flow import stable_id
+from .apis.ordering.shared import stable_id
 from .engine.registry import Engine
 
 Doc = dict[str, Any]

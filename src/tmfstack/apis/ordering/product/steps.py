@@ -23,24 +23,32 @@ inProgress), runs the step again.
 
 from __future__ import annotations
 
+import copy
 import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ....clock import now_iso
 from ....engine.access import partner_of
 from ....engine.tasks import parks_with
-from ...ordering.states import ITEM_TERMINAL, TERMINAL
-from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
-from ..flow import note as flow_note
-from .common import walk_items
+from ...catalog.rules import walk_items
+from ...catalog.view import CatalogView
+from ...qualification.interface import validate_order
+from ..shared import (
+    CANCEL_PRODUCT_ORDER_QUEUE,
+    PRODUCT_ORDER_QUEUE,
+    PRODUCT_ORDERING,
+    StepContext,
+    end_items,
+    order_outcome,
+    save,
+    wake_cancels,
+)
+from ..shared import note as shared_note
+from ..states import ITEM_TERMINAL, TERMINAL
 from .decompose import ChainFulfiller
-from .fulfil import Fulfiller, ItemFailed, StepContext
+from .fulfil import Fulfiller, ItemFailed
 from .pricing import price_order
-from .validate import validate_order
-from .view import CatalogView
 
 if TYPE_CHECKING:
     from ....engine.registry import Engine
@@ -48,7 +56,6 @@ if TYPE_CHECKING:
     from ....engine.unit import Unit
 
 Doc = dict[str, Any]
-PRODUCT_ORDERING = "tmf622"
 ORDER_QUEUE, CANCEL_QUEUE = PRODUCT_ORDER_QUEUE, CANCEL_PRODUCT_ORDER_QUEUE
 AUTHOR = "order manager"
 
@@ -66,7 +73,7 @@ def _epoch(iso: str | None) -> float | None:
 
 
 def note(text: str) -> Doc:
-    return flow_note(AUTHOR, text)
+    return shared_note(AUTHOR, text)
 
 
 def _orders(engine: Engine) -> ResourceService:
@@ -86,7 +93,7 @@ TASK_PARKED = "TASK_PARKED"
 
 
 async def order_parked(engine: Engine, unit: Unit, order_id: str, error: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await _orders(engine).read(order_id, unit, track=True)
     if order is None or order["state"] in TERMINAL:
         return
     line = f"processing failed repeatedly and waits for an operator [{TASK_PARKED}]"
@@ -97,7 +104,7 @@ async def order_parked(engine: Engine, unit: Unit, order_id: str, error: str) ->
 
 
 async def order_retried(engine: Engine, unit: Unit, order_id: str, text: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await _orders(engine).read(order_id, unit, track=True)
     if order is None or order["state"] in TERMINAL:
         return
     line = f"released by an operator for another attempt [{TASK_PARKED}]"  # who and why: the task's history
@@ -109,7 +116,7 @@ async def order_retried(engine: Engine, unit: Unit, order_id: str, text: str) ->
 
 @parks_with(order_parked, order_retried)
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await _orders(engine).read(order_id, unit, track=True)
     if order is None:
         return  # deleted meanwhile
     view = CatalogView(engine, unit, partner_of(order))
@@ -151,7 +158,7 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
     if start is not None and start > time.time():
         await unit.schedule(ORDER_QUEUE, order["id"], start)
         return
-    ctx = StepContext(engine, unit, view, order)
+    ctx = StepContext(engine, unit, order, view)
     for item in order["productOrderItem"]:
         if item.get("state") == "pending":
             item["state"] = "inProgress"
@@ -183,14 +190,14 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
 
 async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     cancels = engine.resource(PRODUCT_ORDERING, "cancelProductOrder")
-    row = await unit.tx.get(cancels.kind, cancel_id)
-    if row is None:
+    found_cancel = await cancels.read(cancel_id, unit)
+    if found_cancel is None:
         return
-    cancel: Doc = orjson.loads(row.doc)
+    cancel: Doc = found_cancel
     if cancel["state"] in ("done", "terminatedWithError"):
         return
     order_id = (cancel.get("productOrder") or {}).get("id")
-    found = await load(unit, _orders(engine), order_id)
+    found = await _orders(engine).read(order_id, unit, track=True)
 
     async def finish(state: str, reason: str | None = None) -> None:
         def change(doc: Doc) -> Doc:
@@ -225,10 +232,9 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
         order["state"] = "pendingCancellation"
         order = await _save(engine, unit, order)
         if cancel["state"] == "acknowledged":
-            cancel = orjson.loads(
-                orjson.dumps((await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit))[0])
-            )
-    ctx = StepContext(engine, unit, CatalogView(engine, unit, partner_of(order)), order)
+            started, _, _ = await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
+            cancel = copy.deepcopy(started)
+    ctx = StepContext(engine, unit, order, CatalogView(engine, unit, partner_of(order)))
     running = False
     for item in order["productOrderItem"]:
         if item.get("state") in ("acknowledged", "inProgress", "pending", "held"):
