@@ -20,8 +20,8 @@ from ...errors import BadRequest, Conflict, Unprocessable
 from ..catalog.rules import walk_items
 from ..catalog.view import CatalogView
 from ..qualification.interface import validate_order
-from .product.steps import CANCEL_QUEUE, ORDER_QUEUE, TASKS
 from .product.submitted import check_prices, use_catalog_prices
+from .product.tasks import CANCEL_QUEUE, ORDER_QUEUE, TASKS
 from .rules import can_delete, check_items, client_patch, schedule_on_create
 from .states import CANCEL, ORDER
 
