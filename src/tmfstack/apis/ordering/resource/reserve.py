@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ...inventory import pools
-from ..shared import POOLS, Doc, stable_id
-
-if TYPE_CHECKING:
-    from ....engine.registry import Engine
-    from ....engine.unit import Unit
+from ..shared import POOLS, Doc, StepContext, stable_id
 
 
-async def reserve(engine: Engine, unit: Unit, order: Doc, taken: list[Doc], party: Doc | None) -> None:
+async def reserve(ctx: StepContext, taken: list[Doc], party: Doc | None) -> None:
     """Record what the order took as a TMF685 reservation (the pool members are already taken)."""
+    engine, unit, order = ctx.engine, ctx.unit, ctx.order
     items = []
     found: dict[str, Doc | None] = {}
     for resource in taken:

@@ -16,14 +16,15 @@ from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ....engine import access
+from ...catalog.view import CatalogView
 from ...documents import customer_of
 from ...inventory import pools
 from ..shared import (
     POOLS,
-    RESOURCE_CATALOG,
     RESOURCE_ORDERING,
     SERVICE_ORDER_QUEUE,
     Doc,
+    StepContext,
     end_items,
     note,
     save,
@@ -47,22 +48,21 @@ def parent_order(order: Doc) -> str | None:
     return None
 
 
-async def _by_name(engine: Engine, unit: Unit, spec_id: str, name: str) -> str | None:
-    found = await pools.resources(engine).first({"resourceSpecification.id": spec_id, "name": name}, unit)
+async def _by_name(ctx: StepContext, spec_id: str, name: str) -> str | None:
+    found = await pools.resources(ctx.engine).first({"resourceSpecification.id": spec_id, "name": name}, ctx.unit)
     return found["id"] if found else None
 
 
-async def _outside(engine: Engine, unit: Unit, spec_id: str, name: str, how: str) -> str:
+async def _outside(ctx: StepContext, spec_id: str, name: str, how: str) -> str:
     """A resource the pools do not hold, recorded free so that ``take`` can take it; its id is
     derived from specification and name, so two orders bringing the same one clash."""
-    svc = pools.resources(engine)
+    svc, unit = pools.resources(ctx.engine), ctx.unit
     id = stable_id("outside", spec_id, name)
     found = await svc.read(id, unit)
     if found is not None and found.get("resourceStatus") == pools.STANDBY:
         await svc.update(id, lambda d: {**d, "resourceStatus": pools.FREE}, unit=unit)  # brought in again
     if found is None:
-        spec = await engine.resource(RESOURCE_CATALOG, "resourceSpecification").read(spec_id, unit)
-        spec = spec or {"id": spec_id, "href": spec_id}
+        spec = await ctx.view.resource_spec(spec_id) or {"id": spec_id, "href": spec_id}
         body = pools.member({"id": how}, spec, name, "LogicalResource", {"value": name})
         body["category"] = how
         await svc.insert(unit, svc.prepare_create({"id": id, **body}, keep_id=True))
@@ -80,6 +80,7 @@ async def process_resource_order(
         return
     if order["state"] == "acknowledged":
         order = await save(unit, orders, {**order, "state": "inProgress", "startDate": now_iso()})
+    ctx = StepContext(engine, unit, order, CatalogView(engine, unit))
     items = order.get("orderItem") or []
     notes = order.setdefault("note", [])
     party = customer_of(order)
@@ -99,13 +100,13 @@ async def process_resource_order(
                     raise pools.PoolExhausted("an add item needs resourceSpecification.id")
                 wanted_id = wanted.get("id") or None
                 if not wanted_id and wanted.get("name"):
-                    wanted_id = await _by_name(engine, unit, spec_id, str(wanted["name"]))
+                    wanted_id = await _by_name(ctx, spec_id, str(wanted["name"]))
                     if wanted_id is None or wanted_id == stable_id("outside", spec_id, str(wanted["name"])):
                         # not ours: a ported-in number, a customer's own device (perhaps brought in again)
-                        wanted_id = await _outside(engine, unit, spec_id, str(wanted["name"]), "brought in")
+                        wanted_id = await _outside(ctx, spec_id, str(wanted["name"]), "brought in")
                 elif not wanted_id and await pools.pool_of(engine, unit, spec_id) is None:
                     # no pool: the resource is made for this order (e.g. an ONT shipped with the line)
-                    wanted_id = await _outside(engine, unit, spec_id, stable_id(order["id"], item["id"])[:8], "new")
+                    wanted_id = await _outside(ctx, spec_id, stable_id(order["id"], item["id"])[:8], "new")
                 resource = await pools.take(
                     engine,
                     unit,
@@ -144,7 +145,7 @@ async def process_resource_order(
         order.update(state="failed", completionDate=now_iso())
     else:
         if taken:
-            await reserve(engine, unit, order, taken, party)
+            await reserve(ctx, taken, party)
         order.update(state="completed", completionDate=now_iso())
         notes.append(note(AUTHOR, f"completed: {len(items)} item(s)"))
     await save(unit, orders, order)
