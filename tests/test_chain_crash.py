@@ -46,7 +46,7 @@ import pytest
 
 from ordering_helpers import ORDER_TERMINAL, ORDERS, PRODUCTS, assert_622, party
 from server_process import TMFSTACK, Poster, Server
-from tmfstack.apis.ordering.manager.decompose import service_order_id
+from tmfstack.apis.ordering.product.decompose import service_order_id
 
 LEASE = 10.0  # TaskRunner's default lease
 ORDERS_TOTAL = 500

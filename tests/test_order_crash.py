@@ -34,7 +34,7 @@ from ordering_helpers import (
     order,
 )
 from server_process import TMFSTACK, Poster, Server
-from tmfstack.apis.ordering.manager.fulfil import product_id
+from tmfstack.apis.ordering.product.fulfil import product_id
 
 LEASE = 10.0  # TaskRunner's default lease
 ITEMS = ("fibre", "line", "roaming")

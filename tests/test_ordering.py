@@ -50,7 +50,7 @@ from ordering_helpers import (
     wait_cancel,
     wait_state,
 )
-from tmfstack.apis.ordering.manager.fulfil import product_id
+from tmfstack.apis.ordering.product.fulfil import product_id
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 

@@ -73,7 +73,7 @@ def test_each_key_verifies_one_asymmetric_algorithm(jwk: dict[str, Any], alg: st
 
 
 def test_the_selling_partner_is_never_taken_for_the_customer() -> None:
-    from tmfstack.apis.ordering.flow import customer_of
+    from tmfstack.apis.documents import customer_of
 
     assert customer_of({"relatedParty": [SELLER]}) is None
     assert customer_of({"relatedParty": [SELLER, {"id": "c", "role": "buyer"}]}) == {"id": "c", "role": "buyer"}

@@ -17,11 +17,11 @@ import orjson
 import pytest
 
 from tmfstack.apis import all_apis
-from tmfstack.apis.ordering.manager.characteristics import default_characteristics
-from tmfstack.apis.ordering.manager.common import Problem, walk_items
-from tmfstack.apis.ordering.manager.pricing import price_order
-from tmfstack.apis.ordering.manager.validate import validate_order
-from tmfstack.apis.ordering.manager.view import CatalogView
+from tmfstack.apis.catalog.characteristics import default_characteristics
+from tmfstack.apis.catalog.rules import Problem, walk_items
+from tmfstack.apis.catalog.view import CatalogView
+from tmfstack.apis.ordering.product.pricing import price_order
+from tmfstack.apis.qualification.validate import validate_order
 from tmfstack.demo import load_demo
 from tmfstack.engine.registry import Engine
 from tmfstack.store.base import open_store

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..apis.inventory import pools
-from ..apis.ordering.flow import stable_id
+from ..apis.ordering.shared import stable_id
 from ..engine.registry import Engine
 
 CATALOG = "tmf634"

@@ -29,18 +29,22 @@ from ...engine.tasks import TaskDecl
 from ...engine.unit import Unit
 from ...errors import ConcurrentUpdate, NotFound, Unprocessable
 from ...net.outbound import fetch, guarded_client
-from ...store.base import REF, SqlCond, Task
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
-from ..ordering.flow import SERVICE_INVENTORY, SERVICE_ORDER_QUEUE, wake
 from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
 from .callbacks import callback_url
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
+    from ...engine.tasks import Task
 
 log = logging.getLogger("tmfstack.activation")
 KEY = "tmf640"  #: this API, as domain code names it (engine.resource)
 QUEUE = "activation"
+#: the queue woken with the requesting service order's id when a request ends (``interface.py``)
+SETTLED_QUEUE = "serviceOrder"
+SERVICE_INVENTORY = "tmf638"
+#: monitors of one service read to find its latest (one per request: a handful)
+_MONITORS_READ = 1000
 MONITOR = StateMachine(
     "state", {"inProgress": {"completed", "inError"}, "completed": set(), "inError": set()}, initial="inProgress"
 )
@@ -71,10 +75,8 @@ def _services(engine: Engine) -> ResourceService:
 
 async def latest_monitor(engine: Engine, service_href: str, unit: Unit | None = None) -> Doc | None:
     """The monitor of a service's latest request (monitor ids are time-ordered)."""
-    svc = _monitors(engine)
-    reader = unit.tx if unit is not None else engine.store
-    rows = await reader.page(svc.kind, [SqlCond(REF + "sourceHref", "eq", (service_href,))], [("id", True)], 0, 1)
-    return orjson.loads(rows[0]) if rows else None
+    found = await _monitors(engine).find({"sourceHref": service_href}, unit, limit=_MONITORS_READ)
+    return max(found, key=lambda m: m["id"]) if found else None
 
 
 def _response(outcome: Outcome) -> Doc:
@@ -157,8 +159,7 @@ async def client_request(
     if all(before.get(k) == after.get(k) for k in REQUESTED):
         return  # nothing for the network
     inventory = svc.engine.resource(SERVICE_INVENTORY, "service")
-    row = await unit.tx.get(inventory.kind, before["id"])
-    found = orjson.loads(row.doc) if row else None
+    found = await inventory.read(before["id"], unit)
     if found is None or (inventory.isolated and not access.visible(found, party)):
         raise Unprocessable(f"service {before['id']!r} is not in the service inventory", code="SERVICE_NOT_FOUND")
     spec = (found.get("serviceSpecification") or {}).get("id")
@@ -180,23 +181,21 @@ async def _wake_orders(unit: Unit, service: Doc) -> None:
     """Wake the service order that made the latest request (earlier ones have moved on)."""
     requesters = service.get("serviceOrderItem") or []
     if requesters and requesters[-1].get("serviceOrderId"):
-        await wake(unit, SERVICE_ORDER_QUEUE, requesters[-1]["serviceOrderId"])
+        await unit.schedule(SETTLED_QUEUE, requesters[-1]["serviceOrderId"], time.time())
 
 
 async def finish(engine: Engine, unit: Unit, monitor_id: str, outcome: Outcome) -> bool:
     """Record a request's outcome; False when it was already finished (a late or repeated answer)."""
     monitors = _monitors(engine)
-    row = await unit.tx.get(monitors.kind, monitor_id)
-    if row is None:
+    monitor = await monitors.read(monitor_id, unit)
+    if monitor is None:
         raise NotFound(f"monitor {monitor_id!r} does not exist")
-    monitor = orjson.loads(row.doc)
     if monitor["state"] != "inProgress":
         return False
     state = "completed" if outcome.ok else "inError"
     await monitors.update(monitor_id, lambda d: {**d, "state": state, "response": _response(outcome)}, unit=unit)
     service_id = monitor["sourceHref"].rsplit("/", 1)[-1]
-    service_row = await unit.tx.get(_services(engine).kind, service_id)
-    if service_row is None:
+    if await _services(engine).row(service_id, unit) is None:
         return True  # deleted meanwhile
     latest = await latest_monitor(engine, monitor["sourceHref"], unit)
     if latest is not None and latest["id"] != monitor_id:
@@ -209,10 +208,9 @@ async def finish(engine: Engine, unit: Unit, monitor_id: str, outcome: Outcome) 
 async def request_again(engine: Engine, unit: Unit, service_id: str) -> None:
     """Repeat a service's request as it stands (an operator retrying a failed activation)."""
     svc = _services(engine)
-    row = await unit.tx.get(svc.kind, service_id)
-    if row is None:
+    service = await svc.read(service_id, unit)
+    if service is None:
         raise NotFound(f"service {service_id!r} does not exist")
-    service = orjson.loads(row.doc)
     outcome = await _request(svc, unit, service)
     if outcome is not None:
         await _record(engine, unit, service_id, outcome)
@@ -229,8 +227,7 @@ async def simulated_step(engine: Engine, unit: Unit, monitor_id: str) -> None:
 
 
 async def _load_monitor(engine: Engine, unit: Unit, monitor_id: str) -> Doc | None:
-    row = await unit.tx.get(_monitors(engine).kind, monitor_id)
-    monitor = orjson.loads(row.doc) if row else None
+    monitor = await _monitors(engine).read(monitor_id, unit)
     return monitor if monitor and monitor["state"] == "inProgress" else None
 
 
@@ -243,8 +240,7 @@ async def activation_step(engine: Engine, task: Task) -> None:
             await unit.tx.finish_task(task)
             await simulated_step(engine, unit, task.key)
         return
-    row = await engine.store.get(_monitors(engine).kind, task.key)
-    monitor = orjson.loads(row.doc) if row else None
+    monitor = await _monitors(engine).read(task.key)
     outcome: Outcome | None = None
     accepted = False
     if monitor and monitor["state"] == "inProgress" and "response" not in monitor:

@@ -2,10 +2,10 @@
 
 ``productOrder`` (list, create, get, patch, delete), ``cancelProductOrder`` (list,
 create, get), ``hub``. Accept, then decide: a schema-valid order is answered 201 in
-state acknowledged and the order manager (``manager/steps.py``) validates, prices,
+state acknowledged and the order manager (``product/steps.py``) validates, prices,
 fulfils and rolls it up asynchronously and durably. With ``TMFSTACK_STRICT_ORDERS=1``
 the same validator refuses an invalid order at once with 422. Submitted prices are checked
-against the catalog at once (``manager/submitted.py``). State tables in ``states.py``.
+against the catalog at once (``product/submitted.py``). State tables in ``states.py``.
 """
 
 from __future__ import annotations
@@ -15,14 +15,13 @@ import time
 from ...engine.access import partner_of
 from ...engine.declaration import ApiDecl, Doc, ResourceDecl
 from ...engine.service import ResourceService
-from ...engine.tasks import TaskDecl
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
-from .manager.common import walk_items
-from .manager.steps import CANCEL_QUEUE, ORDER_QUEUE, order_parked, order_retried, process_cancel, process_order
-from .manager.submitted import check_prices, use_catalog_prices
-from .manager.validate import validate_order
-from .manager.view import CatalogView
+from ..catalog.rules import walk_items
+from ..catalog.view import CatalogView
+from ..qualification.interface import validate_order
+from .product.submitted import check_prices, use_catalog_prices
+from .product.tasks import CANCEL_QUEUE, ORDER_QUEUE, TASKS
 from .rules import can_delete, check_items, client_patch, schedule_on_create
 from .states import CANCEL, ORDER
 
@@ -70,7 +69,7 @@ def not_too_late(after: Doc, before: Doc, changed: set[str]) -> None:
 
 
 async def check_submitted_prices(svc: ResourceService, unit: Unit, doc: Doc) -> None:
-    """Prices come from the catalog (``manager/submitted.py``): a disagreeing order is refused
+    """Prices come from the catalog (``product/submitted.py``): a disagreeing order is refused
     (422 PRICE_MISMATCH) or, with TMFSTACK_SUBMITTED_PRICES=catalog, stored at the catalog's prices."""
     problems, catalog = await check_prices(doc, CatalogView(svc.engine, unit, partner_of(doc)))
     if not problems:
@@ -127,9 +126,5 @@ API = ApiDecl.build(
             on_create=schedule_on_create(CANCEL_QUEUE),
         ),
     ],
-    tasks={
-        # a step that keeps failing holds its order; an operator's retry releases it
-        ORDER_QUEUE: TaskDecl(process_order, on_parked=order_parked, on_retried=order_retried),
-        CANCEL_QUEUE: process_cancel,
-    },
+    tasks=TASKS,
 )

@@ -2,7 +2,7 @@
 
 ``serviceOrder`` (list, create, get, patch, delete), ``cancelServiceOrder`` (list, create,
 get), ``hub``. Orders come from the product order manager (one per product order item it
-decomposes) or from any client; service order management (``som.py``) processes them.
+decomposes) or from any client; service order management (``service/``) processes them.
 ``state`` follows the same table as product orders (``states.py``); cancelServiceOrder's
 TaskStateType starts ``accepted`` in this version.
 """
@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
-from . import som
-from .flow import CANCEL_SERVICE_ORDER_QUEUE, SERVICE_ORDER_QUEUE
 from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .service.cancel import process_cancel
+from .service.steps import process_service_order
+from .shared import CANCEL_SERVICE_ORDER_QUEUE, SERVICE_ORDER_QUEUE
 from .states import ORDER
 
 CANCEL = StateMachine(
@@ -52,5 +53,5 @@ API = ApiDecl.build(
             on_create=schedule_on_create(CANCEL_SERVICE_ORDER_QUEUE),
         ),
     ],
-    tasks={SERVICE_ORDER_QUEUE: som.process_service_order, CANCEL_SERVICE_ORDER_QUEUE: som.process_cancel},
+    tasks={SERVICE_ORDER_QUEUE: process_service_order, CANCEL_SERVICE_ORDER_QUEUE: process_cancel},
 )

@@ -3,16 +3,17 @@
 ``resourceOrder`` (list, create, get, patch, delete), ``cancelResourceOrder`` (list, create,
 get), ``hub``. The v4.0.0 file is the only TMF652 here; its ``state`` is a free string, so
 the product order table (``states.py``, the same states the TMF652 user guide draws) is
-applied. Resource order management (``rom.py``) serves them from the TMF685 pools.
+applied. Resource order management (``resource/``) serves them from the TMF685 pools.
 """
 
 from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
-from . import rom
-from .flow import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
+from .resource.cancel import process_cancel
+from .resource.steps import process_resource_order
 from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .shared import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
 from .states import ORDER
 
 CANCEL = StateMachine(
@@ -51,5 +52,5 @@ API = ApiDecl.build(
             on_create=schedule_on_create(CANCEL_RESOURCE_ORDER_QUEUE),
         ),
     ],
-    tasks={RESOURCE_ORDER_QUEUE: rom.process_resource_order, CANCEL_RESOURCE_ORDER_QUEUE: rom.process_cancel},
+    tasks={RESOURCE_ORDER_QUEUE: process_resource_order, CANCEL_RESOURCE_ORDER_QUEUE: process_cancel},
 )

@@ -1,10 +1,10 @@
 """Product offering qualification: is this offer commercially valid for this customer, now?
 
-The items are checked like order items (``ordering/manager/validate.py``: the offering exists,
+The items are checked like order items (``qualification/validate.py``: the offering exists,
 is Active/Launched, sellable and valid on the qualification date; bundle option limits;
 ``requires``/``excludes`` against the other items and the customer's active products; modify
 and delete items name the customer's own products) and for eligibility
-(``ordering/manager/eligibility.py``: the requesting channel, the customer's market segment,
+(``qualification/eligibility.py``: the requesting channel, the customer's market segment,
 the place's region, the parties). Technical serviceability is TMF645's question, not this
 one's. Without items, a ``category`` (or a catalog id there) asks which of its offerings
 qualify: each becomes an item. Each item gets ``qualificationItemResult``:
@@ -31,12 +31,12 @@ import orjson
 
 from ...clock import iso
 from ...engine.access import partner_of
-from ..ordering.flow import ref
-from ..ordering.manager.common import Problem, walk_items
-from ..ordering.manager.eligibility import Market, eligibility
-from ..ordering.manager.validate import offering_orderable, validate_order
-from ..ordering.manager.view import PRODUCT_CATALOG, CatalogView, customer_of
+from ..catalog.rules import Problem, walk_items
+from ..catalog.view import PRODUCT_CATALOG, CatalogView
+from ..documents import customer_of, ref
+from .eligibility import EligibilityCache, eligibility
 from .task import overall, validity
+from .validate import offering_orderable, validate_order
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
@@ -162,7 +162,7 @@ async def _alternates(engine: Engine, view: CatalogView, offering: Doc, codes: s
     ]
 
 
-def _fitting(market: Market, line: Doc, when: datetime) -> Fits:
+def _fitting(market: EligibilityCache, line: Doc, when: datetime) -> Fits:
     async def fits(other: Doc) -> bool:
         """Whether an alternative would qualify for this customer, channel and place."""
         if offering_orderable(None, other, when):
@@ -186,7 +186,7 @@ async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
         ]
     as_order = _as_order(poq)
     customer = customer_of(as_order)
-    market = Market.of(as_order, view, customer.get("id") if customer else None)  # one party read for all
+    market = EligibilityCache.of(as_order, view, customer.get("id") if customer else None)  # one party read for all
     if category and query_form:  # each offering on its own: they are alternatives, not one basket
         found: list[Problem] = []
         for line in as_order["productOrderItem"]:

@@ -9,6 +9,7 @@ change only ``description`` and ``note``: the answer is the server's.
 
 from __future__ import annotations
 
+import copy
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
@@ -21,7 +22,6 @@ from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest
-from ..ordering.flow import load, save
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
@@ -120,12 +120,13 @@ class QualificationTask:
 
     async def process(self, engine: Engine, unit: Unit, id: str) -> None:
         svc = engine.resource(self.api, self.resource)
-        doc = await load(unit, svc, id)
+        doc = await svc.read(id, unit, track=True)
         if doc is None or doc["state"] != self.states.initial:
             return
-        doc = await save(unit, svc, {**doc, "state": "inProgress"})
+        started, _, _ = await svc.update(id, lambda d: {**d, "state": "inProgress"}, unit=unit)
+        doc = copy.deepcopy(started)
         await self.answer(engine, unit, doc)
-        await save(unit, svc, doc)
+        await svc.update(id, lambda _: doc, unit=unit)
 
     def decl(
         self,

@@ -17,9 +17,9 @@ from ...clock import iso
 from ...engine.declaration import ApiDecl, Doc
 from ...errors import BadRequest
 from ..catalog.chain import ChainView
+from ..documents import ref
 from ..geography.places import reference
 from ..geography.serviceability import Capacity, Verdict, available_here, check
-from ..ordering.flow import ref
 from .task import QualificationTask, accept_items, not_in_past, overall, task_states, validity
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""What the order manager's rules read: catalog entities and the customer's inventory.
+"""What the order and qualification rules read: catalog entities and the customer's inventory.
 
 Reads go through the unit's transaction, so a step sees one consistent state. A
 ``CatalogView`` caches within one step (an order may name the same offering twice).
@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ....engine import access
-from ...catalog.chain import ChainView
-from ..flow import customer_of
+from ...engine import access
+from .chain import ChainView
 
-__all__ = ["CatalogView", "customer_of"]
+__all__ = ["CatalogView"]
 
 Doc = dict[str, Any]
 
@@ -23,8 +22,8 @@ PRODUCT_INVENTORY = "tmf637"
 
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
-    from ....engine.unit import Unit
+    from ...engine.registry import Engine
+    from ...engine.unit import Unit
 
 
 class CatalogView(ChainView):

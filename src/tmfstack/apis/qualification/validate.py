@@ -20,9 +20,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .... import limits
-from .characteristics import check_characteristics
-from .common import (
+from ... import limits
+from ..catalog.characteristics import check_characteristics
+from ..catalog.rules import (
     ENDED_PRODUCT,
     EXCLUDING,
     MODIFY_TO_STATUS,
@@ -38,8 +38,9 @@ from .common import (
     period_covers,
     walk_items,
 )
-from .eligibility import Market, eligibility, party_problems, qualification_problems, service_problems
-from .view import CatalogView, customer_of
+from ..catalog.view import CatalogView
+from ..documents import customer_of
+from .eligibility import EligibilityCache, eligibility, party_problems, qualification_problems, service_problems
 
 # -- the order -----------------------------------------------------------------------------
 
@@ -52,7 +53,7 @@ class _OrderFacts:
     now: datetime | None
     customer_id: str | None
     has_customer: bool
-    market: Market
+    market: EligibilityCache
     technical: bool = True  #: also check that the services can be delivered at the item's place
     qualified: set[str] = field(default_factory=set)  #: items a valid TMF679 qualification vouches for
     added: Counter[str] = field(default_factory=Counter)
@@ -76,11 +77,11 @@ class _OrderFacts:
         return in_order > 0 or offering_id in await self.owned_offerings()
 
 
-def _facts(order: Doc, view: CatalogView, now: str, market: Market | None) -> _OrderFacts:
+def _facts(order: Doc, view: CatalogView, now: str, market: EligibilityCache | None) -> _OrderFacts:
     customer = customer_of(order)
     cid = customer.get("id") if customer else None
     cid = cid if isinstance(cid, str) and cid else None
-    market = market or Market.of(order, view, cid)
+    market = market or EligibilityCache.of(order, view, cid)
     facts = _OrderFacts(view, parse_time(now), cid, customer is not None, market)
     for item in walk_items(order.get("productOrderItem") or ()):
         oid = _ref_id(item, "productOffering")
@@ -93,7 +94,7 @@ def _facts(order: Doc, view: CatalogView, now: str, market: Market | None) -> _O
 
 
 async def validate_order(
-    order: Doc, view: CatalogView, now: str, *, technical: bool = True, market: Market | None = None
+    order: Doc, view: CatalogView, now: str, *, technical: bool = True, market: EligibilityCache | None = None
 ) -> list[Problem]:
     """Every problem that keeps ``order`` from being accepted at ``now`` (ISO-8601, UTC); [] when fine.
 

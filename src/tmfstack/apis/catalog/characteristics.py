@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .common import Doc, Problem, _dicts, _fold, _json_type, _label, _ref_id, _show
+from .rules import Doc, Problem, _dicts, _fold, _json_type, _label, _ref_id, _show
 
 # -- characteristic rules ------------------------------------------------------------------
 

@@ -8,10 +8,8 @@
 - inProgress: fulfil each startable item through the ``Fulfiller``, roll item states
   up, and end the order completed / failed / partial.
 
-``cancelProductOrder`` step: refuses (terminatedWithError) an order that already
-ended; otherwise assessingCancellation → pendingCancellation → cancelled, undoing
-what was fulfilled. Every state change appends a line to the order's ``note``
-(author "order manager"), its readable history.
+``cancelProductOrder`` is ``cancel.py``. Every state change appends a line to the order's
+``note`` (author "order manager"), its readable history.
 
 When a ``productOrder`` step keeps failing, the task runner parks it (``engine/tasks.py``)
 and ``order_parked`` holds the order (inProgress → held; TMF622 lets no other state be
@@ -27,19 +25,26 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import orjson
-
 from ....clock import now_iso
 from ....engine.access import partner_of
-from ...ordering.states import ITEM_TERMINAL, TERMINAL
-from ..flow import CANCEL_PRODUCT_ORDER_QUEUE, PRODUCT_ORDER_QUEUE, end_items, load, order_outcome, save, wake_cancels
-from ..flow import note as flow_note
-from .common import walk_items
+from ...catalog.rules import walk_items
+from ...catalog.view import CatalogView
+from ...qualification.interface import validate_order
+from ..shared import (
+    CANCEL_PRODUCT_ORDER_QUEUE,
+    PRODUCT_ORDER_QUEUE,
+    PRODUCT_ORDERING,
+    StepContext,
+    end_items,
+    order_outcome,
+    save,
+    wake_cancels,
+)
+from ..shared import note as shared_note
+from ..states import ITEM_TERMINAL, TERMINAL
 from .decompose import ChainFulfiller
-from .fulfil import Fulfiller, ItemFailed, StepContext
+from .fulfil import Fulfiller, ItemFailed
 from .pricing import price_order
-from .validate import validate_order
-from .view import CatalogView
 
 if TYPE_CHECKING:
     from ....engine.registry import Engine
@@ -47,7 +52,6 @@ if TYPE_CHECKING:
     from ....engine.unit import Unit
 
 Doc = dict[str, Any]
-PRODUCT_ORDERING = "tmf622"
 ORDER_QUEUE, CANCEL_QUEUE = PRODUCT_ORDER_QUEUE, CANCEL_PRODUCT_ORDER_QUEUE
 AUTHOR = "order manager"
 
@@ -65,18 +69,18 @@ def _epoch(iso: str | None) -> float | None:
 
 
 def note(text: str) -> Doc:
-    return flow_note(AUTHOR, text)
+    return shared_note(AUTHOR, text)
 
 
-def _orders(engine: Engine) -> ResourceService:
+def orders_of(engine: Engine) -> ResourceService:
     return engine.resource(PRODUCT_ORDERING, "productOrder")
 
 
-async def _save(engine: Engine, unit: Unit, order: Doc) -> Doc:
-    return await save(unit, _orders(engine), order)
+async def save_order(engine: Engine, unit: Unit, order: Doc) -> Doc:
+    return await save(unit, orders_of(engine), order)
 
 
-def _set_items(items: list[Doc], state: str, only: set[str] | None = None) -> None:
+def set_items(items: list[Doc], state: str, only: set[str] | None = None) -> None:
     end_items(list(walk_items(items)), state, only)  # bundle children included
 
 
@@ -85,29 +89,29 @@ TASK_PARKED = "TASK_PARKED"
 
 
 async def order_parked(engine: Engine, unit: Unit, order_id: str, error: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await orders_of(engine).read(order_id, unit, track=True)
     if order is None or order["state"] in TERMINAL:
         return
     line = f"processing failed repeatedly and waits for an operator [{TASK_PARKED}]"
     if order["state"] == "inProgress":
         order["state"], line = "held", f"inProgress → held: {line}"
     order.setdefault("note", []).append(note(line))
-    await _save(engine, unit, order)
+    await save_order(engine, unit, order)
 
 
 async def order_retried(engine: Engine, unit: Unit, order_id: str, text: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await orders_of(engine).read(order_id, unit, track=True)
     if order is None or order["state"] in TERMINAL:
         return
     line = f"released by an operator for another attempt [{TASK_PARKED}]"  # who and why: the task's history
     if order["state"] == "held":
         order["state"], line = "inProgress", f"held → inProgress: {line}"
     order.setdefault("note", []).append(note(line))
-    await _save(engine, unit, order)
+    await save_order(engine, unit, order)
 
 
 async def process_order(engine: Engine, unit: Unit, order_id: str) -> None:
-    order = await load(unit, _orders(engine), order_id)
+    order = await orders_of(engine).read(order_id, unit, track=True)
     if order is None:
         return  # deleted meanwhile
     view = CatalogView(engine, unit, partner_of(order))
@@ -129,19 +133,19 @@ async def _decide(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> 
         for p in problems:
             where = f"item {p.item}: " if p.item else ""
             notes.append(note(f"rejected: {where}{p.message} [{p.code}]"))
-        _set_items(order["productOrderItem"], "rejected")
+        set_items(order["productOrderItem"], "rejected")
         order["state"] = "rejected"
         order["completionDate"] = now_iso()
-        return await _save(engine, unit, order)
+        return await save_order(engine, unit, order)
     for disagreement in await price_order(order, view):
         notes.append(note(f"price check: {disagreement}"))
     start = _epoch(order.get("requestedStartDate"))
     later = start is not None and start > time.time()
-    _set_items(order["productOrderItem"], "pending" if later else "inProgress")
+    set_items(order["productOrderItem"], "pending" if later else "inProgress")
     order["state"] = "inProgress"
     when = f"; items wait for the requested start {order['requestedStartDate']}" if later else ""
     notes.append(note(f"acknowledged → inProgress: validated against the catalog{when}"))
-    return await _save(engine, unit, order)
+    return await save_order(engine, unit, order)
 
 
 async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -> None:
@@ -149,13 +153,13 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
     if start is not None and start > time.time():
         await unit.schedule(ORDER_QUEUE, order["id"], start)
         return
-    ctx = StepContext(engine, unit, view, order)
+    ctx = StepContext(engine, unit, order, view)
     for item in order["productOrderItem"]:
         if item.get("state") == "pending":
             item["state"] = "inProgress"
         if item.get("state") == "held":  # an operator released the held order
             await FULFILLER.resume(ctx, item)
-            _set_items([item], "inProgress", only={"held"})
+            set_items([item], "inProgress", only={"held"})
             order.setdefault("note", []).append(note(f"item {item['id']} held → inProgress: released"))
         if item.get("state") != "inProgress":
             continue
@@ -165,7 +169,7 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
             outcome = "failed"
             order.setdefault("note", []).append(note(f"item {item['id']} failed: {exc}"))
         if outcome in ITEM_TERMINAL or outcome == "held":
-            _set_items([item], outcome, only={"inProgress", "pending", "acknowledged"})
+            set_items([item], outcome, only={"inProgress", "pending", "acknowledged"})
         if outcome == "held":
             order.setdefault("note", []).append(
                 note(f"item {item['id']} held: its service order waits for an operator")
@@ -176,71 +180,4 @@ async def _progress(engine: Engine, unit: Unit, view: CatalogView, order: Doc) -
         if final in TERMINAL:
             order["completionDate"] = now_iso()
         order.setdefault("note", []).append(note(f"inProgress → {final}"))
-    await _save(engine, unit, order)
-
-
-async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
-    cancels = engine.resource(PRODUCT_ORDERING, "cancelProductOrder")
-    row = await unit.tx.get(cancels.kind, cancel_id)
-    if row is None:
-        return
-    cancel: Doc = orjson.loads(row.doc)
-    if cancel["state"] in ("done", "terminatedWithError"):
-        return
-    order_id = (cancel.get("productOrder") or {}).get("id")
-    found = await load(unit, _orders(engine), order_id)
-
-    async def finish(state: str, reason: str | None = None) -> None:
-        def change(doc: Doc) -> Doc:
-            doc["state"] = state
-            if state == "done":
-                doc["effectiveCancellationDate"] = now_iso()
-            elif reason:
-                doc["cancellationReason"] = f"{doc.get('cancellationReason') or ''} [refused: {reason}]".strip()
-            return doc
-
-        if cancel["state"] == "acknowledged":
-            await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
-        await cancels.update(cancel_id, change, unit=unit)
-
-    if found is None:
-        await finish("terminatedWithError", f"product order {order_id!r} does not exist")
-        return
-    order: Doc = found
-    previous = order["state"]
-    if previous in TERMINAL or (
-        previous in ("assessingCancellation", "pendingCancellation") and cancel["state"] != "inProgress"
-    ):
-        await finish("terminatedWithError", f"too late: the order is {previous}")
-        return
-    if previous in ("acknowledged", "inProgress", "pending", "held"):
-        order.setdefault("note", []).append(
-            note(f"{previous} → assessingCancellation: cancellation {cancel_id} requested")
-        )
-        order["state"] = "assessingCancellation"
-        order = await _save(engine, unit, order)
-        order["note"].append(note("assessingCancellation → pendingCancellation: stopping work in progress"))
-        order["state"] = "pendingCancellation"
-        order = await _save(engine, unit, order)
-        if cancel["state"] == "acknowledged":
-            cancel = orjson.loads(
-                orjson.dumps((await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit))[0])
-            )
-    ctx = StepContext(engine, unit, CatalogView(engine, unit, partner_of(order)), order)
-    running = False
-    for item in order["productOrderItem"]:
-        if item.get("state") in ("acknowledged", "inProgress", "pending", "held"):
-            running |= not await FULFILLER.cancel(ctx, item)
-    if running:
-        return  # woken again when the service orders it cancelled end
-    for item in order["productOrderItem"]:
-        if item.get("state") == "completed":
-            await FULFILLER.compensate(ctx, item)
-    _set_items(order["productOrderItem"], "cancelled", only={"acknowledged", "inProgress", "pending", "held"})
-    order["state"] = "cancelled"
-    order["cancellationDate"] = now_iso()
-    if cancel.get("cancellationReason"):
-        order["cancellationReason"] = cancel["cancellationReason"]
-    order["note"].append(note("pendingCancellation → cancelled"))
-    await _save(engine, unit, order)
-    await finish("done")
+    await save_order(engine, unit, order)

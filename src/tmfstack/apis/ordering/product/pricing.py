@@ -21,9 +21,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .characteristics import default_characteristics, value_matches
-from .common import parse_time, period_covers, walk_items
-from .view import CatalogView
+from ...catalog.characteristics import default_characteristics, value_matches
+from ...catalog.rules import parse_time, period_covers, walk_items
+from ...catalog.view import CatalogView
 
 Doc = dict[str, Any]
 

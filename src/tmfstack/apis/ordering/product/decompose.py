@@ -25,24 +25,23 @@ from typing import Any
 
 from ....engine.access import with_partner
 from ...catalog.chain import DEPENDS_ON, is_rfs, map_characteristics, related
-from .. import som
-from ..flow import (
+from ...catalog.characteristics import default_characteristics, plan_change
+from ...catalog.rules import walk_items
+from ...catalog.view import CatalogView
+from ...documents import customer_of, ref
+from ..service.steps import process_service_order
+from ..shared import (
     PRODUCT_ORDER_QUEUE,
     SERVICE_INVENTORY,
     SERVICE_ORDER_QUEUE,
     SERVICE_ORDERING,
+    StepContext,
     ensure,
-    load,
-    ref,
     save,
-    service,
     stable_id,
 )
 from ..states import TERMINAL
-from .characteristics import default_characteristics, plan_change
-from .common import walk_items
-from .fulfil import DirectFulfiller, ItemFailed, StepContext
-from .view import CatalogView, customer_of
+from .fulfil import DirectFulfiller, ItemFailed
 
 Doc = dict[str, Any]
 
@@ -56,11 +55,11 @@ class ChainFulfiller:
         self.direct = DirectFulfiller()
 
     def _orders(self, ctx: StepContext) -> Any:
-        return service(ctx.engine, SERVICE_ORDERING, "serviceOrder")
+        return ctx.svc(SERVICE_ORDERING, "serviceOrder")
 
     async def fulfil(self, ctx: StepContext, item: Doc) -> str:
         orders = self._orders(ctx)
-        so = await load(ctx.unit, orders, service_order_id(ctx.order["id"], item["id"]))
+        so = await orders.read(service_order_id(ctx.order["id"], item["id"]), ctx.unit, track=True)
         if so is None:
             lines = await self._lines(ctx, item)
             if not lines:
@@ -70,8 +69,8 @@ class ChainFulfiller:
             with ctx.unit.claiming((SERVICE_ORDER_QUEUE, so_id), (PRODUCT_ORDER_QUEUE, ctx.order["id"])):
                 await ensure(ctx.unit, orders, body)
                 # what can be done at once (pools, an activation answered at once) commits with this step
-                await som.process_service_order(ctx.engine, ctx.unit, so_id, ctx.view)
-            so = await load(ctx.unit, orders, so_id)
+                await process_service_order(ctx.engine, ctx.unit, so_id, ctx.view)
+            so = await orders.read(so_id, ctx.unit, track=True)
             assert so is not None
         state = so["state"]
         if state == "held":
@@ -87,14 +86,14 @@ class ChainFulfiller:
     async def resume(self, ctx: StepContext, item: Doc) -> None:
         """The product order was released: release its held service order too."""
         orders = self._orders(ctx)
-        so = await load(ctx.unit, orders, service_order_id(ctx.order["id"], item["id"]))
+        so = await orders.read(service_order_id(ctx.order["id"], item["id"]), ctx.unit, track=True)
         if so is not None and so["state"] == "held":
             await save(ctx.unit, orders, {**so, "state": "inProgress"})  # its on_update wakes the SOM
 
     async def cancel(self, ctx: StepContext, item: Doc) -> bool:
         """Cancel the item's open service order; True once nothing of it is still running."""
         orders = self._orders(ctx)
-        so = await load(ctx.unit, orders, service_order_id(ctx.order["id"], item["id"]))
+        so = await orders.read(service_order_id(ctx.order["id"], item["id"]), ctx.unit, track=True)
         if so is None or so["state"] in TERMINAL:
             return True
         body = {
@@ -102,12 +101,12 @@ class ChainFulfiller:
             "serviceOrder": {**ref(so), "@referredType": "ServiceOrder"},
             "cancellationReason": f"product order {ctx.order['id']} cancelled",
         }
-        await ensure(ctx.unit, service(ctx.engine, SERVICE_ORDERING, "cancelServiceOrder"), body)
+        await ensure(ctx.unit, ctx.svc(SERVICE_ORDERING, "cancelServiceOrder"), body)
         return False
 
     async def compensate(self, ctx: StepContext, item: Doc) -> None:
         """Undo a completed item of a cancelled order: its services are deleted, its product terminated."""
-        so = await load(ctx.unit, self._orders(ctx), service_order_id(ctx.order["id"], item["id"]))
+        so = await self._orders(ctx).read(service_order_id(ctx.order["id"], item["id"]), ctx.unit, track=True)
         if so is not None and item.get("action") == "add":
             await self._undo_delivered(ctx, item, so)
         await self.direct.compensate(ctx, item)
@@ -233,7 +232,7 @@ class ChainFulfiller:
         if product is None:
             return []
         realizing = await self._realized_by(ctx, product)
-        inventory = service(ctx.engine, SERVICE_INVENTORY, "service")
+        inventory = ctx.svc(SERVICE_INVENTORY, "service")
         lines = []
         wanted = item.get("product") or {}
         spec_id = (product.get("productSpecification") or {}).get("id", "")
@@ -243,7 +242,7 @@ class ChainFulfiller:
             spec = await ctx.view.specification(spec_id)
             asked = [*plan_change(spec, product.get("productCharacteristic") or [], new_offering), *asked]
         for service_ref in realizing:
-            current = await load(ctx.unit, inventory, service_ref["id"])
+            current = await inventory.read(service_ref["id"], ctx.unit, track=True)
             if current is None or current.get("state") == "terminated":
                 continue
             line: Doc = {"id": str(len(lines) + 1), "action": item["action"], "service": {"id": current["id"]}}

@@ -24,10 +24,10 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
-from ..flow import note
-from .common import walk_items
+from ...catalog.rules import walk_items
+from ...catalog.view import CatalogView
+from ..shared import note
 from .pricing import _decimal, compare, order_totals, price_order
-from .view import CatalogView
 
 Doc = dict[str, Any]
 

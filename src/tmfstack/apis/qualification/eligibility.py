@@ -22,15 +22,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ...geography.places import Reference, locate, reference
-from ...geography.serviceability import Capacity, check
-from ...party.directory import Directory
-from .characteristics import default_characteristics
-from .common import Doc, Problem, _dicts, _label, _ref_id, parse_time, walk_items
-from .view import customer_of
+from ..catalog.characteristics import default_characteristics
+from ..catalog.rules import Doc, Problem, _dicts, _label, _ref_id, parse_time, walk_items
+from ..documents import customer_of
+from ..geography.places import Reference, locate, reference
+from ..geography.serviceability import Capacity, check
+from ..party.directory import Directory
 
 if TYPE_CHECKING:
-    from .view import CatalogView
+    from ..catalog.view import CatalogView
 
 QUALIFICATION = "tmf679"
 
@@ -42,7 +42,7 @@ def _place_of(item: Doc) -> Doc | None:
 
 
 @dataclass
-class Market:
+class EligibilityCache:
     """What eligibility reads, loaded lazily once per order."""
 
     view: CatalogView
@@ -55,7 +55,7 @@ class Market:
     _regions: dict[str, str | None] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, order: Doc, view: CatalogView, customer_id: str | None) -> Market:
+    def of(cls, order: Doc, view: CatalogView, customer_id: str | None) -> EligibilityCache:
         channels = {c["id"] for c in _dicts(order.get("channel")) if isinstance(c.get("id"), str)}
         start = order.get("requestedStartDate") if isinstance(order.get("requestedStartDate"), str) else None
         return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx, view.partner), start)
@@ -78,7 +78,7 @@ class Market:
         return self._regions[key]
 
 
-async def eligibility(item_id: str | None, item: Doc, offering: Doc, market: Market) -> list[Problem]:
+async def eligibility(item_id: str | None, item: Doc, offering: Doc, market: EligibilityCache) -> list[Problem]:
     who = _label(offering, offering.get("id"))
     problems = []
     allowed_channels = {c.get("id") for c in _dicts(offering.get("channel"))} - {None}
@@ -108,7 +108,9 @@ async def eligibility(item_id: str | None, item: Doc, offering: Doc, market: Mar
     return problems
 
 
-async def _place_problems(item_id: str | None, item: Doc, who: str, regions: set[str], market: Market) -> list[Problem]:
+async def _place_problems(
+    item_id: str | None, item: Doc, who: str, regions: set[str], market: EligibilityCache
+) -> list[Problem]:
     ref = await market.ref()
     names = ", ".join(ref.name_of(ref.regions, r) for r in sorted(regions))
     place = _place_of(item)
@@ -123,7 +125,7 @@ async def _place_problems(item_id: str | None, item: Doc, who: str, regions: set
     return []
 
 
-async def party_problems(order: Doc, market: Market) -> list[Problem]:
+async def party_problems(order: Doc, market: EligibilityCache) -> list[Problem]:
     refs = list(_dicts(order.get("relatedParty")))
     for item in walk_items(order.get("productOrderItem") or ()):
         product = item.get("product") if isinstance(item.get("product"), dict) else {}
@@ -131,7 +133,7 @@ async def party_problems(order: Doc, market: Market) -> list[Problem]:
     return [Problem(None, code, message) for code, message in await market.directory.problems(refs)]
 
 
-async def service_problems(item_id: str | None, item: Doc, offering: Doc, market: Market) -> list[Problem]:
+async def service_problems(item_id: str | None, item: Doc, offering: Doc, market: EligibilityCache) -> list[Problem]:
     """Technical serviceability of the item's services at its place (when it names one and
     coverage data is loaded), so that an order does not fail late in fulfilment."""
     place = _place_of(item)

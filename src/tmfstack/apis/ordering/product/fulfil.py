@@ -18,21 +18,18 @@ item later), or raises ``ItemFailed`` with a reason.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
-
-import orjson
 
 from ....clock import now_iso
 from ....engine.access import with_partner
 from ....errors import TmfError
-from .characteristics import default_characteristics, merge_characteristics, plan_change
-from .view import PRODUCT_INVENTORY, CatalogView, customer_of
+from ...catalog.characteristics import default_characteristics, merge_characteristics, plan_change
+from ...catalog.view import PRODUCT_INVENTORY
+from ...documents import customer_of
+from ..shared import StepContext
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
     from ....engine.service import ResourceService
-    from ....engine.unit import Unit
 
 Doc = dict[str, Any]
 _NAMESPACE = uuid.UUID("5d0f4c1e-7a52-4c8e-9d8e-2f1c3b6a9e10")
@@ -40,14 +37,6 @@ _NAMESPACE = uuid.UUID("5d0f4c1e-7a52-4c8e-9d8e-2f1c3b6a9e10")
 
 class ItemFailed(Exception):
     """The item cannot be fulfilled; the message is recorded on the order."""
-
-
-@dataclass
-class StepContext:
-    engine: Engine
-    unit: Unit
-    view: CatalogView
-    order: Doc
 
 
 class Fulfiller(Protocol):
@@ -206,8 +195,8 @@ class DirectFulfiller:
         products = self._products(ctx)
         ref = [self._order_ref(ctx, item)] if item else []
         for child in (await ctx.view.product(target) or {}).get("product") or []:
-            current = await ctx.unit.tx.get(products.kind, child.get("id", ""))
-            if current is not None and orjson.loads(current.doc).get("status") in ("active", "suspended"):
+            current = await products.read(child.get("id", ""), ctx.unit)
+            if current is not None and current.get("status") in ("active", "suspended"):
                 await self.terminate(ctx, child["id"], item)
 
         def pending(doc: Doc) -> Doc:
@@ -232,6 +221,6 @@ class DirectFulfiller:
         for child in item.get("productOrderItem") or []:
             await self.compensate(ctx, child)
         target = product_id(ctx.order["id"], item["id"])
-        current = await ctx.unit.tx.get(self._products(ctx).kind, target)
-        if current is not None and orjson.loads(current.doc).get("status") in ("active", "suspended"):
+        current = await self._products(ctx).read(target, ctx.unit)
+        if current is not None and current.get("status") in ("active", "suspended"):
             await self.terminate(ctx, target)

@@ -1,4 +1,5 @@
-"""What the order rules share: the ``Problem`` they report and small readers of TMF documents."""
+"""What rules against the catalog (order validation, qualification, pricing) share: the
+``Problem`` they report and small readers of TMF documents."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ....clock import parse_time
+from ...clock import parse_time
 
 Doc = dict[str, Any]
 
