@@ -20,7 +20,7 @@ FORBIDDEN = {
     "events": {"engine", "apis", "web", "auth"},
     "engine": {"apis", "web", "auth"},
     "auth": {"engine", "apis", "web", "events", "tmf630"},
-    "apis": {"web", "auth"},
+    "apis": {"web", "auth", "store"},  # domain code reads through the engine (engine/lookup.py)
 }
 
 
@@ -73,17 +73,6 @@ INTERFACES: dict[str, set[str]] = {
     "inventory": {"inventory.pools", "inventory.tmf638"},
     "geography": {"geography.places", "geography.serviceability"},
     "party": {"party.directory"},
-}
-
-#: families whose domain code reads other resources through the engine (``engine/lookup.py``)
-#: and never imports the store
-STORE_FREE = {"ordering", "qualification", "activation"}
-#: modules of other families still importing the store: this list only shrinks
-STORE_STILL = {
-    "apis/geography/places.py",
-    "apis/geography/serviceability.py",
-    "apis/inventory/pools.py",
-    "apis/party/directory.py",
 }
 
 
@@ -147,16 +136,6 @@ def test_families_do_not_import_each_other_in_a_cycle() -> None:
 
     cycles = [" → ".join(c) for family in sorted(graph) if (c := reach(family, family, (family,)))]
     assert not cycles, "\n".join(cycles)
-
-
-def test_domain_code_reads_through_the_engine_not_the_store() -> None:
-    offenders = []
-    for path in sorted(APIS.rglob("*.py")):
-        name = str(path.relative_to(PKG))
-        if any(t[0] == "store" for t in _targets(path)) and name not in STORE_STILL:
-            offenders.append(name)
-    assert not offenders, "import the store (use engine.resource(...).read/find): " + ", ".join(offenders)
-    assert not {n for n in STORE_STILL if n.split("/")[1] in STORE_FREE}
 
 
 def test_family_checker_sees_imports() -> None:

@@ -98,7 +98,7 @@ class Store:
     def locate(self, place: Doc) -> places.Area | None:
         async def go() -> places.Area | None:
             async with self.engine.unit() as unit:
-                return await places.locate(self.engine, unit.tx, place)
+                return await places.locate(self.engine, unit, place)
 
         return self.run(go())
 

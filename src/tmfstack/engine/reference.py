@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
-from ..store.base import Tx
 from ..tmf import Doc
 from .unit import Unit
 
@@ -23,15 +22,6 @@ if TYPE_CHECKING:
     from .registry import Engine
 
 T = TypeVar("T")
-#: what domain reads run in: a unit (a caller still holding only its transaction is accepted
-#: while the APIs that call with ``unit.tx`` move to passing the unit)
-Scope = Unit | Tx
-
-
-def as_unit(scope: Scope) -> Unit:
-    """``scope`` as a unit: domain reads take a unit; a caller that still holds only its
-    transaction gets one around it (reads only: nothing is recorded on it for after commit)."""
-    return scope if isinstance(scope, Unit) else Unit(scope)
 
 
 class ReferenceData:
@@ -40,21 +30,21 @@ class ReferenceData:
         #: (data set, key) -> (version, parsed value) of ``cached`` entries
         self._cache: dict[tuple[str, str], tuple[int, Any]] = {}
 
-    async def _entry(self, dataset: str, key: str, unit: Scope | None) -> tuple[int, bytes] | None:
+    async def _entry(self, dataset: str, key: str, unit: Unit | None) -> tuple[int, bytes] | None:
         if unit is None:
             async with self.engine.unit() as own:
                 return await self._entry(dataset, key, own)
-        entry = await as_unit(unit).tx.reference_get(dataset, key)
+        entry = await unit.tx.reference_get(dataset, key)
         return (entry.version, entry.doc) if entry is not None else None
 
-    async def get(self, dataset: str, key: str, unit: Scope | None = None) -> Doc | None:
+    async def get(self, dataset: str, key: str, unit: Unit | None = None) -> Doc | None:
         entry = await self._entry(dataset, key, unit)
         if entry is None:
             return None
         doc: Doc = orjson.loads(entry[1])
         return doc
 
-    async def cached(self, dataset: str, key: str, parse: Callable[[Doc], T], unit: Scope | None = None) -> T | None:
+    async def cached(self, dataset: str, key: str, parse: Callable[[Doc], T], unit: Unit | None = None) -> T | None:
         """``parse`` of the entry, computed once per stored version (None: there is no entry)."""
         entry = await self._entry(dataset, key, unit)
         if entry is None:
@@ -67,8 +57,8 @@ class ReferenceData:
         self._cache[(dataset, key)] = (entry[0], value)
         return value
 
-    async def put(self, unit: Scope, dataset: str, key: str, doc: Doc) -> None:
-        await as_unit(unit).tx.reference_put(dataset, key, orjson.dumps(doc))
+    async def put(self, unit: Unit, dataset: str, key: str, doc: Doc) -> None:
+        await unit.tx.reference_put(dataset, key, orjson.dumps(doc))
 
-    async def delete(self, unit: Scope, dataset: str, key: str) -> bool:
-        return await as_unit(unit).tx.reference_delete(dataset, key)
+    async def delete(self, unit: Unit, dataset: str, key: str) -> bool:
+        return await unit.tx.reference_delete(dataset, key)

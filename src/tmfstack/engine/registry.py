@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -67,6 +68,15 @@ class Engine:
         self._wake_tasks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shared: dict[Callable[[Engine], Any], Any] = {}
+        self._secrets: dict[str, bytes] = {}
+
+    async def secret(self, name: str) -> bytes:
+        """A random 32-byte secret of this installation, made once and kept in the store, so every
+        replica and every restart uses the same one (e.g. the key activation callbacks are signed with)."""
+        found = self._secrets.get(name)
+        if found is None:
+            found = self._secrets[name] = bytes.fromhex(await self.store.meta_setdefault(name, secrets.token_hex(32)))
+        return found
 
     def shared(self, make: Callable[[Engine], T]) -> T:
         """The one object ``make`` builds for this engine, built at first use (e.g. the activation

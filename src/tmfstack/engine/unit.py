@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
-from ..store.base import HubRow, Tx
+from ..store.base import HubRow, Task, Tx
 
 
 @dataclass
@@ -38,6 +38,10 @@ class Unit:
         if found is None:
             found = self.hubs[event_api] = await self.tx.hubs(event_api)
         return found
+
+    async def finish_task(self, task: Task) -> None:
+        """Mark ``task`` done with this unit (a task handler outside a unit finishes it in its own)."""
+        await self.tx.finish_task(task)
 
     async def schedule(self, queue: str, key: str, due: float) -> None:
         """Ask for ``queue``'s handler to run for ``key`` at ``due`` (epoch seconds), durably."""

@@ -12,22 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import secrets
-import weakref
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
 
 META_KEY = "activation-callback-key"
-_keys: weakref.WeakKeyDictionary[object, bytes] = weakref.WeakKeyDictionary()
-
-
-async def _key(engine: Engine) -> bytes:
-    found = _keys.get(engine.store)
-    if found is None:
-        found = _keys[engine.store] = bytes.fromhex(await engine.store.meta_setdefault(META_KEY, secrets.token_hex(32)))
-    return found
 
 
 def _sign(key: bytes, monitor_id: str) -> str:
@@ -36,11 +26,13 @@ def _sign(key: bytes, monitor_id: str) -> str:
 
 
 async def callback_url(engine: Engine, monitor_id: str) -> str:
-    return f"{engine.public_url}/activation/callback/{monitor_id}?sig={_sign(await _key(engine), monitor_id)}"
+    return (
+        f"{engine.public_url}/activation/callback/{monitor_id}?sig={_sign(await engine.secret(META_KEY), monitor_id)}"
+    )
 
 
 async def signed(engine: Engine, monitor_id: str, signature: str | None) -> bool:
     """Whether ``signature`` is the one this server put in the monitor's callback URL."""
     if not signature:
         return False
-    return hmac.compare_digest(_sign(await _key(engine), monitor_id), signature)
+    return hmac.compare_digest(_sign(await engine.secret(META_KEY), monitor_id), signature)

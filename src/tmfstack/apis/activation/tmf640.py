@@ -237,7 +237,7 @@ async def activation_step(engine: Engine, task: Task) -> None:
     chosen = adapter(engine)
     if not isinstance(chosen, HttpAdapter):
         async with engine.unit() as unit:
-            await unit.tx.finish_task(task)
+            await unit.finish_task(task)
             await simulated_step(engine, unit, task.key)
         return
     monitor = await _monitors(engine).read(task.key)
@@ -246,7 +246,7 @@ async def activation_step(engine: Engine, task: Task) -> None:
     if monitor and monitor["state"] == "inProgress" and "response" not in monitor:
         outcome, accepted = await _call(engine, chosen, monitor, task)
     async with engine.unit() as unit:
-        await unit.tx.finish_task(task)
+        await unit.finish_task(task)
         if outcome is not None:
             await finish(engine, unit, task.key, outcome)
         elif accepted:

@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, Any
 
 from ... import limits
 from ...clock import iso, now_iso, parse_time
-from ...engine.reference import Scope
 from ...errors import BadRequest
 from ...tmf import Doc
 
@@ -152,7 +151,7 @@ def _header(doc: Doc) -> Reference:
     )
 
 
-async def reference(engine: Engine, unit: Scope | None = None) -> Reference:
+async def reference(engine: Engine, unit: Unit | None = None) -> Reference:
     """The loaded header (empty when nothing was loaded), parsed once per stored version."""
     return await engine.reference.cached(HEADER, _HEADER_ID, _header, unit) or Reference()
 
@@ -178,7 +177,7 @@ def _area(doc: Doc) -> Area:
     )
 
 
-async def locate(engine: Engine, unit: Scope, place: Doc | None) -> Area | None:
+async def locate(engine: Engine, unit: Unit, place: Doc | None) -> Area | None:
     """The area a place lies in: an address by street (its house-number range), else its
     postcode; a place by id is an area of the data set, or a region."""
     if not isinstance(place, dict):

@@ -21,13 +21,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ...clock import parse_time
-from ...engine.reference import Scope, as_unit
 from ...tmf import Doc
 from ..inventory import pools
 from .places import Area, Reference, describe, locate, reference
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
+    from ...engine.unit import Unit
 
 
 @dataclass
@@ -68,8 +68,8 @@ def wanted_speeds(ref: Reference, characteristics: Any) -> dict[str, float]:
 class Capacity:
     """Whether pools have a free resource, read once per check (a qualification may ask many times)."""
 
-    def __init__(self, engine: Engine, unit: Scope) -> None:
-        self.engine, self.unit = engine, as_unit(unit)
+    def __init__(self, engine: Engine, unit: Unit) -> None:
+        self.engine, self.unit = engine, unit
         self._free: dict[str, bool | None] = {}
 
     async def free(self, pool_id: str) -> bool | None:
@@ -121,7 +121,7 @@ def _later(reasons: list[tuple[str, str]]) -> bool:
 
 async def check(
     engine: Engine,
-    unit: Scope,
+    unit: Unit,
     spec: Doc,
     place: Doc | None,
     characteristics: Any = None,
@@ -193,7 +193,7 @@ async def _alternates(
 
 
 async def available_here(
-    engine: Engine, unit: Scope, place: Doc, wanted: str | None = None
+    engine: Engine, unit: Unit, place: Doc, wanted: str | None = None
 ) -> tuple[Area | None, list[Doc]]:
     """What can be delivered at ``place`` (TMF645 query): one entry per service specification,
     on its best technology there."""

@@ -20,7 +20,6 @@ from contextlib import suppress
 from typing import TYPE_CHECKING, Any
 
 from ...engine import access
-from ...engine.reference import Scope, as_unit
 from ...errors import NotFound, StaleVersion, Unprocessable
 from ...tmf import Doc
 
@@ -72,9 +71,9 @@ async def free_count(engine: Engine, spec_id: str) -> int:
     return await resources(engine).count_where(_free(spec_id))
 
 
-async def has_free(engine: Engine, unit: Scope, spec_id: str) -> bool:
+async def has_free(engine: Engine, unit: Unit, spec_id: str) -> bool:
     """Whether any resource of ``spec_id`` is free: one row read, where counting walks them all."""
-    return bool(await resources(engine).find_raw(_free(spec_id), as_unit(unit), limit=1))
+    return bool(await resources(engine).find_raw(_free(spec_id), unit, limit=1))
 
 
 #: categories of resources that are not pool stock (see rom._outside): given back, they rest

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ...engine import access
-from ...engine.reference import Scope, as_unit
 from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
+    from ...engine.unit import Unit
 
 PARTY = "tmf632"
 PARTY_ROLES = "tmf669"
@@ -41,9 +41,9 @@ class KnownParty:
 class Directory:
     """Party lookups inside one unit of work, cached (an order names its customer many times)."""
 
-    def __init__(self, engine: Engine, unit: Scope, partner: str | None = None) -> None:
+    def __init__(self, engine: Engine, unit: Unit, partner: str | None = None) -> None:
         """``partner``: look up parties as that partner sees them (another's customer is unknown to it)."""
-        self.engine, self.unit, self.partner = engine, as_unit(unit), partner
+        self.engine, self.unit, self.partner = engine, unit, partner
         self._found: dict[str, KnownParty | None] = {}
 
     async def find(self, party_id: str) -> KnownParty | None:

@@ -58,11 +58,11 @@ class EligibilityCache:
     def of(cls, order: Doc, view: CatalogView, customer_id: str | None) -> EligibilityCache:
         channels = {c["id"] for c in _dicts(order.get("channel")) if isinstance(c.get("id"), str)}
         start = order.get("requestedStartDate") if isinstance(order.get("requestedStartDate"), str) else None
-        return cls(view, customer_id, channels, Directory(view.engine, view.unit.tx, view.partner), start)
+        return cls(view, customer_id, channels, Directory(view.engine, view.unit, view.partner), start)
 
     async def ref(self) -> Reference:
         if self._ref is None:
-            self._ref = await reference(self.view.engine, self.view.unit.tx)
+            self._ref = await reference(self.view.engine, self.view.unit)
         return self._ref
 
     async def segments(self) -> set[str]:
@@ -73,7 +73,7 @@ class EligibilityCache:
     async def region(self, place: Doc) -> str | None:
         key = repr(sorted(place.items()))
         if key not in self._regions:
-            area = await locate(self.view.engine, self.view.unit.tx, place)
+            area = await locate(self.view.engine, self.view.unit, place)
             self._regions[key] = area.region if area else None
         return self._regions[key]
 
@@ -142,7 +142,7 @@ async def service_problems(item_id: str | None, item: Doc, offering: Doc, market
     view = market.view
     spec = await view.specification(_ref_id(offering, "productSpecification"))
     problems = []
-    capacity = Capacity(view.engine, view.unit.tx)
+    capacity = Capacity(view.engine, view.unit)
     product = item.get("product") if isinstance(item.get("product"), dict) else {}
     # the speeds the product will have: those asked for, else the offering's defaults
     chars = default_characteristics(spec, _dicts(product.get("productCharacteristic")), offering)
@@ -150,7 +150,7 @@ async def service_problems(item_id: str | None, item: Doc, offering: Doc, market
         cfs = await view.service_spec(ref.get("id"))
         if cfs is None:
             continue
-        verdict = await check(view.engine, view.unit.tx, cfs, place, chars, market.start, capacity=capacity)
+        verdict = await check(view.engine, view.unit, cfs, place, chars, market.start, capacity=capacity)
         if verdict.result != "qualified":
             reasons = " ".join(label for _, label in verdict.reasons)
             problems.append(

@@ -74,7 +74,7 @@ def _stamp(engine: Engine, doc: Doc) -> datetime:
 
 
 async def _no_data(engine: Engine, unit: Unit, doc: Doc, items: list[Doc]) -> bool:
-    if (await reference(engine, unit.tx)).loaded:
+    if (await reference(engine, unit)).loaded:
         return False
     _stamp(engine, doc)
     doc["state"] = "terminatedWithError"
@@ -122,7 +122,7 @@ async def _verdict(engine: Engine, unit: Unit, view: ChainView, doc: Doc, item: 
     wanted = item.get("expectedServiceAvailabilityDate")
     return await check(
         engine,
-        unit.tx,
+        unit,
         spec,
         place,
         service.get("serviceCharacteristic"),
@@ -136,9 +136,9 @@ async def answer_check(engine: Engine, unit: Unit, doc: Doc) -> None:
     items = doc.get("serviceQualificationItem") or []
     if await _no_data(engine, unit, doc, items):
         return
-    data = await reference(engine, unit.tx)
+    data = await reference(engine, unit)
     view = ChainView(engine, unit)
-    capacity = Capacity(engine, unit.tx)
+    capacity = Capacity(engine, unit)
     answered = _stamp(engine, doc)
     results = []
     for item in items:
@@ -178,14 +178,14 @@ async def _proposal(view: ChainView, names: dict[str, str], n: int, alt: Doc, an
 async def answer_query(engine: Engine, unit: Unit, doc: Doc) -> None:
     if await _no_data(engine, unit, doc, []):
         return
-    data = await reference(engine, unit.tx)
+    data = await reference(engine, unit)
     view = ChainView(engine, unit)
     answered = _stamp(engine, doc)
     criteria = _service(doc["searchCriteria"])
     only = (criteria.get("serviceSpecification") or {}).get("id")
     place = _first_place(criteria)
     wanted = doc["searchCriteria"].get("expectedServiceAvailabilityDate")
-    _, found = await available_here(engine, unit.tx, place or {}, wanted)
+    _, found = await available_here(engine, unit, place or {}, wanted)
     items: list[Doc] = []
     for entry in found:
         if only and entry["spec"] != only:
