@@ -37,6 +37,9 @@ OnCreate = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
 #: completes a new document from stored state before it is written (e.g. allocates from a pool)
 BeforeInsert = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
 OnUpdate = Callable[["ResourceService", "Unit", Doc, Doc], Awaitable[None]]
+#: a create body the resource's domain rules accept, for the generic API tests (tests/api); may make
+#: what the body refers to through the engine (e.g. a pool to check availability in)
+Sample = Callable[["ResourceService"], Awaitable[Doc]]
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,15 @@ class ResourceDecl:
     ownership: Ownership | None = None
     #: an API's own rule for clients' creates, changes and deletes (e.g. TMF640 requests name a TMF638 service)
     client_check: ClientCheck | None = None
+    #: the resource this one lives under (``/topic/{topicId}/event``: "topic"), see engine/nested.py
+    parent: str | None = None
+    #: where a body made from the create schema's required attributes is refused (tests/api)
+    sample: Sample | None = None
+
+    @property
+    def path(self) -> str:
+        """Its key in ``ApiDecl.resources`` and the contract: "topic", or "topic/event" under a parent."""
+        return f"{self.parent}/{self.name}" if self.parent else self.name
 
     @property
     def entity_name(self) -> str:
@@ -124,8 +136,8 @@ class ApiDecl:
         partner_access: str = "none",
     ) -> ApiDecl:
         loaded = load_contract(contract)
-        table = {r.name: r for r in resources}
-        missing = set(table) - set(loaded.operations)
+        table = {r.path: r for r in resources}
+        missing = {path for path in table if loaded.served(path) is None}
         if missing:
             raise ValueError(f"{key}: resources not in the spec: {sorted(missing)}")
         if partner_access not in ("none", "read", "write"):

@@ -14,6 +14,7 @@ from ..settings import Settings
 from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
+from .nested import service_for
 from .service import ResourceService
 from .unit import Unit
 
@@ -47,7 +48,7 @@ class Engine:
         self.options: dict[str, Any] = dict(options or {})
         self.apis = {api.root: api for api in apis}
         self.services: dict[str, dict[str, ResourceService]] = {
-            api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
+            api.root: {name: service_for(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
         self._wake: Callable[[], None] | None = None
