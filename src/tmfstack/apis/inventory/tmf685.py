@@ -29,6 +29,7 @@ from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
 from . import pools
+from .samples import availability_check
 
 CATALOG = "/tmf-api/resourceCatalog/v4"
 RESERVATION = StateMachine(
@@ -185,6 +186,6 @@ API = ApiDecl.build(
             patch_rules=[reservation_patch],
             on_update=released,
         ),
-        ResourceDecl("availabilityCheck", stamp=None, before_insert=check_availability),
+        ResourceDecl("availabilityCheck", stamp=None, before_insert=check_availability, sample=availability_check),
     ],
 )

@@ -13,6 +13,7 @@ from ...engine.lifecycle import StateMachine
 from . import rom
 from .flow import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
 from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .samples import resource_order
 from .states import ORDER
 
 CANCEL = StateMachine(
@@ -45,6 +46,7 @@ API = ApiDecl.build(
             on_create=schedule_on_create(RESOURCE_ORDER_QUEUE),
             on_update=schedule_on_release(RESOURCE_ORDER_QUEUE),
             can_delete=can_delete,
+            sample=resource_order,
         ),
         ResourceDecl(
             "cancelResourceOrder",
