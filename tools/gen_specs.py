@@ -7,6 +7,13 @@ prose (descriptions and examples), which is what the engine validates against.
 
     python tools/gen_specs.py            # regenerate the contract of every spec an API module names
     python tools/gen_specs.py --check    # exit 1 when a generated file is stale
+
+Paths map to resources by shape, and a path of any other shape stops the run (exit 2, naming
+it): nothing is dropped or folded silently.
+
+    /<resource>, /<resource>/{id}                          -> resources[<resource>]
+    /<parent>/{parentId}/<child>, .../<child>/{id}          -> subResources[<parent>][<child>]
+    /listener/<eventName>                                   -> events
 """
 
 from __future__ import annotations
@@ -101,22 +108,58 @@ def _sanitise(definitions: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return fix(definitions), sorted(missing)
 
 
+class UnmappedPath(ValueError):
+    """A path of the official file that no rule of ``_place`` maps: the run stops, naming it."""
+
+
+def _is_param(segment: str) -> bool:
+    return len(segment) > 2 and segment.startswith("{") and segment.endswith("}")
+
+
+def _is_name(segment: str) -> bool:
+    return bool(segment) and not _is_param(segment) and "{" not in segment and "}" not in segment
+
+
+def _place(path: str) -> tuple[str, str | None, bool]:
+    """(resource, parent or None, item path?) of a path; raises UnmappedPath for any other shape."""
+    parts = path.strip("/").split("/")
+    shape = [_is_name(p) for p in parts]
+    params = [_is_param(p) for p in parts]
+    if len(parts) in (1, 2) and shape[0] and all(params[1:]):
+        return parts[0], None, len(parts) == 2
+    if len(parts) in (3, 4) and shape[0] and params[1] and shape[2] and all(params[3:]):
+        return parts[2], parts[0], len(parts) == 4
+    raise UnmappedPath(
+        f"cannot map path {path!r}: expected /<resource>[/{{id}}] or /<parent>/{{parentId}}/<child>[/{{id}}]"
+    )
+
+
 def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
     resources: dict[str, dict[str, Any]] = {}
+    children: dict[str, dict[str, dict[str, Any]]] = {}
     listeners: list[str] = []
     for path, ops in spec["paths"].items():
         parts = path.strip("/").split("/")
         if parts[0] == "listener":
+            if len(parts) != 2 or not _is_name(parts[1]):
+                raise UnmappedPath(f"cannot map listener path {path!r}: expected /listener/<eventName>")
             listeners.append(parts[1][0].upper() + parts[1][1:])
             continue
-        entry = resources.setdefault(parts[0], {"operations": []})
+        name, parent, item = _place(path)
+        table = resources if parent is None else children.setdefault(parent, {})
+        entry = table.setdefault(name, {"operations": []})
         for method in ops:
             if method not in _METHODS:
                 continue
             op = _METHODS[method]
             if op == "get":
-                op = "get" if len(parts) > 1 else "list"
+                op = "get" if item else "list"
             entry["operations"].append(op)
+    for parent, kids in children.items():
+        if parent not in resources:
+            raise UnmappedPath(f"sub-resources {sorted(kids)} of {parent!r}, which has no path of its own")
+        for entry in kids.values():
+            entry["operations"].sort()
     for (api, resource), extra in EXTRA_OPERATIONS.items():
         if api == key:
             entry = resources.setdefault(resource, {"operations": []})
@@ -124,7 +167,7 @@ def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
     for entry in resources.values():
         entry["operations"].sort()
     definitions, undefined = _sanitise({name: _strip(d) for name, d in spec["definitions"].items()})
-    return {
+    derived = {
         "source": source,
         "title": spec["info"]["title"],
         "version": spec["info"]["version"],
@@ -134,6 +177,9 @@ def derive(spec: dict[str, Any], source: str, key: str = "") -> dict[str, Any]:
         "definitions": definitions,
         "undefinedReferences": undefined,
     }
+    if children:  # only where the file has them: the other generated files stay as they were
+        derived["subResources"] = children
+    return derived
 
 
 def render(key: str, source: str) -> str:
@@ -148,7 +194,11 @@ def main() -> int:
     stale = []
     for key, source in discover().items():
         target = OUT_DIR / f"{key}.json"
-        text = render(key, source)
+        try:
+            text = render(key, source)
+        except UnmappedPath as exc:
+            print(f"{source}: {exc}", file=sys.stderr)
+            return 2
         if args.check:
             if not target.exists() or target.read_text(encoding="utf-8") != text:
                 stale.append(target.name)

@@ -133,6 +133,15 @@ def _add_response(status: str, methods: set[str], list_only: bool = False) -> An
     return edit
 
 
+def _missing_parent(spec: dict[str, Any]) -> None:
+    """A POST under a parent (``/topic/{topicId}/event``) answers 404 when the parent does not exist."""
+    error = {"description": "", "schema": {"$ref": "#/definitions/Error"}}
+    for path, item in spec["paths"].items():
+        parts = path.strip("/").split("/")
+        if len(parts) == 3 and parts[1].startswith("{") and "post" in item:
+            item["post"]["responses"].setdefault("404", error)
+
+
 SPEC_FIXES: list[SpecFix] = [
     SpecFix(
         api="tmf685",
@@ -183,6 +192,14 @@ SPEC_FIXES: list[SpecFix] = [
         why="RFC 9110 422 Unprocessable Content with a TMF Error: the body is valid JSON and valid against "
         "the schema, so 400 would mislead; documented in README (what every API gets, errors)",
         edit=_add_response("422", {"post", "patch", "put"}),
+    ),
+    SpecFix(
+        api="tmf688",
+        operation="POST /topic/{topicId}/event and POST /topic/{topicId}/hub",
+        problem="documents no 404, though the topic named in the path may not exist (its GETs document one)",
+        why="TMF630: a request about a resource that does not exist is a 404 Not Found with a TMF Error; "
+        "an event or a subscription cannot be filed under no topic",
+        edit=_missing_parent,
     ),
 ]
 

@@ -28,6 +28,15 @@ def operations() -> Iterator[tuple[str, str, str, str]]:
                 yield api.key, method, path, f"{api.key}:{'read' if method == 'GET' else 'write'}"
         for method, path in (("POST", "/hub"), ("GET", "/hub/x-1"), ("DELETE", "/hub/x-1")):
             yield api.key, method, api.root + path, f"{api.key}:read"
+        for parent, children in sorted(api.contract.children.items()):  # /topic/{topicId}/event[/{id}]
+            for child, ops in sorted(children.items()):
+                for op in sorted(ops):
+                    method = _METHODS[op]
+                    path = f"{api.root}/{parent}/x-1/{child}" + (
+                        "/x-1" if op in ("get", "patch", "put", "delete") else ""
+                    )
+                    needed = "read" if method == "GET" or child == "hub" else "write"
+                    yield api.key, method, path, f"{api.key}:{needed}"
 
 
 OPERATIONS = list(operations())
@@ -112,7 +121,7 @@ def test_health_is_open_and_unknown_paths_need_a_token(secure: Secured) -> None:
 
 def test_a_partner_client_gets_no_operator_only_api_by_default(secure: Secured) -> None:
     partner = secure.login("acme", ["partner"], party="org-acme")
-    operator_only = {"tmf633", "tmf634", "tmf638", "tmf639", "tmf640", "tmf641", "tmf652", "tmf685"}
+    operator_only = {"tmf633", "tmf634", "tmf638", "tmf639", "tmf640", "tmf641", "tmf652", "tmf685", "tmf688"}
     for api in all_apis():
         r = partner.get(f"{api.root}/{next(iter(api.resources))}")
         if api.key in operator_only:

@@ -33,7 +33,16 @@ class Contract:
     operations: dict[str, frozenset[str]]
     events: frozenset[str]
     definitions: dict[str, Any]
+    #: operations of sub-resources, parent -> child -> operations (``/topic/{topicId}/event``)
+    children: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def served(self, path: str) -> frozenset[str] | None:
+        """Operations of a resource path: "topic" or, for a sub-resource, "topic/event"."""
+        parent, _, child = path.rpartition("/")
+        if parent:
+            return self.children.get(parent, {}).get(child)
+        return self.operations.get(path)
 
     def has(self, definition: str) -> bool:
         return definition in self.definitions
@@ -134,4 +143,8 @@ def load_contract(key: str) -> Contract:
         operations={name: frozenset(r["operations"]) for name, r in data["resources"].items()},
         events=frozenset(data["events"]),
         definitions=data["definitions"],
+        children={
+            parent: {name: frozenset(r["operations"]) for name, r in kids.items()}
+            for parent, kids in data.get("subResources", {}).items()
+        },
     )

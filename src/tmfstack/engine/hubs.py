@@ -7,6 +7,7 @@ guard's rules, never the server itself) and again at every delivery. Each client
 
 from __future__ import annotations
 
+import copy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -30,16 +31,28 @@ class HubService:
         self.event_api = f"{api.key}.{api.version}"
         #: where callbacks may point (checked again at every delivery, on the address connected to)
         self.outbound = engine.settings.outbound_policy()
+        #: "" for the API's /hub, "/topic/<id>" for one parent's (engine/nested.py)
+        self.scope = ""
+        self.input_def = "EventSubscriptionInput"
+
+    def scoped(self, scope: str) -> HubService:
+        """The hubs of one parent (``/topic/{topicId}/hub``): their own event API, their own href;
+        the body is the spec's ``Hub_Create`` where it defines one."""
+        view = copy.copy(self)
+        view.scope, view.event_api = scope, f"{self.event_api}{scope}"
+        if self.api.contract.has("Hub_Create"):
+            view.input_def = "Hub_Create"
+        return view
 
     def href(self, id: str) -> str:
-        return f"{self.engine.public_url}{self.api.root}/hub/{id}"
+        return f"{self.engine.public_url}{self.api.root}{self.scope}/hub/{id}"
 
     async def create(self, body: Any, client_id: str | None = None, party: str | None = None) -> tuple[bytes, str]:
         """Register a subscription for ``client_id``; a partner's (``party``) hears only of its own
         resources. Returns the hub's document and its signing secret (shown this once)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        self.api.contract.validate("EventSubscriptionInput", body)
+        self.api.contract.validate(self.input_def, body)
         callback = body["callback"]
         parts = urlsplit(callback)
         if parts.scheme not in ("http", "https") or not parts.netloc:
@@ -74,6 +87,12 @@ class HubService:
         if hub is None or (party is not None and hub.party != party):
             raise NotFound(f"hub {id!r} does not exist")
         return hub.doc
+
+    async def list(self, party: str | None = None) -> list[bytes]:
+        """The subscriptions of this scope (a partner's own only)."""
+        async with self.engine.store.transaction() as tx:
+            found = await tx.hubs(self.event_api)
+        return [h.doc for h in found if party is None or h.party == party]
 
     async def delete(self, id: str, party: str | None = None) -> None:
         await self.get(id, party)  # a partner removes only its own subscriptions

@@ -15,6 +15,7 @@ from ..settings import DomainSettings, Settings
 from ..store.base import Store
 from .declaration import ApiDecl
 from .hubs import HubService
+from .nested import service_for
 from .reference import ReferenceData
 from .service import ResourceService
 from .tasks import TaskDecl
@@ -54,7 +55,7 @@ class Engine:
         #: every task queue the APIs declare (queue name -> TaskDecl)
         self.queues: dict[str, TaskDecl] = {q: t for api in apis for q, t in api.tasks.items()}
         self.services: dict[str, dict[str, ResourceService]] = {
-            api.root: {name: ResourceService(self, api, decl) for name, decl in api.resources.items()} for api in apis
+            api.root: {name: service_for(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
         self.hubs = {api.root: HubService(self, api) for api in apis}
         #: operator-loaded data sets that are not TMF resources (places and markets)

@@ -2,6 +2,8 @@
 
 One dispatcher serves every declared API: it finds the API by its root, the
 resource by its path segment, and maps methods to the engine's operations.
+Sub-resources (``engine/nested.py``) are served under an existing parent:
+``<root>/<parent>/<parentId>/<child>[/<id>]``, the parent's hubs at ``<root>/<parent>/<parentId>/hub``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from starlette.types import Receive, Scope, Send
 from .. import limits
 from ..auth.principal import Principal
 from ..auth.scopes import ADMIN
+from ..engine.hubs import HubService
+from ..engine.nested import ChildService, scope
 from ..engine.ownership import Actor
 from ..engine.patch import media_type
 from ..engine.registry import Engine
@@ -135,27 +139,52 @@ class TmfDispatcher:
         parts = path.strip("/").split("/")
         root = self.roots.get(tuple(parts[:3]))
         rest = parts[3:]
-        if root is None or not rest or len(rest) > 2 or not all(rest):
+        if root is None or not rest or len(rest) > 4 or not all(rest):
             raise NotFound(f"no TMF resource at {path}")
         method = request.method
         caller = principal_of(request.scope)
         if caller is None:  # only the gate admits requests here, always with a principal
             raise Unauthorized("a bearer token is required")
-        party = caller.party  # a partner client sees its own business only
-        require(caller, self.engine.apis[root].key, method, rest[0] == "hub")
+        is_hub = rest[0] == "hub" or (len(rest) > 2 and rest[2] == "hub")
+        require(caller, self.engine.apis[root].key, method, is_hub)
         if rest[0] == "hub":
-            return await self.hub(root, rest, method, request)
+            return await self.hub(self.engine.hubs[root], rest[1:], method, request)
         svc = self.engine.services[root].get(rest[0])
-        if svc is None:
+        if svc is None or svc.decl.parent is not None:
             raise NotFound(f"no TMF resource at {path}")
-        ops = svc.api.contract.operations[svc.name]
-        if len(rest) == 1:
+        if len(rest) > 2:
+            return await self.nested(root, svc, rest[1:], method, request, caller)
+        return await self.serve(svc, rest[1:], method, request, caller)
+
+    async def nested(
+        self, root: str, parent: ResourceService, rest: list[str], method: str, request: Request, caller: Principal
+    ) -> Response:
+        """``<parentId>/<child>[/<id>]``: the parent must exist (and be visible to the caller)."""
+        parent_id, child = limits.check_id(rest[0]), rest[1]
+        served = parent.api.contract.served(f"{parent.name}/{child}")
+        svc = self.engine.services[root].get(f"{parent.name}/{child}")
+        if served is None or (child != "hub" and not isinstance(svc, ChildService)):
+            raise NotFound(f"no TMF resource at {request.scope['path']}")
+        await parent.get(parent_id, caller.party)  # 404 for a parent that does not exist
+        if child == "hub":
+            hubs = self.engine.hubs[root].scoped(scope(parent.name, parent_id))
+            return await self.hub(hubs, rest[2:], method, request, listed="list" in served)
+        assert isinstance(svc, ChildService)
+        return await self.serve(svc.under(parent_id), rest[2:], method, request, caller)
+
+    async def serve(
+        self, svc: ResourceService, rest: list[str], method: str, request: Request, caller: Principal
+    ) -> Response:
+        """The collection (``rest`` empty) or the item ``rest[0]`` of ``svc``."""
+        party = caller.party  # a partner client sees its own business only
+        ops = svc.api.contract.served(svc.decl.path) or frozenset()
+        if not rest:
             if method in ("GET", "HEAD") and "list" in ops:
                 return await self.list(svc, request, party)
             if method == "POST" and "create" in ops:
                 return await self.create(svc, request, party, actor_of(caller, request))
             raise _not_allowed(ops, False, method)
-        id = limits.check_id(rest[1])  # one rule for ids on every path (a malformed one is a 400)
+        id = limits.check_id(rest[0])  # one rule for ids on every path (a malformed one is a 400)
         if method in ("GET", "HEAD") and "get" in ops:
             return await self.get(svc, id, request, party)
         if_match = request.headers.get("if-match")
@@ -205,19 +234,27 @@ class TmfDispatcher:
         response.headers["Location"] = location or doc["href"]
         return response
 
-    async def hub(self, root: str, rest: list[str], method: str, request: Request) -> Response:
-        hubs = self.engine.hubs[root]
+    async def hub(
+        self, hubs: HubService, rest: list[str], method: str, request: Request, listed: bool = False
+    ) -> Response:
+        """``rest``: what follows ``hub`` (nothing, or the hub's id); ``listed``: GET lists the hubs."""
         caller = principal_of(request.scope)
         assert caller is not None
-        if len(rest) == 1:
+        if len(rest) > 1:
+            raise NotFound(f"no TMF resource at {request.scope['path']}")
+        if not rest:
+            if method in ("GET", "HEAD") and listed:
+                found = await hubs.list(caller.party)
+                headers = {"X-Total-Count": str(len(found)), "X-Result-Count": str(len(found))}
+                return json_bytes(b"[" + b",".join(found) + b"]", 200, headers)
             if method != "POST":
-                raise _not_allowed(frozenset({"create"}), False, method)
+                raise _not_allowed(frozenset({"create", "list"} if listed else {"create"}), False, method)
             raw, secret = await hubs.create(await read_json(request), caller.client_id, caller.party)
             hub_id = orjson.loads(raw)["id"]
             # the signing secret is answered this once (a header: the body stays the spec's EventSubscription)
             headers = {"Location": hubs.href(hub_id), SECRET_HEADER: secret, "Cache-Control": "no-store"}
             return json_bytes(raw, 201, headers)
-        hub_id = limits.check_id(rest[1])
+        hub_id = limits.check_id(rest[0])
         if method == "GET":
             return json_bytes(await hubs.get(hub_id, caller.party))
         if method == "DELETE":

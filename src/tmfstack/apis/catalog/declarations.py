@@ -3,7 +3,9 @@ and the import and export jobs (named so as not to be read as TMF "Resource").""
 
 from __future__ import annotations
 
-from ...engine.declaration import ResourceDecl
+from ...clock import new_id
+from ...engine.declaration import Doc, ResourceDecl, Sample
+from ...engine.service import ResourceService
 from . import jobs
 from .lifecycle import CATALOG_LIFECYCLE, JOB_LIFECYCLE
 
@@ -20,11 +22,18 @@ def job_resources() -> tuple[ResourceDecl, ResourceDecl]:
     """``importJob`` and ``exportJob``: created, run in the background, resumed after a restart."""
     return (
         _job("importJob", jobs.start_import, jobs.resume_imports, jobs.check_import),
-        _job("exportJob", jobs.start_export, jobs.resume_exports, jobs.check_export),
+        _job("exportJob", jobs.start_export, jobs.resume_exports, jobs.check_export, _export_sample),
     )
 
 
-def _job(name: str, start: jobs.Hook, resume: jobs.ResumeHook, check: jobs.CheckHook) -> ResourceDecl:
+async def _export_sample(svc: ResourceService) -> Doc:
+    """For the generic API tests: an export writes only inside the export folder."""
+    return {"url": (svc.engine.export_dir / f"sample-{new_id()}.json").resolve().as_uri()}
+
+
+def _job(
+    name: str, start: jobs.Hook, resume: jobs.ResumeHook, check: jobs.CheckHook, sample: Sample | None = None
+) -> ResourceDecl:
     """``check`` refuses (400) at creation a URL outside the folders or forbidden by the outbound policy."""
     return ResourceDecl(
         name,
@@ -35,4 +44,5 @@ def _job(name: str, start: jobs.Hook, resume: jobs.ResumeHook, check: jobs.Check
         after_commit=start,
         resume=resume,
         job=True,
+        sample=sample,
     )

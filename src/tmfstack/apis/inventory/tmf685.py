@@ -27,6 +27,7 @@ from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
 from . import pools
+from .samples import availability_check
 
 CATALOG = "tmf634"
 RESERVATION = StateMachine(
@@ -178,6 +179,6 @@ API = ApiDecl.build(
             patch_rules=[reservation_patch],
             on_update=released,
         ),
-        ResourceDecl("availabilityCheck", before_insert=check_availability),
+        ResourceDecl("availabilityCheck", before_insert=check_availability, sample=availability_check),
     ],
 )

@@ -13,6 +13,7 @@ from ...engine.lifecycle import StateMachine
 from .resource.cancel import process_cancel
 from .resource.steps import process_resource_order
 from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
+from .samples import resource_order
 from .shared import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
 from .states import ORDER
 
@@ -42,6 +43,7 @@ API = ApiDecl.build(
             on_create=schedule_on_create(RESOURCE_ORDER_QUEUE),
             on_update=schedule_on_release(RESOURCE_ORDER_QUEUE),
             can_delete=can_delete,
+            sample=resource_order,
         ),
         ResourceDecl(
             "cancelResourceOrder",

@@ -22,6 +22,7 @@ from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest
+from .samples import SAMPLES
 
 if TYPE_CHECKING:
     from ...engine.registry import Engine
@@ -147,4 +148,5 @@ class QualificationTask:
             before_insert=self._answer_now,
             on_create=self._schedule,
             create_response=self._response,
+            sample=SAMPLES.get(self.resource),
         )
