@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .engine.registry import Engine
+from .engine.core import Engine
 from .settings import Settings
 
 

@@ -15,8 +15,8 @@ import pytest
 from tmfstack.apis import all_apis
 from tmfstack.engine import declaration
 from tmfstack.engine.contract import contract_key
+from tmfstack.engine.core import Engine
 from tmfstack.engine.declaration import ApiDecl, ResourceDecl
-from tmfstack.engine.registry import Engine
 from tmfstack.engine.tasks import TaskDecl
 from tmfstack.errors import BadRequest
 from tmfstack.store.base import open_store

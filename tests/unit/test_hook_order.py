@@ -9,9 +9,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from tmfstack.engine.core import Engine
 from tmfstack.engine.declaration import ApiDecl, Doc, ResourceDecl
 from tmfstack.engine.ownership import Actor
-from tmfstack.engine.registry import Engine
 from tmfstack.engine.service import ResourceService
 from tmfstack.engine.unit import Unit
 from tmfstack.errors import BadRequest

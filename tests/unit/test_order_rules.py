@@ -23,7 +23,7 @@ from tmfstack.apis.catalog.view import CatalogView
 from tmfstack.apis.ordering.product.pricing import price_order
 from tmfstack.apis.qualification.validate import validate_order
 from tmfstack.demo import load_demo
-from tmfstack.engine.registry import Engine
+from tmfstack.engine.core import Engine
 from tmfstack.store.base import open_store
 
 Doc = dict[str, Any]

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from conftest import PG_URL, _fresh_postgres
 from tmfstack.apis.geography import places
-from tmfstack.engine.registry import Engine
+from tmfstack.engine.core import Engine
 from tmfstack.store.base import open_store
 
 Doc = dict[str, Any]

@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 
 from tmfstack.apis.geography import places
-from tmfstack.engine.registry import Engine
+from tmfstack.engine.core import Engine
 from tmfstack.store.base import open_store
 from tmfstack.store.schema import MIGRATIONS
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tmfstack.engine.core import Engine
 from tmfstack.engine.declaration import ApiDecl, ResourceDecl
-from tmfstack.engine.registry import Engine
 from tmfstack.engine.tasks import RetryPolicy, TaskDecl, TaskRunner, retry_parked
 from tmfstack.engine.unit import Unit
 from tmfstack.settings import Settings

@@ -23,7 +23,7 @@ from typing import Any
 
 from ..apis.geography.places import load as load_reference
 from ..apis.ordering.states import TERMINAL
-from ..engine.registry import Engine
+from ..engine.core import Engine
 from ..engine.tasks import TaskRunner
 from ..tmf import Doc
 from .pools import stock_pools

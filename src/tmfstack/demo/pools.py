@@ -15,7 +15,7 @@ from typing import Any
 
 from ..apis.inventory import pools
 from ..apis.ordering.shared import stable_id
-from ..engine.registry import Engine
+from ..engine.core import Engine
 
 CATALOG = "tmf634"
 _BATCH = 500  #: members written per transaction

@@ -37,7 +37,7 @@ List it in ``apis/__init__.py`` (``all_apis``) to serve it.
 Hook order
 ----------
 What runs, in order, and the type of each hook (``ResourceService`` in ``service.py``,
-``Engine`` in ``registry.py``, ``TaskRunner`` in ``tasks.py``). Any hook may raise a
+``Engine`` in ``core.py``, ``TaskRunner`` in ``tasks.py``). Any hook may raise a
 ``TmfError`` to refuse; before the commit, that rolls the whole unit of work back.
 
 Create (``ResourceService.create``; POST, imports, the order manager):

@@ -22,7 +22,7 @@ from ..store.base import HubRow
 from .declaration import ApiDecl
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 
 class HubService:

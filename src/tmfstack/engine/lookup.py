@@ -25,8 +25,8 @@ import orjson
 from ..store.base import REF, Row, SqlCond
 
 if TYPE_CHECKING:
+    from .core import Engine
     from .declaration import Doc, ResourceDecl
-    from .registry import Engine
     from .unit import Unit
 
 Where = Mapping[str, str | Sequence[str]]

@@ -30,7 +30,7 @@ from .service import ResourceService
 from .unit import Unit
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 #: the reference-index path holding a sub-resource's parent id (no document attribute has this name)
 PARENT_PATH = "@parent"

@@ -36,20 +36,20 @@ def merge(target: Any, patch: Any) -> Any:
 
 def parse(body: bytes, content_type: str | None) -> tuple[str, Any]:
     """(media type, patch document): the type checked, the JSON bounded (``limits.parse_json``)."""
-    kind = media_type(content_type)
-    if kind not in MERGE and kind != JSON_PATCH:
+    given = media_type(content_type)
+    if given not in MERGE and given != JSON_PATCH:
         raise UnsupportedMediaType(
-            f"PATCH accepts application/merge-patch+json, application/json or {JSON_PATCH}, not {kind!r}"
+            f"PATCH accepts application/merge-patch+json, application/json or {JSON_PATCH}, not {given!r}"
         )
-    return kind, limits.parse_json(body)
+    return given, limits.parse_json(body)
 
 
 def apply(doc: dict[str, Any], body: bytes, content_type: str | None) -> dict[str, Any]:
     return apply_parsed(doc, *parse(body, content_type))
 
 
-def apply_parsed(doc: dict[str, Any], kind: str, patch: Any) -> dict[str, Any]:
-    if kind in MERGE:
+def apply_parsed(doc: dict[str, Any], patch_type: str, patch: Any) -> dict[str, Any]:
+    if patch_type in MERGE:
         if not isinstance(patch, dict):
             raise BadRequest("a merge patch must be a JSON object", code="INVALID_PATCH")
         return merge(doc, patch)

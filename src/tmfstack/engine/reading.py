@@ -24,7 +24,7 @@ from .declaration import ApiDecl, Doc, ResourceDecl
 from .lookup import DomainReads
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 #: raw documents, conditions and sort columns (aliases: inside the class, ``list`` is the method)
 Raws = list[bytes]

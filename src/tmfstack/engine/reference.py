@@ -19,7 +19,7 @@ from ..tmf import Doc
 from .unit import Unit
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 T = TypeVar("T")
 

@@ -29,7 +29,7 @@ from .reading import ResourceReader
 from .unit import Unit
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 _CAS_RETRIES = 3
 #: PATCH bodies larger than this are parsed and checked in a worker thread (the loop stays free)
@@ -69,17 +69,17 @@ class ResourceService(ResourceReader):
             e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
         )
 
-    async def emit(self, unit: Unit, kind: str, doc: Doc, field_path: str | None = None) -> None:
+    async def emit(self, unit: Unit, change: str, doc: Doc, field_path: str | None = None) -> None:
         """Write the event and one delivery per interested subscription in the unit's transaction.
 
         Only the event types the spec defines for the entity are emitted; an entity for which
         the spec defines none (e.g. v4 import jobs) gets the four standard ones.
         """
-        event_type = f"{self.entity}{kind}Event"
+        event_type = f"{self.entity}{change}Event"
         if self.event_types and event_type not in self.event_types:
             # TMF633/634 v4 name one "…ChangeEvent" for attribute and state changes alike
             event_type = f"{self.entity}ChangeEvent"
-            if event_type not in self.event_types or kind not in ("AttributeValueChange", "StateChange"):
+            if event_type not in self.event_types or change not in ("AttributeValueChange", "StateChange"):
                 return
         hubs = await unit.subscriptions(self.event_api)
         if not hubs:
@@ -223,13 +223,14 @@ class ResourceService(ResourceReader):
         actor: Actor | None = None,
     ) -> tuple[Doc, bytes, int]:
         if len(body) > _OFF_LOOP:
-            kind, parsed = await asyncio.to_thread(patching.parse, body, content_type)
+            patch_type, parsed = await asyncio.to_thread(patching.parse, body, content_type)
         else:
-            kind, parsed = patching.parse(body, content_type)
+            patch_type, parsed = patching.parse(body, content_type)
 
         def change(before: Doc) -> Doc:
-            after = self._canonical_state(patching.apply_parsed(before, kind, parsed))  # rules see stored spellings
-            if kind == patching.JSON_PATCH:  # "add" at a deep path, "move" under one: may nest deeper
+            # rules see stored spellings
+            after = self._canonical_state(patching.apply_parsed(before, patch_type, parsed))
+            if patch_type == patching.JSON_PATCH:  # "add" at a deep path, "move" under one: may nest deeper
                 limits.check_json(after, what=f"{self.name} {id}")
             touched = sorted(
                 k for k in set(before) | set(after) if k in self.owned_on_patch and before.get(k) != after.get(k)

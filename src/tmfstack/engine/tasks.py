@@ -34,7 +34,7 @@ from ..worker import PollingWorker
 from .unit import Unit
 
 if TYPE_CHECKING:
-    from .registry import Engine
+    from .core import Engine
 
 log = logging.getLogger("tmfstack.tasks")
 

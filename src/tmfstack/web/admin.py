@@ -15,8 +15,8 @@ from .. import limits
 from ..apis.activation.callbacks import signed
 from ..apis.activation.tmf640 import callback
 from ..apis.geography import places
+from ..engine.core import Engine
 from ..engine.ownership import AUDIT, AUDIT_REF
-from ..engine.registry import Engine
 from ..errors import BadRequest, NotFound, TmfError, Unauthorized
 from ..net.addresses import redact_url
 from ..store.base import REF, Delivery, SqlCond, Store

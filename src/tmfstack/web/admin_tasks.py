@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ..engine.registry import Engine
+from ..engine.core import Engine
 from ..engine.tasks import retry_parked
 from ..errors import BadRequest, NotFound, TmfError
 from ..store.base import Task

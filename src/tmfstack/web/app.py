@@ -1,4 +1,4 @@
-"""The ASGI application: the gate, the TMF dispatcher, operator endpoints and the lifespan.
+"""The ASGI application: the gate, the TMF router, operator endpoints and the lifespan.
 
 Starlette is used for what it does cheaply (request parsing, routing of the few
 fixed paths, the lifespan); the TMF paths are resolved by one dict lookup. Every
@@ -21,7 +21,7 @@ from starlette.types import Receive, Scope, Send
 
 from ..auth.scopes import ScopeTable
 from ..auth.security import Security
-from ..engine.registry import Engine
+from ..engine.core import Engine
 from ..engine.tasks import TaskRunner
 from ..errors import MethodNotAllowed, NotFound, TmfError
 from ..events.dispatcher import Dispatcher, RetryPolicy
@@ -31,7 +31,7 @@ from .admin import activation_callback, admin_routes, reference_data
 from .gate import Gate
 from .operator import OperatorGuard
 from .responses import error, internal_error
-from .tmf_routes import TmfDispatcher
+from .tmf_routes import TmfRouter
 
 log = logging.getLogger("tmfstack.web")
 
@@ -52,11 +52,11 @@ async def _crash(request: Request, exc: Exception) -> Response:
 
 
 class TmfStackApp:
-    """The gate first; then ``/tmf-api/…`` straight to the TMF dispatcher, everything else (and
+    """The gate first; then ``/tmf-api/…`` straight to the TMF router, everything else (and
     the lifespan) to Starlette."""
 
     def __init__(
-        self, starlette: Starlette, tmf: TmfDispatcher, gate: Gate, security: Security | None, operator: OperatorGuard
+        self, starlette: Starlette, tmf: TmfRouter, gate: Gate, security: Security | None, operator: OperatorGuard
     ) -> None:
         self.starlette, self.tmf, self.gate, self.security = starlette, tmf, gate, security
         self.operator = operator
@@ -132,7 +132,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             await engine.store.close()
 
     admin = admin_routes(engine.store)
-    tmf = TmfDispatcher(engine)
+    tmf = TmfRouter(engine)
     app = Starlette(
         routes=[
             Route("/health", admin["health"], methods=["GET"]),

@@ -7,7 +7,7 @@
     /admin/*                        a bearer token with ``admin``
     /tmf-api/<api>/…                a bearer token with ``<api>:read`` (GET, HEAD, hub) or
                                     ``<api>:write`` (POST, PATCH, PUT, DELETE); the scope is checked
-                                    by the TMF dispatcher (``require``) once it has resolved the API
+                                    by the TMF router (``require``) once it has resolved the API
     anything else                   a valid bearer token (then 404)
 
 A missing or bad token is a 401 with ``WWW-Authenticate: Bearer`` (RFC 6750) and a TMF Error
@@ -34,7 +34,7 @@ from ..auth.tokens import InvalidToken, VerifierUnavailable
 from ..errors import Forbidden, ServiceUnavailable, TmfError, TooManyRequests, Unauthorized
 
 PRINCIPAL = "tmfstack.principal"
-#: the rate-limit header fields the TMF dispatcher adds to its response (no send wrapper on the hot path)
+#: the rate-limit header fields the TMF router adds to its response (no send wrapper on the hot path)
 HEADERS = "tmfstack.headers"
 REALM = 'Bearer realm="tmfstack"'
 OPEN = frozenset({"/health"})
@@ -91,7 +91,7 @@ class Gate:
     ) -> None:
         """Serve ``scope`` with ``app`` (an ASGI callable) if the gate lets it in, else answer the refusal.
 
-        ``own_headers``: the app adds ``scope[HEADERS]`` to its response itself (the TMF dispatcher)."""
+        ``own_headers``: the app adds ``scope[HEADERS]`` to its response itself (the TMF router)."""
         path = scope["path"]
         if self.security is None or path in OPEN:
             scope[PRINCIPAL] = LOCAL_OPERATOR
@@ -111,7 +111,7 @@ class Gate:
 
     def admit_known(self, scope: Scope) -> tuple[Principal, list[tuple[bytes, bytes]]] | None:
         """The hot path, without awaiting: a TMF request with a token verified lately, with
-        in-memory buckets (the scope is the dispatcher's). Anything else (None) takes ``admit``."""
+        in-memory buckets (the scope is the router's). Anything else (None) takes ``admit``."""
         security = self.security
         assert security is not None
         memory = security.memory_limiter
@@ -164,7 +164,7 @@ class Gate:
         return principal, extra
 
     def _scope_for(self, path: str, method: str) -> str | None:
-        """The scope an operation outside the TMF APIs needs (the TMF dispatcher checks its own,
+        """The scope an operation outside the TMF APIs needs (the TMF router checks its own,
         ``require``, once it has resolved the API: the path is parsed once)."""
         if path.startswith("/admin/") or path == "/admin":
             return ADMIN

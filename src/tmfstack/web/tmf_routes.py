@@ -1,6 +1,6 @@
 """The HTTP edge of every TMF API: ``/tmf-api/<api>/<version>/<resource>[/<id>]``.
 
-One dispatcher serves every declared API: it finds the API by its root, the
+One router serves every declared API: it finds the API by its root, the
 resource by its path segment, and maps methods to the engine's operations.
 Sub-resources (``engine/nested.py``) are served under an existing parent:
 ``<root>/<parent>/<parentId>/<child>[/<id>]``, the parent's hubs at ``<root>/<parent>/<parentId>/hub``.
@@ -19,11 +19,11 @@ from starlette.types import Receive, Scope, Send
 from .. import limits
 from ..auth.principal import Principal
 from ..auth.scopes import ADMIN
+from ..engine.core import Engine
 from ..engine.hubs import HubService
 from ..engine.nested import ChildService, scope
 from ..engine.ownership import Actor
 from ..engine.patch import media_type
-from ..engine.registry import Engine
 from ..engine.service import ResourceService, etag
 from ..errors import (
     BadRequest,
@@ -64,9 +64,9 @@ async def read_body(request: Request, limit: int | None = None) -> bytes:
 
 
 async def read_json(request: Request) -> Any:
-    kind = media_type(request.headers.get("content-type"))
-    if kind != "application/json" and not kind.endswith("+json"):
-        raise UnsupportedMediaType(f"expected application/json, got {kind!r}")
+    given = media_type(request.headers.get("content-type"))
+    if given != "application/json" and not given.endswith("+json"):
+        raise UnsupportedMediaType(f"expected application/json, got {given!r}")
     return await parse_json(await read_body(request))
 
 
@@ -106,7 +106,7 @@ def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllow
     return exc
 
 
-class TmfDispatcher:
+class TmfRouter:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         # "/tmf-api/productCatalogManagement/v4" -> api root, split once at start
@@ -190,8 +190,8 @@ class TmfDispatcher:
         if_match = request.headers.get("if-match")
         if method == "PATCH" and "patch" in ops:
             body, actor = await read_body(request), actor_of(caller, request)
-            kind = request.headers.get("content-type")
-            _, raw, version = await svc.patch(id, body, kind, if_match, party=party, actor=actor)
+            content_type = request.headers.get("content-type")
+            _, raw, version = await svc.patch(id, body, content_type, if_match, party=party, actor=actor)
             return self._item(svc, raw, version, request)
         if method == "PUT" and "put" in ops:
             body, actor = await read_json(request), actor_of(caller, request)

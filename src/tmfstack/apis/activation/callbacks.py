@@ -15,7 +15,7 @@ import hmac
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
 
 META_KEY = "activation-callback-key"
 

@@ -34,7 +34,7 @@ from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
 from .callbacks import callback_url
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.tasks import Task
 
 log = logging.getLogger("tmfstack.activation")

@@ -21,7 +21,7 @@ from ...errors import Unprocessable
 from ...tmf import Doc, fold
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 SERVICE_CATALOG = "tmf633"

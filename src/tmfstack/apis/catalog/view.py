@@ -22,7 +22,7 @@ PRODUCT_INVENTORY = "tmf637"
 
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 

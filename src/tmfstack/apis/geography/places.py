@@ -34,7 +34,7 @@ from ...errors import BadRequest
 from ...tmf import Doc
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 #: the data sets of ``engine.reference`` (the names the data had as store kinds before)

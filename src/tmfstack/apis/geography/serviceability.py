@@ -26,7 +26,7 @@ from ..inventory import pools
 from .places import Area, Reference, describe, locate, reference
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 

@@ -24,7 +24,7 @@ from ...errors import NotFound, StaleVersion, Unprocessable
 from ...tmf import Doc
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.service import ResourceService
     from ...engine.unit import Unit
 

@@ -19,7 +19,7 @@ from ..activation.interface import SETTLED_QUEUE
 from .states import roll_up
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.service import ResourceService
     from ...engine.unit import Unit
     from ..catalog.view import CatalogView

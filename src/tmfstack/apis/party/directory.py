@@ -16,7 +16,7 @@ from ...engine import access
 from ...tmf import Doc
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 PARTY = "tmf632"

@@ -39,7 +39,7 @@ from .task import overall, validity
 from .validate import offering_orderable, validate_order
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 Doc = dict[str, Any]

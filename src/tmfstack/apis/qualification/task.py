@@ -25,7 +25,7 @@ from ...errors import BadRequest
 from .samples import SAMPLES
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
 
 #: how long an answer holds unless the settings say otherwise (``TMFSTACK_QUALIFICATION_VALIDITY``)
 QUALIFICATION_VALIDITY = timedelta(hours=24)

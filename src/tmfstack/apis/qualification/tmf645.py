@@ -23,7 +23,7 @@ from ..geography.serviceability import Capacity, Verdict, available_here, check
 from .task import QualificationTask, accept_items, not_in_past, overall, task_states, validity
 
 if TYPE_CHECKING:
-    from ...engine.registry import Engine
+    from ...engine.core import Engine
     from ...engine.unit import Unit
 
 KEY = "tmf645"

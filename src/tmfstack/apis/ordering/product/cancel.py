@@ -15,7 +15,7 @@ from ..states import TERMINAL
 from .steps import FULFILLER, Doc, note, orders_of, save_order, set_items
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.unit import Unit
 
 

@@ -47,7 +47,7 @@ from .fulfil import Fulfiller, ItemFailed
 from .pricing import price_order
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.service import ResourceService
     from ....engine.unit import Unit
 

@@ -11,7 +11,7 @@ from ..states import TERMINAL
 from .steps import AUTHOR, parent_order
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.unit import Unit
 
 

@@ -35,7 +35,7 @@ from ..states import TERMINAL
 from .reserve import reserve
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.unit import Unit
 
 AUTHOR = "resource order manager"

@@ -35,7 +35,7 @@ from .common import (
 from .resources import attach_resources
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.unit import Unit
 
 

@@ -52,7 +52,7 @@ from .common import (
 )
 
 if TYPE_CHECKING:
-    from ....engine.registry import Engine
+    from ....engine.core import Engine
     from ....engine.unit import Unit
 
 
