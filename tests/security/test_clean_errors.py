@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from security_helpers import Caller, Secured
+from tests.support.security import Caller, Secured
 from tmfstack.apis import all_apis
 from tmfstack.apis import catalog as catalog_package
 from tmfstack.demo_reference import reference_data

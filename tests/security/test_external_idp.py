@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.testclient import TestClient
 
-from idp_helpers import OidcProvider, oidc_provider, start_provider  # noqa: F401
-from ordering_helpers import ORDERS, mobile, order
+from tests.support.idp import OidcProvider, oidc_provider, start_provider  # noqa: F401
+from tests.support.ordering import ORDERS, mobile, order
 from tmfstack.auth.tokens import principal_of
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app

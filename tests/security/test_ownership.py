@@ -17,9 +17,9 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from chain_helpers import load_chain
-from ordering_helpers import ORDERS, PRODUCTS, mobile, msisdn, order
-from security_helpers import Caller, Secured
+from tests.support.chain import load_chain
+from tests.support.ordering import ORDERS, PRODUCTS, mobile, msisdn, order
+from tests.support.security import Caller, Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from listener import Listener
-from ordering_helpers import CANCELS, ORDERS, PRODUCTS, load_demo, mobile, order
-from security_helpers import Caller, Secured
+from tests.support.listener import Listener
+from tests.support.ordering import CANCELS, ORDERS, PRODUCTS, load_demo, mobile, order
+from tests.support.security import Caller, Secured
 from tmfstack.apis import all_apis
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app

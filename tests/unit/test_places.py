@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
+from tests.support.database import fresh_database_url
 
-from conftest import PG_URL, _fresh_postgres
 from tmfstack.apis.geography import places
 from tmfstack.engine.registry import Engine
 from tmfstack.store.base import open_store
@@ -30,7 +30,7 @@ bases = st.text(alphabet=LETTERS, min_size=2, max_size=14)
 
 
 def _url(folder: Path, name: str) -> str:
-    return _fresh_postgres(PG_URL) if PG_URL else f"sqlite:///{folder / name}"
+    return fresh_database_url(folder, name)
 
 
 # -- normalised keys -----------------------------------------------------------------------
