@@ -15,6 +15,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.database import fresh_database_url
+from tests.support.listener import Listener
 from tests.support.security import Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
@@ -50,6 +51,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A real HTTP listener on 127.0.0.1 that records what is delivered to it (tests/support/listener.py)."""
+    with Listener() as it:
+        yield it
 
 
 @pytest.fixture

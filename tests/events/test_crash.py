@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.listener import Listener
+from tests.support.listener import Listener, first_seen
 from tests.support.servers import TMFSTACK, ServerProcess, crash_server
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
@@ -50,26 +50,10 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
         srv.stop()
 
 
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    with Listener() as it:
-        yield it
-
-
 def outbox(db: Path) -> dict[str, int]:
     """Delivery rows by status, read from the database file of a dead server."""
     with sqlite3.connect(db) as conn:
         return dict(conn.execute("SELECT status, count(*) FROM delivery GROUP BY status").fetchall())
-
-
-def first_seen(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    seen: set[str] = set()
-    out = []
-    for b in bodies:
-        if b["eventId"] not in seen:
-            seen.add(b["eventId"])
-            out.append(b)
-    return out
 
 
 def key(body: dict[str, Any]) -> tuple[str, str]:

@@ -1,7 +1,7 @@
 """Event subscriptions (/hub) and delivery, through the in-process app and a real HTTP listener.
 
 The dispatcher runs inside the app's lifespan (the ``client`` fixture); deliveries
-are real HTTP POSTs to ``tests/listener.py``. The conftest settings retry fast
+are real HTTP POSTs to ``tests/support/listener.py``. The conftest settings retry fast
 (retry_base=0.05, retry_max=0.2) and park a delivery as dead after 4 attempts.
 """
 
@@ -15,7 +15,8 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.assertions import SPECS, assert_error, assert_valid
-from tests.support.listener import Listener
+from tests.support.listener import Listener, first_seen
+from tests.support.polling import wait_until
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
 SPEC = SPECS / "TMF620-ProductCatalog-v4.1.0.swagger.json"
@@ -56,41 +57,15 @@ def deliveries(client: TestClient, status: str | None = None) -> list[dict[str, 
 
 def wait_idle(client: TestClient, timeout: float = 10.0) -> None:
     """Until no delivery is pending (every one delivered or dead)."""
-    deadline = time.monotonic() + timeout
-    while deliveries(client, "pending"):
-        assert time.monotonic() < deadline, f"deliveries still pending after {timeout}s"
-        time.sleep(0.05)
+    wait_until(lambda: deliveries(client, "pending"), lambda pending: not pending, timeout, "deliveries still pending")
 
 
 def wait_dead(client: TestClient, n: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        dead = deliveries(client, "dead")
-        if len(dead) >= n:
-            return dead
-        assert time.monotonic() < deadline, f"{len(dead)} of {n} deliveries dead after {timeout}s"
-        time.sleep(0.05)
+    return wait_until(lambda: deliveries(client, "dead"), lambda dead: len(dead) >= n, timeout, f"{n} deliveries dead")
 
 
 def summary(bodies: list[dict[str, Any]]) -> list[tuple[str, str]]:
     return [(b["eventType"], b["event"]["productOffering"]["id"]) for b in bodies]
-
-
-def first_seen(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The bodies with repeated eventIds (at-least-once redeliveries) removed."""
-    seen: set[str] = set()
-    out = []
-    for b in bodies:
-        if b["eventId"] not in seen:
-            seen.add(b["eventId"])
-            out.append(b)
-    return out
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    with Listener() as it:
-        yield it
 
 
 @pytest.fixture

@@ -12,4 +12,5 @@ ordering     TMF622 orders and TMF637 products through HTTP
 sro          service and resource ordering: a catalog, pool and inventory built through the APIs
 chain        the fulfilment chain: the demo catalogs and pools, and readers of what the chain wrote
 market       markets, segments, places and eligibility rules through HTTP
+jobs         catalog importJob and exportJob through HTTP
 """

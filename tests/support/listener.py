@@ -213,3 +213,14 @@ def _brief(body: Any) -> Any:
     if isinstance(body, dict):
         return (body.get("eventType"), body.get("eventId"))
     return body
+
+
+def first_seen(bodies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The bodies with repeated eventIds (at-least-once redeliveries) removed, in arrival order."""
+    seen: set[str] = set()
+    out = []
+    for b in bodies:
+        if b["eventId"] not in seen:
+            seen.add(b["eventId"])
+            out.append(b)
+    return out

@@ -13,6 +13,7 @@ of the given states.
 from __future__ import annotations
 
 import itertools
+import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -80,6 +81,11 @@ _numbers = itertools.count(10_000_000)
 def msisdn() -> str:
     """A fresh, valid MSISDN (``^\\+[1-9][0-9]{7,14}$``)."""
     return f"+3361{next(_numbers)}"
+
+
+def customer() -> str:
+    """A fresh customer id, so that a test's orders and products are its own on a shared app."""
+    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def iso(seconds_from_now: float) -> str:

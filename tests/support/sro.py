@@ -4,7 +4,7 @@ Contract checks are tests/support/assertions.py's, the spec named by API number:
 
     assert_valid("641", "ServiceOrder", body)      # an object, or each item of a list
 
-``make_catalog`` builds a minimal chain through the APIs themselves: a TMF634 resource
+``make_chain`` builds a minimal chain through the APIs themselves: a TMF634 resource
 specification, a TMF633 RFS that needs it and a CFS that relies on the RFS, a TMF685 pool of
 that resource specification and a few free TMF639 members.
 """

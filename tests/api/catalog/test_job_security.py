@@ -1,6 +1,6 @@
 """Import and export jobs stay inside their folders, and http imports go through the outbound guard.
 
-Driven through the HTTP API like tests/test_jobs.py: a URL a job may never use is refused with 400
+Driven through the HTTP API like tests/api/catalog/test_jobs.py: a URL a job may never use is refused with 400
 when the job is created (nothing is read, written or connected to); what is only found out when the
 job runs fails the job with an errorLog that shows no file content and no outside path.
 """
@@ -22,8 +22,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.api.catalog.test_jobs import SAMPLE, finish, start, write
 from tests.support.assertions import assert_error
+from tests.support.jobs import SAMPLE, finish, start, write
 from tests.support.ordering import CATALOG
 from tmfstack.apis.catalog import jobs
 from tmfstack.errors import BadRequest

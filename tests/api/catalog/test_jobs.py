@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +10,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.assertions import assert_error, assert_valid
+from tests.support.jobs import SAMPLE, finish, start, write
 from tests.support.ordering import CATALOG, DEMO_FILE
 from tmfstack.settings import Settings
 
@@ -24,48 +24,8 @@ ENTITIES = {
 }
 
 
-def start(client: TestClient, kind: str, **body: Any) -> dict[str, Any]:
-    response = client.post(f"{CATALOG}/{kind}", json=body)
-    assert response.status_code == 201, response.text
-    job = response.json()
-    assert_valid("620", kind[0].upper() + kind[1:], job)
-    assert response.headers["location"] == job["href"]
-    assert job["status"] in ("Not Started", "Running", "Succeeded", "Failed")
-    return job
-
-
-def finish(client: TestClient, kind: str, job: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
-    """Poll the job until it is Succeeded or Failed."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = client.get(f"{CATALOG}/{kind}/{job['id']}")
-        assert response.status_code == 200, response.text
-        current = response.json()
-        if current["status"] in ("Succeeded", "Failed"):
-            assert_valid("620", kind[0].upper() + kind[1:], current)
-            assert current["completionDate"] >= current["creationDate"]
-            return current
-        assert time.monotonic() < deadline, f"{kind} {job['id']} still {current['status']} after {timeout} s"
-        time.sleep(0.02)
-
-
 def run_import(client: TestClient, source: Path, **extra: Any) -> dict[str, Any]:
     return finish(client, "importJob", start(client, "importJob", url=source.as_uri(), **extra))
-
-
-def write(path: Path, data: Any) -> Path:
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
-SAMPLE = {
-    "productSpecification": [{"id": "ps-1", "name": "Line", "lifecycleStatus": "Launched"}],
-    "productOffering": [
-        {"id": "po-1", "name": "Mobile S", "lifecycleStatus": "launched", "productSpecification": {"id": "ps-1"}},
-        {"id": "po-2", "name": "Mobile L", "lifecycleStatus": "In design"},
-    ],
-    "category": [{"id": "cat-1", "name": "Mobile", "isRoot": True}],
-}
 
 
 def ids(client: TestClient, resource: str) -> list[str]:

@@ -2,7 +2,7 @@
 TMF652 resource orders on the TMF685 pools → TMF640 activation → TMF637 product.
 
 Each test builds its own app over a fresh database, loads the three demo catalogs through
-importJobs and stocks the demo pools through TMF685/TMF639 (``chain_helpers.load_chain``),
+importJobs and stocks the demo pools through TMF685/TMF639 (``tests.support.chain.load_chain``),
 then orders through TMF622 and reads every record back through its own API, validating each
 body against the official Swagger file. Activation runs on the built-in simulator, or on the
 HTTP adapter pointed at a real listener (``listener.Listener``) for held / callback cases.
@@ -14,7 +14,6 @@ import contextlib
 import dataclasses
 import json
 import threading
-import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -53,6 +52,7 @@ from tests.support.ordering import (
     add,
     change,
     chars,
+    customer,
     get_order,
     get_product,
     mobile,
@@ -96,16 +96,6 @@ def make_app(settings: Settings) -> Iterator[MakeApp]:
             return client
 
         yield make
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    with Listener() as it:
-        yield it
-
-
-def customer() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def is_spec(spec_id: str) -> Callable[[Any], bool]:

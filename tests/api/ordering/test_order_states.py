@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from tests.support.ordering import (
     ORDERS,
     add,
     assert_622,
+    customer,
     get_order,
     iso,
     load_demo,
@@ -179,10 +179,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         load_demo(client)
         yield client
-
-
-def customer() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def waiting(client: TestClient, start_in: float = 3600) -> dict[str, Any]:

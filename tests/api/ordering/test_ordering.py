@@ -8,7 +8,6 @@ from demo_catalog.json (catalog prices are duty free; tax included = price + tax
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +29,7 @@ from tests.support.ordering import (
     change,
     chars,
     create_offering,
+    customer,
     get_order,
     get_product,
     iso,
@@ -65,16 +65,6 @@ def shop(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         load_demo(client)
         yield client
-
-
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    with Listener() as it:
-        yield it
-
-
-def customer() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 def items_of(doc: Doc) -> list[Doc]:

@@ -1,5 +1,5 @@
 """TMF641 service orders and TMF652 resource orders through HTTP, over a catalog, pool and
-inventory built by each test through the APIs themselves (``sro_helpers.make_chain``).
+inventory built by each test through the APIs themselves (``tests.support.sro.make_chain``).
 
 Two apps per module: ``fast`` (the activation simulator answers at once) and ``slow`` (every
 activation takes ``SLOW`` seconds), which is how a service order is caught inProgress.

@@ -11,7 +11,6 @@ The Galaxy S25 128 GB is 899.00 EUR tax included (749.17 duty free) in the demo 
 from __future__ import annotations
 
 import dataclasses
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,7 +18,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tests.support.assertions import assert_error
-from tests.support.ordering import ORDERS, add, added_by, change, load_demo, notes, order, place
+from tests.support.ordering import ORDERS, add, added_by, change, customer, load_demo, notes, order, place
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
@@ -39,10 +38,6 @@ def one_time(value: float, **extra: Any) -> Doc:
 
 def phone(**extra: Any) -> Doc:
     return add("1", "po-galaxy-s25", **extra)
-
-
-def customer() -> str:
-    return f"cust-{uuid.uuid4().hex[:8]}"
 
 
 @pytest.fixture

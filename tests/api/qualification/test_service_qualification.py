@@ -27,6 +27,7 @@ from starlette.testclient import TestClient
 from tests.support.assertions import SPECS, assert_error, assert_event, assert_valid
 from tests.support.chain import SERVICE_CATALOG, import_file
 from tests.support.listener import Listener
+from tests.support.polling import wait_until
 from tests.support.sro import app, member, pool, resource_spec
 from tmfstack.demo_reference import FIBRE, FIBRE_2027, reference_data
 
@@ -163,17 +164,15 @@ def load_reference(client: TestClient, data: Any) -> Doc:
 
 
 def wait_done(client: TestClient, url: str, entity: str, timeout: float = 10.0) -> Doc:
-    deadline = time.monotonic() + timeout
-    while True:
+    def read() -> Doc:
         r = client.get(url)
         assert r.status_code == 200, r.text
         doc = r.json()
         assert_valid(TMF645, entity, doc)
         assert doc["state"] in ("accepted", "inProgress", "done", "terminatedWithError"), doc
-        if doc["state"] in ("done", "terminatedWithError"):
-            return doc
-        assert time.monotonic() < deadline, f"still {doc['state']} after {timeout}s"
-        time.sleep(0.02)
+        return doc
+
+    return wait_until(read, lambda doc: doc["state"] in ("done", "terminatedWithError"), timeout, f"{url} done")
 
 
 def load_catalog(client: TestClient) -> None:
