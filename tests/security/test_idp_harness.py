@@ -24,6 +24,8 @@ from tests.support.idp import (
     start_provider,
 )
 
+pytest_plugins = ["tests.support.idp"]  # the oidc_provider fixture
+
 
 def verify(idp: OidcProvider, token: str, *, audience: str, **options: Any) -> dict[str, Any]:
     """Check ``token`` the way a resource server does: key by kid from the JWKS fetched over HTTP."""

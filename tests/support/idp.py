@@ -1,8 +1,8 @@
 """A real OpenID provider for tests: panva's ``oidc-provider`` (Node.js) on loopback.
 
-Tests that need it import the session fixture::
+A test module that needs it loads the session fixture as a plugin::
 
-    from tests.support.idp import oidc_provider  # noqa: F401
+    pytest_plugins = ["tests.support.idp"]
 
 and get an :class:`OidcProvider`: ``issuer``, ``jwks_uri``, ``token_endpoint``, ``audience`` (the default
 resource), ``other_audience``, ``clients`` (the table it was started with) and ``token(client_id, scope=...)``
