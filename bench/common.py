@@ -1,7 +1,7 @@
 """What the end-to-end ordering benchmarks (``bench/orders.py``, ``bench/chain.py``) share.
 
 A work directory with a fresh SQLite file and ``tmfstack demo`` loaded, ``tmfstack serve``
-pinned to core 0 (``Bench``), and the client side on core 1: POST every order from a
+pinned to core 0 (``Bench``; tests/support/servers.py runs it), and the client side on core 1: POST every order from a
 queue shared by ``concurrency`` workers, poll the ``state=completed`` count of the bench
 orders until all are done, then page their ``orderDate``/``completionDate`` for the lead
 times (``place_orders``).
@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -30,7 +30,11 @@ from typing import Any
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
-TMFSTACK = ROOT / ".venv" / "bin" / "tmfstack"
+# the one server-process helper of the tests and the benchmarks (bench runs from the repository, never alone)
+sys.path.insert(0, str(ROOT))
+
+from tests.support.servers import TMFSTACK, ServerFailed, ServerProcess, free_port, serve_command  # noqa: E402
+
 RESULTS = ROOT / "bench" / "results"
 ORDERS = "/tmf-api/productOrderingManagement/v4/productOrder"
 PRODUCTS = "/tmf-api/productInventory/v4/product"
@@ -40,12 +44,6 @@ MINE = {"externalId.regex": f"^{PREFIX}"}  #: the bench orders, not the demo's
 NOT_COMPLETED = "rejected,failed,partial"  #: order states that end the poll with an error
 
 SERVER_CORE, CLIENT_CORE = 0, 1
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def pin(core: int) -> list[str]:
@@ -71,46 +69,17 @@ def pct(values: list[float], q: float) -> float:
 # -- server ------------------------------------------------------------------------------
 
 
-class Server:
-    """``tmfstack serve`` pinned to ``core``, logging to ``log``; ready once ``/health`` answers 200."""
+def tmfstack_server(database: str, port: int, env: dict[str, str], log: Path, *args: str, core: int) -> ServerProcess:
+    """``tmfstack serve`` pinned to ``core``, logging to ``log``; ``start`` it (ready once ``/health`` answers 200)."""
+    return ServerProcess(serve_command(port, database, *args, prefix=pin(core)), port, log, env, database=database)
 
-    def __init__(self, database: str, port: int, env: dict[str, str], log: Path, *args: str, core: int) -> None:
-        self.base = f"http://127.0.0.1:{port}"
-        self.log_path = log
-        self.log = log.open("w")
-        cmd = [*pin(core), str(TMFSTACK), "serve", "--port", str(port), "--database", database, *args]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
-    @property
-    def pid(self) -> int:
-        return self.proc.pid  # taskset execs the server: same pid
-
-    def tail(self) -> str:
-        return self.log_path.read_text(errors="replace")[-3000:]
-
-    def wait_ready(self, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
-            if self.proc.poll() is not None:
-                raise SystemExit(f"tmfstack serve exited with {self.proc.returncode}:\n{self.tail()}")
-            try:
-                if httpx.get(f"{self.base}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"tmfstack serve did not answer /health within {timeout:.0f} s:\n{self.tail()}")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self.log.close()
+def start_server(server: ServerProcess, timeout: float = 60.0) -> None:
+    """Start ``server``; exit the benchmark with its log's tail when it does not come up."""
+    try:
+        server.start(timeout)
+    except ServerFailed as exc:
+        raise SystemExit(f"tmfstack serve: {exc}") from None
 
 
 class Bench:
@@ -126,7 +95,7 @@ class Bench:
         self.env = {**os.environ, "TMFSTACK_PUBLIC_URL": self.base}
         for name in ("TMFSTACK_DATABASE_URL", "TMFSTACK_AUTH"):
             self.env.pop(name, None)  # the server runs as users run it: authentication on
-        self.server: Server | None = None
+        self.server: ServerProcess | None = None
         #: what every bench request carries: the bench client's bearer token (set by ``serve``)
         self.headers: dict[str, str] = {}
 
@@ -150,11 +119,12 @@ class Bench:
         self.headers = {"Authorization": f"Bearer {done.stdout.strip()}"}
         return self.headers
 
-    def serve(self, *args: str) -> Server:
+    def serve(self, *args: str) -> ServerProcess:
         """Start the server on SERVER_CORE, wait until it is ready, then move this process to CLIENT_CORE."""
         self.authorize()
-        self.server = Server(self.database, self.port, self.env, self.work / "server.log", *args, core=SERVER_CORE)
-        self.server.wait_ready()
+        log = self.work / "server.log"
+        self.server = tmfstack_server(self.database, self.port, self.env, log, *args, core=SERVER_CORE)
+        start_server(self.server)
         pin_self(CLIENT_CORE)
         return self.server
 

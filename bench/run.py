@@ -35,6 +35,10 @@ from catalog import OfferingFactory
 from profile_summary import summarize
 from seed import seed
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# the one server-process helper of the tests and the benchmarks
+from tests.support.servers import ServerFailed, ServerProcess, serve_command
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
@@ -138,55 +142,33 @@ def working_copy(db: Path) -> Path:
 # -- servers -----------------------------------------------------------------------------
 
 
-class Server:
+class BenchServer(ServerProcess):
+    """A server of the benchmark, started at once on ``core``: ``hello`` (bench/hello.py) or ``tmf`` (tmfstack
+    over ``db``, with a bearer token in ``headers`` when ``auth``), logging to results/server-<kind>.log."""
+
     def __init__(self, kind: str, port: int, core: int, db: Path | None = None, auth: bool = True) -> None:
-        self.kind, self.port, self.db = kind, port, db
+        self.kind, self.db_file = kind, db
         #: the Authorization header every request carries (auth on), else none
         self.headers: dict[str, str] = {}
-        self.base = f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
         if kind == "hello":
-            cmd = [str(PYTHON), str(BENCH / "hello.py"), "--port", str(port)]
-            self.ready_path = "/"
+            cmd, ready = [str(PYTHON), str(BENCH / "hello.py"), "--port", str(port)], "/"
         else:
-            cmd = [str(TMFSTACK), "serve", "--host", "127.0.0.1", "--port", str(port), "--database", f"sqlite:///{db}"]
-            cmd += [] if auth else ["--no-auth"]
-            self.ready_path = "/health"
+            cmd, ready = serve_command(port, f"sqlite:///{db}", *([] if auth else ["--no-auth"])), "/health"
             if auth:
-                self.headers = {"Authorization": f"Bearer {bench_token(f'sqlite:///{db}', self.base)}"}
-        self.log = (RESULTS / f"server-{kind}{'' if auth else '-no-auth'}.log").open("w")
+                self.headers = {"Authorization": f"Bearer {bench_token(f'sqlite:///{db}', base)}"}
         env = {**os.environ, "TMFSTACK_EXPORT_DIR": str(RESULTS / "exports")}
         env.pop("TMFSTACK_AUTH", None)
-        self.proc = subprocess.Popen(
-            ["taskset", "-c", str(core), *cmd], stdout=self.log, stderr=subprocess.STDOUT, cwd=RESULTS, env=env
-        )
-        started = time.perf_counter()
-        while True:
-            try:
-                with urllib.request.urlopen(self.base + self.ready_path, timeout=1) as response:
-                    if response.status == 200:
-                        break
-            except (urllib.error.URLError, ConnectionError, TimeoutError):
-                pass
-            if self.proc.poll() is not None:
-                raise SystemExit(f"{kind} server exited with {self.proc.returncode}; see {self.log.name}")
-            if time.perf_counter() - started > 120:
-                self.stop()
-                raise SystemExit(f"{kind} server did not answer within 120 s")
-            time.sleep(0.1)
-        self.startup = time.perf_counter() - started
+        log = RESULTS / f"server-{kind}{'' if auth else '-no-auth'}.log"
+        super().__init__(["taskset", "-c", str(core), *cmd], port, log, env, ready_path=ready, cwd=RESULTS)
+        try:
+            self.start(timeout=120)
+        except ServerFailed as exc:
+            raise SystemExit(f"{kind} server: {exc}") from None
 
     @property
-    def pid(self) -> int:
-        return self.proc.pid  # taskset execs the server: same pid
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.log.close()
+    def base(self) -> str:
+        return self.url
 
 
 def bench_token(database: str, base: str) -> str:
@@ -341,7 +323,7 @@ def preflight(base: str, sc: Scenario, auth: dict[str, str] | None = None) -> No
         raise SystemExit(f"{sc.name}: {sc.method} {sc.path} answered {status}, expected {sc.expected}: {body[:500]!r}")
 
 
-def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: int, label: str = "") -> Result:
+def measure(args: argparse.Namespace, server: BenchServer, sc: Scenario, offerings: int, label: str = "") -> Result:
     preflight(server.base, sc, server.headers)
     if args.warmup:
         wrk(args, server.base, sc, args.warmup, server.pid, server.headers)
@@ -392,7 +374,7 @@ def measure(args: argparse.Namespace, server: Server, sc: Scenario, offerings: i
     return result
 
 
-def profile(args: argparse.Namespace, server: Server, sc: Scenario) -> None:
+def profile(args: argparse.Namespace, server: BenchServer, sc: Scenario) -> None:
     """Extra load runs under py-spy, then perf (the measured run above is never sampled).
 
     py-spy names the Python functions; it stops the process to sample (ptrace), which
@@ -432,7 +414,7 @@ def profile(args: argparse.Namespace, server: Server, sc: Scenario) -> None:
     print(summary, flush=True)
 
 
-def sample(args: argparse.Namespace, server: Server, sc: Scenario, sampler: list[str]) -> bool:
+def sample(args: argparse.Namespace, server: BenchServer, sc: Scenario, sampler: list[str]) -> bool:
     proc = subprocess.Popen(
         ["taskset", "-c", str(args.wrk_core), *sampler], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
@@ -646,7 +628,7 @@ def main() -> int:
 
     hello = [s for s in chosen if s.server == "hello"]
     if hello:
-        server = Server("hello", args.port, args.server_core)
+        server = BenchServer("hello", args.port, args.server_core)
         try:
             print(f"hello-world on core {args.server_core}, wrk on core {args.wrk_core}", flush=True)
             for sc in hello:
@@ -659,8 +641,8 @@ def main() -> int:
         copy = working_copy(db)
         # both servers on one database copy and one core: the compared scenarios alternate between
         # them (--rounds times each, the median kept), so drift on the machine hits both alike
-        off = Server("tmf", args.port + 3, args.server_core, copy, auth=False) if args.auth != "on" else None
-        on = Server("tmf", args.port + 1, args.server_core, copy) if args.auth != "off" else None
+        off = BenchServer("tmf", args.port + 3, args.server_core, copy, auth=False) if args.auth != "on" else None
+        on = BenchServer("tmf", args.port + 1, args.server_core, copy) if args.auth != "off" else None
         try:
             ready = ", ".join(f"{s.startup:.1f} s" for s in (off, on) if s is not None)
             print(f"tmfstack on {args.offerings:,} offerings, without and with tokens (ready in {ready})", flush=True)
@@ -685,7 +667,7 @@ def main() -> int:
     flat_runs = [s for s in chosen if s.name in FLAT and s.name in results]
     if args.flat_offerings and flat_runs and args.flat_offerings != args.offerings:
         small, _ = ensure_seed(args.flat_offerings, args.reseed)
-        server = Server("tmf", args.port + 2, args.server_core, working_copy(small), auth=args.auth != "off")
+        server = BenchServer("tmf", args.port + 2, args.server_core, working_copy(small), auth=args.auth != "off")
         try:
             print(f"tmfstack on {args.flat_offerings:,} offerings (ready in {server.startup:.1f} s)", flush=True)
             plain = argparse.Namespace(**{**vars(args), "profile": False})

@@ -37,7 +37,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from common import RESULTS, TMFSTACK, Server, free_port, pin
+from common import RESULTS, TMFSTACK, free_port, pin, start_server, tmfstack_server
 from run import parse_wrk
 
 from tmfstack.bootstrap import build_engine
@@ -87,11 +87,11 @@ def bench_tokens(work: Path, seconds: int) -> dict[str, Any]:
         cli("client", "add", "bench-portal", "--scope", "partner", "--party", "org-b", database=database)
     )
     port = free_port()
-    server = Server(database, port, env(work, **UNLIMITED_ANON), work / "tokens.log", core=0)
+    server = tmfstack_server(database, port, env(work, **UNLIMITED_ANON), work / "tokens.log", core=0)
     try:
-        server.wait_ready()
+        start_server(server)
         basic = base64.b64encode(f"bench-portal:{secret}".encode()).decode()
-        url = f"{server.base}/oauth2/token"
+        url = f"{server.url}/oauth2/token"
         wrk(url, 2, 16, {"Authorization": f"Basic {basic}"}, "token.lua")  # warm-up
         got = wrk(url, seconds, 16, {"Authorization": f"Basic {basic}"}, "token.lua")
     finally:
@@ -140,10 +140,10 @@ def bench_partner(work: Path, seconds: int, orders: int, partners: int) -> dict[
     base = f"http://127.0.0.1:{port}"
     tokens = {who: cli("token", who, "--public-url", base, database=database).strip() for who in ("ops", "reseller")}
     # the seeded orders are not for processing: no order manager in this server
-    server = Server(database, port, env(work, TMFSTACK_WORKERS="0", **UNLIMITED), work / "partner.log", core=0)
+    server = tmfstack_server(database, port, env(work, TMFSTACK_WORKERS="0", **UNLIMITED), work / "partner.log", core=0)
     results: dict[str, Any] = {"orders": orders, "partners": partners, "seed_seconds": round(seeding, 1)}
     try:
-        server.wait_ready()
+        start_server(server)
         url = f"{base}{ORDERS}?limit=20"
         for who, label in (("ops", "unfiltered"), ("reseller", "partner")):
             headers = {"Authorization": f"Bearer {tokens[who]}"}
@@ -191,14 +191,16 @@ def bench_replicas(work: Path, seconds: int, rate: float, burst: int) -> dict[st
     try:
         time.sleep(0.3)
         for n in range(2):
-            servers.append(Server(database, free_port(), env(work, **extra), work / f"replica-{n}.log", core=0))
+            servers.append(
+                tmfstack_server(database, free_port(), env(work, **extra), work / f"replica-{n}.log", core=0)
+            )
         for server in servers:
-            server.wait_ready()
+            start_server(server)
         headers = {"Authorization": f"Bearer {token}"}
         load = [*pin(1), "wrk", "-t1", "-c4", f"-d{seconds}s", "--timeout", "10s", "-H"]
         procs = [
             subprocess.Popen(
-                [*load, f"Authorization: {headers['Authorization']}", f"{s.base}{OFFERINGS}?limit=1"],
+                [*load, f"Authorization: {headers['Authorization']}", f"{s.url}{OFFERINGS}?limit=1"],
                 stdout=subprocess.PIPE,
                 text=True,
             )

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import dataclasses
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
-from security_helpers import Secured
+from tests.support.database import fresh_database_url
+from tests.support.listener import Listener
+from tests.support.security import Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
@@ -26,34 +27,11 @@ os.environ.setdefault("TMFSTACK_AUTH", "off")
 os.environ.setdefault("TMFSTACK_ALLOW_PRIVATE_CALLBACKS", "127.0.0.0/8,::1/128")
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"
-PG_URL = os.environ.get("TMFSTACK_TEST_DATABASE_URL", "")
-
-
-def _fresh_postgres(base: str) -> str:
-    """A new, empty database on the test server for one test."""
-    import asyncio
-
-    import asyncpg
-
-    name = "t_" + uuid.uuid4().hex[:12]
-
-    async def create() -> None:
-        conn = await asyncpg.connect(base)
-        try:
-            await conn.execute(f'CREATE DATABASE "{name}"')
-        finally:
-            await conn.close()
-
-    asyncio.run(create())
-    head, _, _ = base.rpartition("/")
-    return f"{head}/{name}"
 
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> str:
-    if PG_URL:
-        return _fresh_postgres(PG_URL)
-    return f"sqlite:///{tmp_path / 'test.db'}"
+    return fresh_database_url(tmp_path)
 
 
 @pytest.fixture
@@ -73,6 +51,13 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 def client(settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as c:
         yield c
+
+
+@pytest.fixture
+def listener() -> Iterator[Listener]:
+    """A real HTTP listener on 127.0.0.1 that records what is delivered to it (tests/support/listener.py)."""
+    with Listener() as it:
+        yield it
 
 
 @pytest.fixture

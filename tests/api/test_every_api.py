@@ -24,7 +24,7 @@ import jsonschema_rs
 import pytest
 from starlette.testclient import TestClient
 
-from listener import Listener
+from tests.support.listener import Listener
 from tmfstack.apis import all_apis
 from tmfstack.engine.declaration import ApiDecl, ResourceDecl
 from tmfstack.engine.service import ResourceService

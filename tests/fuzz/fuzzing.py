@@ -31,9 +31,9 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from spec_exceptions import KNOWN, SPEC_FIXES, Known
 from starlette.testclient import TestClient
 
+from tests.fuzz.spec_exceptions import KNOWN, SPEC_FIXES, Known
 from tmfstack.engine.declaration import ApiDecl
 
 SPECS_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"

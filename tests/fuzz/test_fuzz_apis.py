@@ -14,10 +14,10 @@ import json
 import os
 
 import pytest
-from fuzzing import SPECS_DIR, fuzz_api, report
-from spec_exceptions import KNOWN, SPEC_FIXES
 
-from security_helpers import Secured
+from tests.fuzz.fuzzing import SPECS_DIR, fuzz_api, report
+from tests.fuzz.spec_exceptions import KNOWN, SPEC_FIXES
+from tests.support.security import Secured
 from tmfstack.apis import all_apis
 
 APIS = {api.key: api for api in all_apis()}

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from security_helpers import Secured
+from tests.support.security import Secured
 from tmfstack.apis import all_apis
 from tmfstack.engine.declaration import ApiDecl
 

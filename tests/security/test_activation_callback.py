@@ -10,10 +10,10 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from chain_helpers import load_chain
-from listener import Listener
-from ordering_helpers import ORDERS, mobile, order
-from security_helpers import Caller, Secured
+from tests.support.chain import load_chain
+from tests.support.listener import Listener
+from tests.support.ordering import ORDERS, mobile, order
+from tests.support.security import Caller, Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 

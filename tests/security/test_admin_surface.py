@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from listener import Listener
-from security_helpers import Caller, Secured
+from tests.support.listener import Listener
+from tests.support.security import Caller, Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 

@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from listener import Listener
-from security_helpers import Caller, Secured
+from tests.support.listener import Listener
+from tests.support.polling import wait_until
+from tests.support.security import Caller, Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
@@ -34,20 +35,11 @@ def app(settings: Settings, **changes: Any) -> Iterator[Secured]:
         yield Secured(client)
 
 
-@pytest.fixture
-def listener() -> Iterator[Listener]:
-    with Listener() as it:
-        yield it
-
-
 def deliveries(ops: Caller, until: Any, host: str = "testserver", timeout: float = 10.0) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        rows = ops.get("/admin/deliveries", headers={"Host": host}).json()
-        if until(rows):
-            return list(rows)
-        assert time.monotonic() < deadline, f"deliveries never got there: {rows}"
-        time.sleep(0.05)
+    rows = wait_until(
+        lambda: ops.get("/admin/deliveries", headers={"Host": host}).json(), until, timeout, "deliveries got there"
+    )
+    return list(rows)
 
 
 def offering(ops: Caller, name: str) -> None:

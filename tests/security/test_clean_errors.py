@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from security_helpers import Caller, Secured
+from tests.support.security import Caller, Secured
 from tmfstack import demo as demo_package
 from tmfstack.apis import all_apis
 from tmfstack.demo.reference import reference_data

@@ -17,17 +17,19 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from starlette.testclient import TestClient
 
-from idp_helpers import OidcProvider, oidc_provider, start_provider  # noqa: F401
-from ordering_helpers import ORDERS, mobile, order
+from tests.support.idp import OidcProvider, start_provider
+from tests.support.ordering import ORDERS, mobile, order
 from tmfstack.auth.tokens import principal_of
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
+
+pytest_plugins = ["tests.support.idp"]  # the oidc_provider fixture
 
 OFFERINGS = "/tmf-api/productCatalogManagement/v4/productOffering"
 
 
 @pytest.fixture
-def served(secure_settings: Settings, oidc_provider: OidcProvider) -> Iterator[TestClient]:  # noqa: F811
+def served(secure_settings: Settings, oidc_provider: OidcProvider) -> Iterator[TestClient]:
     settings = dataclasses.replace(
         secure_settings, oauth_issuer=oidc_provider.issuer, oauth_audience=oidc_provider.audience, oauth_leeway=0
     )
@@ -43,7 +45,7 @@ def _b64(raw: bytes) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def test_provider_tokens_are_accepted_with_their_scopes(served: TestClient, oidc_provider: OidcProvider) -> None:  # noqa: F811
+def test_provider_tokens_are_accepted_with_their_scopes(served: TestClient, oidc_provider: OidcProvider) -> None:
     operator = oidc_provider.token("operator", scope="tmf620:read tmf620:write tmf622:read admin")
     assert served.get(OFFERINGS, headers=bearer(operator)).status_code == 200
     r = served.post(OFFERINGS, json={"name": "IdP-made"}, headers=bearer(operator))
@@ -56,7 +58,7 @@ def test_provider_tokens_are_accepted_with_their_scopes(served: TestClient, oidc
     assert served.get("/admin/deliveries", headers=bearer(reader)).status_code == 403
 
 
-def test_the_party_claim_binds_a_client_to_its_partner(served: TestClient, oidc_provider: OidcProvider) -> None:  # noqa: F811
+def test_the_party_claim_binds_a_client_to_its_partner(served: TestClient, oidc_provider: OidcProvider) -> None:
     a = oidc_provider.token("partner-a", scope="tmf622:read tmf622:write")
     b = oidc_provider.token("partner-b", scope="tmf622:read tmf622:write", auth="post")
     placed = served.post(ORDERS, json=order(mobile("1"), customer="cust-x"), headers=bearer(a))
@@ -74,7 +76,7 @@ def test_the_embedded_token_endpoint_is_not_served(served: TestClient) -> None:
 
 def test_bad_provider_tokens_are_refused(
     served: TestClient,
-    oidc_provider: OidcProvider,  # noqa: F811
+    oidc_provider: OidcProvider,
     tmp_path: Path,
 ) -> None:
     good = oidc_provider.token("operator", scope="tmf620:read")

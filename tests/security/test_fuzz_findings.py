@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from security_helpers import Caller, Secured
+from tests.support.security import Caller, Secured
 from tmfstack.apis import all_apis
 
 SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"

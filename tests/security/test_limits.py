@@ -17,7 +17,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from security_helpers import Caller, Secured
+from tests.support.security import Caller, Secured
 from tmfstack.limits import Limits
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app

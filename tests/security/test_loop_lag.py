@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import uvicorn
 
-from server_process import free_port
+from tests.support.servers import free_port
 from tmfstack.limits import Limits
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app

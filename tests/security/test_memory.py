@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from server_process import TMFSTACK, free_port
+from tests.support.servers import TMFSTACK, free_port
 from tmfstack.limits import Limits
 
 CATALOG = "/tmf-api/productCatalogManagement/v4"

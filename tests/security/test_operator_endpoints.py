@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from security_helpers import Secured
+from tests.support.security import Secured
 
 
 def test_reference_data_and_callbacks_refuse_oversized_bodies(secure: Secured) -> None:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import httpx
 
-from server_process import free_port
+from tests.support.servers import free_port
 from tmfstack.limits import Limits
 
 TMFSTACK = Path(sys.executable).parent / "tmfstack"

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from ordering_helpers import ORDERS, mobile, order
-from security_helpers import Secured
+from tests.support.ordering import ORDERS, mobile, order
+from tests.support.security import Secured
 
 HUB = "/tmf-api/productOrderingManagement/v4/hub"
 

@@ -9,7 +9,6 @@ audited at ``/admin/overrides``."""
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -17,9 +16,10 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from chain_helpers import load_chain
-from ordering_helpers import ORDERS, PRODUCTS, mobile, msisdn, order
-from security_helpers import Caller, Secured
+from tests.support.chain import load_chain
+from tests.support.ordering import ORDER_TERMINAL, ORDERS, PRODUCTS, mobile, msisdn, order
+from tests.support.polling import wait_until
+from tests.support.security import Caller, Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
@@ -65,13 +65,9 @@ class World:
 
 
 def wait(caller: Caller, url: str, timeout: float = 15.0) -> Doc:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc: Doc = caller.get(url).json()
-        if doc.get("state") in ("completed", "failed", "rejected", "partial", "cancelled"):
-            return doc
-        assert time.monotonic() < deadline, doc
-        time.sleep(0.05)
+    return wait_until(
+        lambda: caller.get(url).json(), lambda doc: doc.get("state") in ORDER_TERMINAL, timeout, f"{url} ended"
+    )
 
 
 @pytest.fixture

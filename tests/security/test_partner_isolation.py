@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from listener import Listener
-from ordering_helpers import CANCELS, ORDERS, PRODUCTS, load_demo, mobile, order
-from security_helpers import Caller, Secured
+from tests.support.listener import Listener
+from tests.support.ordering import CANCELS, ORDER_TERMINAL, ORDERS, PRODUCTS, load_demo, mobile, order
+from tests.support.polling import wait_until
+from tests.support.security import Caller, Secured
 from tmfstack.apis import all_apis
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
@@ -50,13 +51,12 @@ def world(secure_settings: Settings) -> Iterator[World]:
 
 
 def wait_order(caller: Caller, order_id: str, timeout: float = 15.0) -> Doc:
-    deadline = time.monotonic() + timeout
-    while True:
-        doc: Doc = caller.get(f"{ORDERS}/{order_id}").json()
-        if doc.get("state") in ("completed", "failed", "rejected", "partial", "cancelled"):
-            return doc
-        assert time.monotonic() < deadline, doc
-        time.sleep(0.05)
+    return wait_until(
+        lambda: caller.get(f"{ORDERS}/{order_id}").json(),
+        lambda doc: doc.get("state") in ORDER_TERMINAL,
+        timeout,
+        f"order {order_id} ended",
+    )
 
 
 #: (collection path, body) of everything a partner client may create, per API it may write

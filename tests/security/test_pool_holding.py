@@ -11,8 +11,9 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from security_helpers import Caller, Secured
-from sro_helpers import PM, RI, RO, Chain, make_chain, uid, wait_until
+from tests.support.polling import wait_until
+from tests.support.security import Caller, Secured
+from tests.support.sro import PM, RI, RO, Chain, make_chain, uid
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 

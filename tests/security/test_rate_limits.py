@@ -11,11 +11,11 @@ from collections.abc import Iterator
 import pytest
 from starlette.testclient import TestClient
 
-from security_helpers import Secured
+from tests.support.security import Secured
 from tmfstack.settings import Settings
 from tmfstack.web.app import create_app
 
-pytest_plugins = ["services"]
+pytest_plugins = ["tests.support.redis_server"]
 OFFERINGS = "/tmf-api/productCatalogManagement/v4/productOffering"
 POLICY = re.compile(r'^"(client|address)";q=\d+;w=\d+$')
 REMAINING = re.compile(r'^"(client|address)";r=(\d+);t=(\d+)$')

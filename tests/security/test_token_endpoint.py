@@ -9,7 +9,7 @@ import time
 import jwt
 import pytest
 
-from security_helpers import TOKEN, Secured
+from tests.support.security import TOKEN, Secured
 
 CATALOG = "/tmf-api/productCatalogManagement/v4/productOffering"
 

@@ -1,7 +1,7 @@
 """The store under test, once per backend: SQLite always, PostgreSQL too when
 ``TMFSTACK_TEST_DATABASE_URL`` names a server (a fresh database per test, made by the suite's
-``_fresh_postgres``). Test modules import the fixtures by their function names (the fixtures are
-named ``store``, ``store_url`` and ``anyio_backend``)."""
+``_fresh_postgres``). The fixtures (``store``, ``store_url``, ``anyio_backend``) reach the modules of
+this folder through its conftest; ``doc`` and ``idx`` build rows."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PG_URL, _fresh_postgres
+from tests.support.database import PG_URL, _fresh_postgres
 from tmfstack.store.base import Indexed, Store, open_store
 
 BACKENDS = [

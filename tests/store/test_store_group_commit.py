@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from store_backends import anyio_backend_fixture, doc, idx  # noqa: F401
 
+from tests.store.store_backends import doc, idx
 from tmfstack.store.sqlite import SqliteStore
 
 pytestmark = pytest.mark.anyio

@@ -9,7 +9,6 @@ import asyncio
 import time
 
 import pytest
-from store_backends import anyio_backend_fixture, store_fixture, store_url_fixture  # noqa: F401
 
 from tmfstack.errors import Conflict
 from tmfstack.store.base import Delivery, HubRow, Store, open_store

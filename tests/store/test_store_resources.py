@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from store_backends import anyio_backend_fixture, doc, idx, store_fixture, store_url_fixture  # noqa: F401
 
+from tests.store.store_backends import doc, idx
 from tmfstack.errors import Conflict, StaleVersion
 from tmfstack.store.base import REF, SqlCond, Store
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import time
 
 import pytest
-from store_backends import anyio_backend_fixture, store_fixture, store_url_fixture  # noqa: F401
 
 from tmfstack.store.base import Store, Task
 

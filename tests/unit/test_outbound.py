@@ -11,7 +11,6 @@ import gzip
 import ipaddress
 import socket
 import ssl
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +26,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.support.listener import Listener
 from tmfstack.errors import BadRequest
 from tmfstack.net.outbound import (
     AddressPolicy,
@@ -39,9 +39,6 @@ from tmfstack.net.outbound import (
     guarded_client,
     literal_ip,
 )
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from listener import Listener
 
 pytestmark = pytest.mark.anyio
 STRICT = AddressPolicy()

@@ -25,9 +25,9 @@ from tmfstack.auth.ratelimit import (
 )
 
 if TYPE_CHECKING:
-    from services import RedisProcess
+    from tests.support.redis_server import RedisProcess
 
-pytest_plugins = ["services"]  # the Redis fixtures
+pytest_plugins = ["tests.support.redis_server"]  # the Redis fixtures
 
 T = TypeVar("T")
 
