@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .rules import Doc, Problem, _dicts, _fold, _json_type, _label, _ref_id, _show
+from ...tmf import Doc
+from .rules import Problem, _dicts, _fold, _json_type, _label, _ref_id, _show
 
 # -- characteristic rules ------------------------------------------------------------------
 
@@ -54,13 +55,13 @@ def characteristic_rules(spec: Doc | None, offering: Doc | None = None) -> dict[
             continue
         own = _dicts(char.get("productSpecCharacteristicValue"))
         narrowed = _dicts(narrowing.get(_fold(name), {}).get("productSpecCharacteristicValue"))
-        max_card = char.get("maxCardinality")
+        min_card, max_card = char.get("minCardinality"), char.get("maxCardinality")
         rules[_fold(name)] = CharRule(
             name=name,
             value_type=char.get("valueType") if isinstance(char.get("valueType"), str) else None,
             values=narrowed or own,
             fallback=own,
-            min_card=char.get("minCardinality") if isinstance(char.get("minCardinality"), int) else 0,
+            min_card=min_card if isinstance(min_card, int) else 0,
             max_card=max_card if isinstance(max_card, int) else None,
             configurable=char.get("configurable") is not False,
             regex=char.get("regex") if isinstance(char.get("regex"), str) else None,

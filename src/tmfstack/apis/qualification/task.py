@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ...clock import parse_time
-from ...engine.declaration import Doc, ResourceDecl
+from ...engine.declaration import ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest
+from ...tmf import Doc
 from .samples import SAMPLES
 
 if TYPE_CHECKING:

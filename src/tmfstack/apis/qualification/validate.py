@@ -21,13 +21,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ... import limits
+from ...tmf import Doc, member
 from ..catalog.characteristics import check_characteristics
 from ..catalog.rules import (
     ENDED_PRODUCT,
     EXCLUDING,
     MODIFY_TO_STATUS,
     ORDERABLE_LIFECYCLE,
-    Doc,
     Problem,
     _dicts,
     _fold,
@@ -150,7 +150,7 @@ async def _check_add(item_id: str | None, item: Doc, facts: _OrderFacts) -> list
         problems += await eligibility(item_id, item, offering, facts.market)
     if facts.technical:
         problems += await service_problems(item_id, item, offering, facts.market)
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     spec_id = _ref_id(offering, "productSpecification")
     asked_spec = _ref_id(product, "productSpecification")
     if asked_spec is not None and asked_spec != spec_id:
@@ -299,7 +299,7 @@ async def _check_relationships(item_id: str | None, offering: Doc, facts: _Order
 
 async def _check_existing(item_id: str | None, item: Doc, facts: _OrderFacts) -> list[Problem]:
     action = item.get("action")
-    product_ref = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product_ref = member(item, "product")
     pid = product_ref.get("id")
     if not isinstance(pid, str) or not pid:
         return [

@@ -21,11 +21,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ....tmf import Doc, member
 from ...catalog.characteristics import default_characteristics, value_matches
 from ...catalog.rules import parse_time, period_covers, walk_items
 from ...catalog.view import CatalogView
-
-Doc = dict[str, Any]
 
 CENT = Decimal("0.01")
 #: TMF620 priceType spellings (folded, no spaces/dashes) -> OrderPrice priceType
@@ -102,7 +101,7 @@ def _tax(pop: Doc, duty_free: Decimal) -> tuple[Decimal, float | None]:
 def order_price(pop: Doc, quantity: int) -> Doc | None:
     """The OrderPrice of ``quantity`` units at catalog price ``pop``; None when it has no usable amount or type."""
     kind = _kind(pop)
-    money = pop.get("price") if isinstance(pop.get("price"), dict) else {}
+    money = member(pop, "price")
     duty_free = _decimal(money.get("value"))
     if kind is None or duty_free is None or not money.get("unit"):
         return None
@@ -123,8 +122,14 @@ def order_price(pop: Doc, quantity: int) -> Doc | None:
     if kind == "usage" and _unit_of_measure(pop):
         out["unitOfMeasure"] = _unit_of_measure(pop)
     out["price"] = price
-    out["productOfferingPrice"] = {k: pop[k] for k in ("id", "href", "name") if pop.get(k)}
+    out["productOfferingPrice"] = _price_ref(pop)
     return out
+
+
+def _price_ref(pop: Doc) -> Doc:
+    """The reference an OrderPrice keeps to its catalog price: unlike ``tmf.ref`` it leaves out
+    empty values too (an unnamed price has no ``name: ""``) and names no ``@referredType``."""
+    return {k: pop[k] for k in ("id", "href", "name") if pop.get(k)}
 
 
 def _applies(pop: Doc, characteristics: list[Doc]) -> bool:
@@ -146,9 +151,10 @@ async def item_prices(item: Doc, view: CatalogView, when: datetime | None, notes
     if offering is None:
         return None
     spec = await view.specification((offering.get("productSpecification") or {}).get("id"))
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     chars = default_characteristics(spec, list(product.get("productCharacteristic") or []), offering)
-    quantity = item.get("quantity") if isinstance(item.get("quantity"), int) else 1
+    quantity = item.get("quantity")
+    quantity = quantity if isinstance(quantity, int) else 1
     prices = []
     for ref in offering.get("productOfferingPrice") or []:
         pop = await view.price(ref.get("id")) if isinstance(ref, dict) else None
@@ -274,10 +280,10 @@ async def price_order(order: Doc, view: CatalogView) -> list[str]:
             continue
         computed = await item_prices(item, view, when, notes)
         given = item.get("itemPrice")
-        if computed is not None and not given:
-            item["itemPrice"] = computed
-        elif computed is not None:
+        if computed is not None and given:
             notes += compare(f"item {item.get('id')}: itemPrice", list(given), computed, "the catalog's")
+        elif computed is not None:
+            item["itemPrice"] = computed
         final += [p for p in item.get("itemPrice") or [] if isinstance(p, dict)]
     totals = order_totals(final)
     if not order.get("orderTotalPrice"):
