@@ -51,10 +51,6 @@ def _label(doc: Doc | None, id: str | None) -> str:
     return f"{name} ({id})" if name and id else str(name or id)
 
 
-def _fold(value: Any) -> str:
-    return " ".join(str(value).split()).casefold()
-
-
 def _quantity(item: Doc) -> int:
     q = item.get("quantity", 1)
     return q if isinstance(q, int) and not isinstance(q, bool) else 1

@@ -21,7 +21,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ....tmf import Doc, member
+from ....tmf import Doc, fold_alnum, member
 from ...catalog.characteristics import default_characteristics, value_matches
 from ...catalog.rules import parse_time, period_covers, walk_items
 from ...catalog.view import CatalogView
@@ -37,10 +37,6 @@ PRICE_TYPES = {
     "usagecharge": "usage",
 }
 DISCOUNT = "discount"
-
-
-def _fold(value: Any) -> str:
-    return "".join(c for c in str(value or "") if c.isalnum()).casefold()
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -81,7 +77,7 @@ def _unit_of_measure(pop: Doc) -> str | None:
 
 def _kind(pop: Doc) -> str | None:
     """The OrderPrice priceType of a catalog price; a discount takes its charge's cadence."""
-    raw = _fold(pop.get("priceType"))
+    raw = fold_alnum(pop.get("priceType"))
     if raw == DISCOUNT:
         return "recurring" if _period(pop) else "oneTime"
     return PRICE_TYPES.get(raw)
@@ -106,7 +102,7 @@ def order_price(pop: Doc, quantity: int) -> Doc | None:
     if kind is None or duty_free is None or not money.get("unit"):
         return None
     tax, rate = _tax(pop, duty_free)
-    sign = -1 if _fold(pop.get("priceType")) == DISCOUNT else 1
+    sign = -1 if fold_alnum(pop.get("priceType")) == DISCOUNT else 1
     times = sign * (1 if kind == "usage" else quantity)  # a usage rate is per unit consumed, not per item
     price: Doc = {
         "taxIncludedAmount": _money(money["unit"], (duty_free + tax) * times),
@@ -187,7 +183,7 @@ class _Key:
 
 
 def _key(price: Doc, field: str) -> tuple[_Key, Decimal] | None:
-    kind = PRICE_TYPES.get(_fold(price.get("priceType")), str(price.get("priceType") or "unknown"))
+    kind = PRICE_TYPES.get(fold_alnum(price.get("priceType")), str(price.get("priceType") or "unknown"))
     money = (price.get("price") or {}).get(field) or {}
     amount = _decimal(money.get("value")) if isinstance(money, dict) else None
     if amount is None:
@@ -237,7 +233,7 @@ def compare(label: str, given: list[Doc], expected: list[Doc], whose: str, field
 
 def order_totals(prices: list[Doc]) -> list[Doc]:
     """orderTotalPrice: recurring and one-time charges summed per period and currency, usage rates listed apart."""
-    charges = [p for p in prices if _fold(p.get("priceType")) != "usage"]
+    charges = [p for p in prices if fold_alnum(p.get("priceType")) != "usage"]
     sums = {f: _summary(charges, f) for f in _FIELDS}
     counts = {f: Counter(hit[0] for p in charges if (hit := _key(p, f))) for f in _FIELDS}
     keys = sums["dutyFreeAmount"].keys() | sums["taxIncludedAmount"].keys()
@@ -253,7 +249,7 @@ def order_totals(prices: list[Doc]) -> list[Doc]:
     seen: set[Any] = set()
     for p in prices:
         ref = (p.get("productOfferingPrice") or {}).get("id") or p.get("name")
-        if _fold(p.get("priceType")) == "usage" and ref not in seen:
+        if fold_alnum(p.get("priceType")) == "usage" and ref not in seen:
             seen.add(ref)
             totals.append(copy.deepcopy(p))  # not shared with the item: the order is edited later
     return totals
