@@ -18,13 +18,14 @@ install: $(VENV)/.installed
 serve: install
 	$(VENV)/bin/tmfstack serve --demo --host $(HOST) --port $(PORT)
 
-## install, lint, check the generated contract files, run the test suite
+## install, lint (ruff, mypy), check the generated contract files, run the test suite
 test: install lint
 	$(PY) -m pytest
 
 lint: install
 	$(VENV)/bin/ruff check src tests tools bench
 	$(VENV)/bin/ruff format --check src tests tools bench
+	$(VENV)/bin/mypy
 	@if [ -d ../shared/specs ]; then $(PY) tools/gen_specs.py --check; fi
 
 ## regenerate src/tmfstack/_generated from ../shared/specs

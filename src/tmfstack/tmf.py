@@ -1,5 +1,5 @@
-"""TM Forum idioms every layer uses, defined once: the document type, text folding for
-comparisons, entity references, and the TaskStateType table.
+"""TM Forum idioms every layer uses, defined once: the document type and its optional
+sub-objects, text folding for comparisons, entity references, and the TaskStateType table.
 
 It imports nothing of tmfstack, so the store, the engine and the APIs can all use it.
 """
@@ -10,6 +10,13 @@ from typing import Any
 
 #: a TMF resource (or any JSON object) as parsed: what the engine stores and serves
 Doc = dict[str, Any]
+
+
+def member(doc: Doc, key: str) -> Doc:
+    """The object ``doc[key]``, or an empty one when it is absent or not an object: how optional
+    sub-objects of a client's document (``product``, ``price``, ...) are read without trusting them."""
+    value = doc.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def fold(value: Any) -> str:

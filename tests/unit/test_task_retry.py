@@ -11,7 +11,7 @@ import pytest
 
 from tmfstack.engine.core import Engine
 from tmfstack.engine.declaration import ApiDecl, ResourceDecl
-from tmfstack.engine.tasks import RetryPolicy, TaskDecl, TaskRunner, retry_parked
+from tmfstack.engine.tasks import IoTaskDecl, RetryPolicy, TaskDecl, TaskRunner, retry_parked
 from tmfstack.engine.unit import Unit
 from tmfstack.settings import Settings
 from tmfstack.store.base import Task, open_store
@@ -79,7 +79,7 @@ async def setup(tmp_path: Path) -> AsyncIterator[tuple[Engine, Owner]]:
         resources=[ResourceDecl("individual")],
         tasks={
             "step": TaskDecl(owner.step, on_parked=owner.parked, on_retried=owner.retried),
-            "io": TaskDecl(outside, in_unit=False),
+            "io": IoTaskDecl(outside),
         },
     )
     settings = Settings(task_max_attempts=3, task_retry_base=0.0, task_retry_max=0.0)

@@ -1,25 +1,14 @@
-"""Small readers and builders of TMF documents that several API families use (no family's own rules).
+"""Small readers of TMF documents that several API families use (no family's own rules).
 
-``ref`` makes an entity reference; ``customer_of`` finds the ordering customer of an order or a
-qualification (``relatedParty``). They sit here, outside any family, so that ordering and
-qualification share them without importing each other.
+``customer_of`` finds the ordering customer of an order or a qualification (``relatedParty``). It
+sits here, outside any family, so that ordering and qualification share it without importing each
+other; an entity reference is ``tmf.ref``.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..engine.access import PARTNER_ROLE
-
-Doc = dict[str, Any]
-
-
-def ref(doc: Doc, referred: str | None = None) -> Doc:
-    """A reference to ``doc``: its id, href and name (those it has), and ``@referredType``."""
-    out = {k: doc[k] for k in ("id", "href", "name") if doc.get(k) is not None}
-    if referred:
-        out["@referredType"] = referred
-    return out
+from ..tmf import Doc
 
 
 def customer_of(order: Doc) -> Doc | None:

@@ -230,7 +230,9 @@ class RedisLimiter:
             "async+" + url.replace("unix://", "redis+unix://", 1),
             implementation="redispy",
             key_prefix=key_prefix,
-            connection_pool=self._pool,  # type: ignore[arg-type]  # passed through to redis-py
+            # limits (5.8) types its **options as float | str | bool although it documents passing them on
+            # to redis-py, whose connection_pool takes this pool; the ignore goes stale (and fails lint) once fixed
+            connection_pool=self._pool,  # type: ignore[arg-type]
         )
         self._strategy = MovingWindowRateLimiter(storage)
         self._items: dict[Policy, RateLimitItem] = {}

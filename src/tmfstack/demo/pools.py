@@ -16,6 +16,7 @@ from typing import Any
 from ..apis.inventory import pools
 from ..apis.ordering.shared import stable_id
 from ..engine.core import Engine
+from ..tmf import Doc
 
 CATALOG = "tmf634"
 _BATCH = 500  #: members written per transaction
@@ -91,7 +92,7 @@ async def stock_pools(engine: Engine, size: int) -> list[str]:
             lines.append(f"resourcePool {pool.id}: skipped, resource specification {pool.spec} is missing")
             continue
         count = min(size, pool.limit or size)
-        body = {
+        body: Doc = {
             "id": pool.id,
             "description": pool.description,
             "resourceCollection": [

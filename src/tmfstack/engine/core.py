@@ -18,7 +18,7 @@ from .hubs import HubService
 from .nested import service_for
 from .reference import ReferenceData
 from .service import ResourceService
-from .tasks import TaskDecl
+from .tasks import Queue
 from .unit import Unit
 
 T = TypeVar("T")
@@ -52,8 +52,8 @@ class Engine:
         #: what domain modules read (e.g. ``strict_orders``), checked once here
         self.domain = domain or self.settings.domain()
         self.apis = {api.root: api for api in apis}
-        #: every task queue the APIs declare (queue name -> TaskDecl)
-        self.queues: dict[str, TaskDecl] = {q: t for api in apis for q, t in api.tasks.items()}
+        #: every task queue the APIs declare (queue name -> TaskDecl or IoTaskDecl)
+        self.queues: dict[str, Queue] = {q: t for api in apis for q, t in api.tasks.items()}
         self.services: dict[str, dict[str, ResourceService]] = {
             api.root: {name: service_for(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
@@ -84,7 +84,7 @@ class Engine:
         adapter: its connections and simulator state live as long as the engine)."""
         if make not in self._shared:
             self._shared[make] = make(self)
-        return self._shared[make]  # type: ignore[no-any-return]
+        return self._shared[make]
 
     @asynccontextmanager
     async def unit(self) -> AsyncIterator[Unit]:

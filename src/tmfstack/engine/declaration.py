@@ -65,7 +65,7 @@ Patch (``ResourceService.patch`` / ``update``; PUT likewise, its body checked ag
 2. the stored document is read (visibility, ``If-Match``, ``Unit.seen``) and the patch
    applied; the state's spelling made canonical; server-owned attributes refused;
    validated against ``<Entity>``
-3. ``patch_rules`` (``Rule``: ``rule(after, before)``), client PATCH only
+3. ``patch_rules`` (``PatchRule``: ``rule(after, before)``), client PATCH only
 4. nothing changed: the stored document is answered; nothing below runs
 5. for a client's request, ``ownership`` then ``client_check``
 6. ``lifecycle``: the transition must be allowed
@@ -91,7 +91,7 @@ Start-up (``web/app.py``): ``Engine.open`` (the store; reference indexes rebuilt
 declared ``resume`` (``Resume``), API by API, resource by resource, in declaration order.
 
 Tasks (``TaskRunner.step``, for a ``TaskDecl`` of ``ApiDecl.tasks``): in a unit of work
-the task is finished and ``handler(engine, unit, key)`` called (``in_unit=False``:
+the task is finished and ``handler(engine, unit, key)`` called (an ``IoTaskDecl``:
 ``handler(engine, task)``, outside any unit). A failure rolls that back and retries later
 (``RetryPolicy``); the last allowed failure parks the task and calls ``on_parked``
 (``ParkHook``) in a unit; an operator's retry calls ``on_retried``.
@@ -107,7 +107,7 @@ from ..tmf import Doc
 from .contract import Contract, contract_key, load_contract
 from .lifecycle import StateMachine
 from .ownership import ClientCheck, Ownership
-from .tasks import Handler, TaskDecl
+from .tasks import Handler, IoTaskDecl, Queue, TaskDecl
 
 if TYPE_CHECKING:
     from .service import ResourceService
@@ -115,6 +115,8 @@ if TYPE_CHECKING:
 
 #: a rule run on a document before it is stored (create and patch); raises TmfError to refuse
 Rule = Callable[[Doc, "Doc | None"], None]
+#: a rule run on a client's PATCH only: there is always a stored document before it (a ``Rule`` is one too)
+PatchRule = Callable[[Doc, Doc], None]
 #: runs after a resource was committed (e.g. starts an import job); must be idempotent
 AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
 #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
@@ -146,7 +148,7 @@ class ResourceDecl:
     server_owned: frozenset[str] = frozenset()
     rules: Sequence[Rule] = ()
     #: rules for client PATCH only (what a client may change), on top of ``rules``
-    patch_rules: Sequence[Rule] = ()
+    patch_rules: Sequence[PatchRule] = ()
     #: runs inside the creating unit of work before the insert; may change the document,
     #: which is validated again (raises TmfError to refuse)
     before_insert: BeforeInsert | None = None
@@ -216,7 +218,7 @@ class ApiDecl:
     contract: Contract
     resources: Mapping[str, ResourceDecl]
     #: durable task queues this API's domain rules run (queue name -> TaskDecl), see engine/tasks.py
-    tasks: Mapping[str, TaskDecl] = field(default_factory=dict)
+    tasks: Mapping[str, Queue] = field(default_factory=dict)
     #: what a partner client gets by default: "none" (operator-only), "read" or "write" (README: Security)
     partner_access: str = "none"
 
@@ -226,7 +228,7 @@ class ApiDecl:
         spec: str,
         *,
         resources: Sequence[ResourceDecl],
-        tasks: Mapping[str, TaskDecl | Handler] | None = None,
+        tasks: Mapping[str, Queue | Handler] | None = None,
         partner_access: str = "none",
     ) -> ApiDecl:
         """``spec``: the official file name (e.g. "TMF641-ServiceOrdering-v4.1.0.swagger.json"); key,
@@ -246,7 +248,7 @@ class ApiDecl:
             raise ValueError(f"{key}: resources not in the spec: {sorted(missing)}")
         if partner_access not in ("none", "read", "write"):
             raise ValueError(f"{key}: partner_access is none, read or write, not {partner_access!r}")
-        queues = {q: t if isinstance(t, TaskDecl) else TaskDecl(t) for q, t in (tasks or {}).items()}
+        queues = {q: t if isinstance(t, TaskDecl | IoTaskDecl) else TaskDecl(t) for q, t in (tasks or {}).items()}
         return cls(key, name, version, loaded, table, queues, partner_access)
 
     @property

@@ -25,8 +25,9 @@ import orjson
 from ..store.base import REF, Row, SqlCond
 
 if TYPE_CHECKING:
+    from ..tmf import Doc
     from .core import Engine
-    from .declaration import Doc, ResourceDecl
+    from .declaration import ResourceDecl
     from .unit import Unit
 
 Where = Mapping[str, str | Sequence[str]]

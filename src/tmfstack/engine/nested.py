@@ -24,8 +24,9 @@ from ..clock import new_id
 from ..errors import NotFound
 from ..events.subscriptions import wanted_by
 from ..store.base import REF, Indexed, SqlCond
+from ..tmf import Doc
 from . import access
-from .declaration import ApiDecl, Doc, ResourceDecl
+from .declaration import ApiDecl, ResourceDecl
 from .service import ResourceService
 from .unit import Unit
 

@@ -10,17 +10,18 @@ from __future__ import annotations
 import builtins
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeGuard, get_args
 
 import orjson
 
 from .. import limits
 from ..errors import BadRequest, NotFound
-from ..store.base import REF, Indexed, Row, SqlCond, Store
+from ..store.base import REF, Indexed, Op, Row, SqlCond, Store
+from ..tmf import Doc
 from ..tmf630 import Condition, Query, leaves, matches, parse_query, project, sort_key
 from ..tmf630.evaluate import text as _text
 from . import access
-from .declaration import ApiDecl, Doc, ResourceDecl
+from .declaration import ApiDecl, ResourceDecl
 from .lookup import DomainReads
 
 if TYPE_CHECKING:
@@ -30,7 +31,14 @@ if TYPE_CHECKING:
 Raws = list[bytes]
 Conds = list[SqlCond]
 Order = list[tuple[str, bool]]
-_SQL_OPS = frozenset({"eq", "ne", "gt", "gte", "lt", "lte"})
+_SQL_OPS = frozenset(get_args(Op))
+
+
+def _is_sql_op(op: str) -> TypeGuard[Op]:
+    """Whether the store can compare with ``op`` in SQL (else the engine filters the page)."""
+    return op in _SQL_OPS
+
+
 _UNBOUNDED = 1 << 62
 
 
@@ -100,10 +108,11 @@ class ResourceReader(DomainReads):
     def _sql(self, cond: Condition) -> SqlCond | None:
         if cond.op == "eq" and cond.attribute in self.decl.ref_paths:
             return SqlCond(REF + cond.attribute, "eq", cond.values)
-        if len(cond.path) != 1 or cond.op not in _SQL_OPS:
+        op = cond.op
+        if len(cond.path) != 1 or not _is_sql_op(op):
             return None
         column = self.columns.get(cond.path[0])
-        return SqlCond(column, cond.op, cond.values) if column else None  # type: ignore[arg-type]
+        return SqlCond(column, op, cond.values) if column else None
 
     def _seen_by(self, party: str | None) -> list[SqlCond]:
         """The index condition that narrows a list to what ``party`` may see (none for operators)."""

@@ -20,10 +20,11 @@ from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed,
 from ..events.envelope import envelope
 from ..events.subscriptions import wanted_by
 from ..store.base import Indexed
+from ..tmf import Doc
 from ..tmf630 import leaves
 from . import access
 from . import patch as patching
-from .declaration import ApiDecl, Doc, ResourceDecl
+from .declaration import ApiDecl, ResourceDecl
 from .ownership import Actor, guard
 from .reading import ResourceReader
 from .unit import Unit

@@ -54,17 +54,29 @@ ERROR_CHARS = 300
 
 @dataclass(frozen=True)
 class TaskDecl:
-    """One durable task queue of an API (``ApiDecl.tasks``: queue name -> TaskDecl).
+    """One durable task queue of an API (``ApiDecl.tasks``: queue name -> TaskDecl or IoTaskDecl).
 
-    ``in_unit``: the runner opens a unit, finishes the task in it and calls ``handler(engine,
-    unit, key)``; False: ``handler(engine, task)`` does I/O outside any transaction (an
-    ``IoHandler``) and finishes the task itself. ``on_parked`` / ``on_retried``: the queue's
-    owner hears that a task was parked, or re-armed by an operator (``ParkHook``)."""
+    The runner opens a unit, finishes the task in it and calls ``handler(engine, unit, key)``.
+    ``on_parked`` / ``on_retried``: the queue's owner hears that a task was parked, or re-armed by
+    an operator (``ParkHook``)."""
 
-    handler: Handler | IoHandler
-    in_unit: bool = True
+    handler: Handler
     on_parked: ParkHook | None = None
     on_retried: ParkHook | None = None
+
+
+@dataclass(frozen=True)
+class IoTaskDecl:
+    """A task queue whose ``handler(engine, task)`` does I/O outside any transaction (an
+    ``IoHandler``) and finishes the task itself; hooks as in ``TaskDecl``."""
+
+    handler: IoHandler
+    on_parked: ParkHook | None = None
+    on_retried: ParkHook | None = None
+
+
+#: what an API declares per task queue
+Queue = TaskDecl | IoTaskDecl
 
 
 @dataclass(frozen=True)
@@ -109,7 +121,7 @@ class TaskRunner(PollingWorker):
     def __init__(
         self,
         engine: Engine,
-        queues: Mapping[str, TaskDecl] | None = None,
+        queues: Mapping[str, Queue] | None = None,
         *,
         lease: float = 10.0,  # steps take milliseconds; a dead process's steps resume after this
         batch: int = 32,
@@ -147,12 +159,12 @@ class TaskRunner(PollingWorker):
         try:
             if decl is None:
                 raise LookupError(f"no handler for task queue {task.queue!r}")
-            if not decl.in_unit:
-                await decl.handler(self.engine, task)  # type: ignore[call-arg, arg-type]
+            if isinstance(decl, IoTaskDecl):
+                await decl.handler(self.engine, task)
                 return
             async with self.engine.unit() as unit:
                 await unit.tx.finish_task(task)
-                await decl.handler(self.engine, unit, task.key)  # type: ignore[call-arg, arg-type]
+                await decl.handler(self.engine, unit, task.key)
         except asyncio.CancelledError:
             raise
         except ConcurrentUpdate as exc:  # lost a compare-and-set: retry at once, not an attempt

@@ -25,7 +25,7 @@ import abc
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from .records import SecurityRecords
 from .reference_data import ReferenceTx
@@ -57,6 +57,11 @@ class Indexed:
     #: (path, value) pairs of the declared reference paths, kept in ``resource_ref``;
     #: None on an update means "unchanged"
     refs: Refs | None = ()
+
+    @classmethod
+    def of_row(cls, row: Sequence[Any], refs: Refs | None) -> Indexed:
+        """The values of a stored row whose first four columns are name, status, last_update, type."""
+        return cls(row[0], row[1], row[2], row[3], refs)
 
 
 @dataclass(frozen=True)

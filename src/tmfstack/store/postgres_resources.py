@@ -107,7 +107,7 @@ class PostgresResourceTx:
             facets, values, deltas = zip(*rows, strict=True)
             await self.conn.execute(sql.COUNT_CHANGES, kind, list(facets), list(values), list(deltas))
 
-    async def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:
+    async def _write_refs(self, kind: str, seq: int, refs: Refs | None) -> None:
         if refs:
             await self.conn.execute(sql.WRITE_REFS, kind, seq, [p for p, _ in refs], [v for _, v in refs])
 
@@ -147,7 +147,7 @@ class PostgresResourceTx:
                 old_refs = await self._drop_refs(kind, seq)
                 await self._write_refs(kind, seq, idx.refs)
             # nets to nothing (no statement) when status, @type and counted references stay
-            await self._count(kind, [(Indexed(*old[:4], refs=old_refs), -1), (idx, 1)])
+            await self._count(kind, [(Indexed.of_row(old, old_refs), -1), (idx, 1)])
         return version + 1
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
@@ -158,7 +158,7 @@ class PostgresResourceTx:
                 row = await self.conn.fetchrow(sql.DELETE_VERSION, kind, id, version)
             if row is None:
                 return False
-            await self._count(kind, [(Indexed(*row[:4], refs=await self._drop_refs(kind, row[4])), -1)])
+            await self._count(kind, [(Indexed.of_row(row, await self._drop_refs(kind, row[4])), -1)])
         return True
 
     async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:

@@ -15,7 +15,9 @@ from .outbox import SharedOutbox, SharedOutboxTx
 
 
 class SqliteOutbox(SharedOutbox):
-    conn: sqlite3.Connection
+    @property
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # provided by SqliteStore (its one shared connection)
 
     def transaction(self) -> AbstractAsyncContextManager[Any]:
         raise NotImplementedError  # provided by SqliteStore

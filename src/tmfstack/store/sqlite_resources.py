@@ -50,7 +50,9 @@ def _page(
 
 
 class SqliteResources:
-    conn: sqlite3.Connection
+    @property
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # provided by SqliteStore (its one shared connection)
 
     def transaction(self) -> AbstractAsyncContextManager[Any]:
         raise NotImplementedError  # provided by SqliteStore
@@ -119,7 +121,7 @@ class SqliteResourceTx:
     ) -> list[bytes]:
         return _page(self.conn, kind, conds, order, offset, limit)
 
-    def _write_refs(self, kind: str, seq: int, refs: Refs) -> None:
+    def _write_refs(self, kind: str, seq: int, refs: Refs | None) -> None:
         if refs:
             self.conn.executemany(sql.WRITE_REFS, [(kind, path, value, seq) for path, value in refs])
 
@@ -144,7 +146,7 @@ class SqliteResourceTx:
         if idx.refs is not None:
             old_refs = self._drop_refs(kind, seq)
             self._write_refs(kind, seq, idx.refs)
-        self._count(kind, [(Indexed(*old[:4], refs=old_refs), -1), (idx, 1)])  # nothing when nothing moved
+        self._count(kind, [(Indexed.of_row(old, old_refs), -1), (idx, 1)])  # nothing when nothing moved
         return version + 1
 
     async def delete(self, kind: str, id: str, version: int | None) -> bool:
@@ -154,11 +156,11 @@ class SqliteResourceTx:
             row = self.conn.execute(sql.DELETE_VERSION, (kind, id, version)).fetchone()
         if row is None:
             return False
-        self._count(kind, [(Indexed(*row[:4], refs=self._drop_refs(kind, row[4])), -1)])
+        self._count(kind, [(Indexed.of_row(row, self._drop_refs(kind, row[4])), -1)])
         return True
 
     async def hold(self, kind: str, ids: Sequence[str], holder: str, customer: str) -> set[str]:
-        wanted, got = list(dict.fromkeys(ids)), set()
+        wanted, got = list(dict.fromkeys(ids)), set[str]()
         for start in range(0, len(wanted), 200):  # the primary key refuses a second holder
             part = wanted[start : start + 200]
             args = [v for id in part for v in (kind, id, holder, customer)]

@@ -13,7 +13,9 @@ from .records import ClientRow, KeyRow, SecurityRecords
 
 
 class SqliteSecurity(SecurityRecords):
-    conn: sqlite3.Connection
+    @property
+    def conn(self) -> sqlite3.Connection:
+        raise NotImplementedError  # provided by SqliteStore (its one shared connection)
 
     def transaction(self) -> AbstractAsyncContextManager[Any]:
         raise NotImplementedError  # provided by SqliteStore

@@ -9,6 +9,7 @@ Sub-resources (``engine/nested.py``) are served under an existing parent:
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -102,7 +103,7 @@ def actor_of(caller: Principal, request: Request) -> Actor | None:
 def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllowed:
     allowed = sorted({_ALLOW[o] for o in ops if (o in ("get", "patch", "put", "delete")) == item})
     exc = MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(allowed) or 'none'}")
-    exc.allow = ", ".join(allowed)  # type: ignore[attr-defined]
+    exc.allow = ", ".join(allowed)
     return exc
 
 
@@ -235,7 +236,7 @@ class TmfRouter:
         return response
 
     async def hub(
-        self, hubs: HubService, rest: list[str], method: str, request: Request, listed: bool = False
+        self, hubs: HubService, rest: Sequence[str], method: str, request: Request, listed: bool = False
     ) -> Response:
         """``rest``: what follows ``hub`` (nothing, or the hub's id); ``listed``: GET lists the hubs."""
         caller = principal_of(request.scope)

@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-Doc = dict[str, Any]
+from ...tmf import Doc
 
 
 @dataclass(frozen=True)

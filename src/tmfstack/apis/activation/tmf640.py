@@ -21,14 +21,15 @@ import orjson
 
 from ...clock import new_id, now_iso
 from ...engine import access
-from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.ownership import OwnedByOrder
 from ...engine.service import ResourceService
-from ...engine.tasks import TaskDecl
+from ...engine.tasks import IoTaskDecl
 from ...engine.unit import Unit
 from ...errors import ConcurrentUpdate, NotFound, Unprocessable
 from ...net.outbound import fetch, guarded_client
+from ...tmf import Doc, member
 from ..inventory.tmf638 import SERVICE_LIFECYCLE
 from .adapters import ActivationAdapter, HttpAdapter, Outcome, Simulator
 from .callbacks import callback_url
@@ -292,7 +293,7 @@ async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:
     """The external system's answer to a 202: ``{"state": ..., "message": ...}``, a monitor, or
     a TMF640 monitor/service event. Returns False for a repeated answer."""
     body = payload if isinstance(payload, dict) else {}
-    event = body.get("event") if isinstance(body.get("event"), dict) else {}
+    event = member(body, "event")
     inner = event.get("monitor") or event.get("service") or body
     state = str(inner.get("state", "")).casefold()
     ok = state in ("completed", "active", "done", "succeeded")
@@ -329,5 +330,5 @@ API = ApiDecl.build(
         ),
         ResourceDecl("monitor", lifecycle=MONITOR, ref_paths=("sourceHref",)),
     ],
-    tasks={QUEUE: TaskDecl(activation_step, in_unit=False)},  # it calls the network outside transactions
+    tasks={QUEUE: IoTaskDecl(activation_step)},  # it calls the network outside transactions
 )

@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from .rules import Doc, Problem, _dicts, _fold, _json_type, _label, _ref_id, _show
+from ...tmf import Doc, fold
+from .rules import Problem, _dicts, _json_type, _label, _ref_id, _show
 
 # -- characteristic rules ------------------------------------------------------------------
 
@@ -46,21 +47,21 @@ def characteristic_rules(spec: Doc | None, offering: Doc | None = None) -> dict[
     for use in _dicts((offering or {}).get("prodSpecCharValueUse")):
         ref = _ref_id(use, "productSpecification")
         if use.get("name") and (ref is None or ref == spec_id):
-            narrowing[_fold(use["name"])] = use
+            narrowing[fold(use["name"])] = use
     rules = {}
     for char in _dicts((spec or {}).get("productSpecCharacteristic")):
         name = char.get("name")
         if not isinstance(name, str):
             continue
         own = _dicts(char.get("productSpecCharacteristicValue"))
-        narrowed = _dicts(narrowing.get(_fold(name), {}).get("productSpecCharacteristicValue"))
-        max_card = char.get("maxCardinality")
-        rules[_fold(name)] = CharRule(
+        narrowed = _dicts(narrowing.get(fold(name), {}).get("productSpecCharacteristicValue"))
+        min_card, max_card = char.get("minCardinality"), char.get("maxCardinality")
+        rules[fold(name)] = CharRule(
             name=name,
             value_type=char.get("valueType") if isinstance(char.get("valueType"), str) else None,
             values=narrowed or own,
             fallback=own,
-            min_card=char.get("minCardinality") if isinstance(char.get("minCardinality"), int) else 0,
+            min_card=min_card if isinstance(min_card, int) else 0,
             max_card=max_card if isinstance(max_card, int) else None,
             configurable=char.get("configurable") is not False,
             regex=char.get("regex") if isinstance(char.get("regex"), str) else None,
@@ -71,7 +72,7 @@ def characteristic_rules(spec: Doc | None, offering: Doc | None = None) -> dict[
 def default_characteristics(spec: Doc | None, given: list[Doc], offering: Doc | None = None) -> list[Doc]:
     """``given`` plus the default of every characteristic it does not name (offering narrowing first)."""
     out = list(given)
-    named = {_fold(c.get("name")) for c in given if isinstance(c, dict)}
+    named = {fold(c.get("name")) for c in given if isinstance(c, dict)}
     for key, rule in characteristic_rules(spec, offering).items():
         found, value = rule.default()
         if key not in named and found:
@@ -83,9 +84,9 @@ def default_characteristics(spec: Doc | None, given: list[Doc], offering: Doc | 
 
 def merge_characteristics(current: list[Doc], changes: list[Doc]) -> list[Doc]:
     """``current`` with ``changes`` applied by name (case-insensitive; the stored spelling stays)."""
-    by_name = {_fold(c.get("name", "")): c for c in current}
+    by_name = {fold(c.get("name", "")): c for c in current}
     for c in changes:
-        key = _fold(c.get("name", ""))
+        key = fold(c.get("name", ""))
         by_name[key] = {**c, "name": by_name[key]["name"]} if key in by_name else c
     return list(by_name.values())
 
@@ -93,7 +94,7 @@ def merge_characteristics(current: list[Doc], changes: list[Doc]) -> list[Doc]:
 def plan_change(spec: Doc | None, current: list[Doc], offering: Doc | None) -> list[Doc]:
     """Characteristics a move to ``offering`` must change: a current value the new offering does
     not sell becomes the new offering's default (e.g. Fibre 1000 → 500: upload 500 → 250)."""
-    have = {_fold(c.get("name")): c for c in current if isinstance(c, dict)}
+    have = {fold(c.get("name")): c for c in current if isinstance(c, dict)}
     out = []
     for key, rule in characteristic_rules(spec, offering).items():
         found, value = rule.default()
@@ -111,7 +112,7 @@ def plan_change(spec: Doc | None, current: list[Doc], offering: Doc | None) -> l
 
 def type_matches(value: Any, value_type: str | None) -> bool:
     """Lenient on the type's spelling; types other than string/number/integer/boolean are not checked."""
-    kind = _fold(value_type or "")
+    kind = fold(value_type or "")
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     if kind == "string":
         return isinstance(value, str)
@@ -135,7 +136,7 @@ def _in_range(value: Any, spec: Doc) -> bool:
     low, high = spec.get("valueFrom"), spec.get("valueTo")
     if not isinstance(value, int | float) or isinstance(value, bool):
         return False
-    interval = _fold(spec.get("rangeInterval") or "closed")
+    interval = fold(spec.get("rangeInterval") or "closed")
     low_ok = low is None or (value >= low if interval in ("closed", "closedbottom") else value > low)
     high_ok = high is None or (value <= high if interval in ("closed", "closedtop") else value < high)
     return low_ok and high_ok
@@ -168,7 +169,7 @@ def check_characteristics(
     problems: list[Problem] = []
     counts: Counter[str] = Counter()
     for char in _dicts(given):
-        key = _fold(char.get("name", ""))
+        key = fold(char.get("name", ""))
         rule = rules.get(key)
         if rule is None:
             known = ", ".join(r.name for r in rules.values()) or "none"

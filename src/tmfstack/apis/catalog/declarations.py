@@ -4,8 +4,9 @@ and the import and export jobs (named so as not to be read as TMF "Resource").""
 from __future__ import annotations
 
 from ...clock import new_id
-from ...engine.declaration import Doc, ResourceDecl, Sample
+from ...engine.declaration import ResourceDecl, Sample
 from ...engine.service import ResourceService
+from ...tmf import Doc
 from . import jobs
 from .lifecycle import CATALOG_LIFECYCLE, JOB_LIFECYCLE
 

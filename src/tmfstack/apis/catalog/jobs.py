@@ -35,12 +35,12 @@ import httpx
 import orjson
 
 from ...clock import now_iso
-from ...engine.declaration import Doc
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, TmfError
 from ...net.outbound import AddressPolicy, check_destination, fetch, guarded_client
 from ...settings import Settings
+from ...tmf import Doc
 
 log = logging.getLogger("tmfstack.jobs")
 
@@ -224,7 +224,7 @@ def _entities(svc: ResourceService, data: Any, path: str | None) -> list[tuple[s
     if isinstance(data, dict) and path:
         data = {path: data.get(path, [])}
     if isinstance(data, dict):
-        out = []
+        out: list[tuple[str, str, Any]] = []
         for name, items in data.items():
             listed = items if isinstance(items, list) else [items]
             out.extend((name, f"{name}[{i}]", e) for i, e in enumerate(listed))

@@ -9,8 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from ...clock import parse_time
-
-Doc = dict[str, Any]
+from ...tmf import Doc
 
 ORDERABLE_LIFECYCLE = frozenset({"active", "launched"})
 #: product statuses after which nothing can be modified or deleted ("aborted " is spelled with a space in 637)
@@ -52,10 +51,6 @@ def _label(doc: Doc | None, id: str | None) -> str:
     return f"{name} ({id})" if name and id else str(name or id)
 
 
-def _fold(value: Any) -> str:
-    return " ".join(str(value).split()).casefold()
-
-
 def _quantity(item: Doc) -> int:
     q = item.get("quantity", 1)
     return q if isinstance(q, int) and not isinstance(q, bool) else 1
@@ -69,6 +64,9 @@ def period_covers(valid_for: Any, when: datetime | None) -> bool:
     return (start is None or start <= when) and (end is None or when <= end)
 
 
+_JSON_TYPES: dict[type, str] = {str: "string", list: "array", dict: "object"}
+
+
 def _json_type(value: Any) -> str:
     """The JSON name of a value's type, as a submitter wrote it."""
     if value is None:
@@ -77,7 +75,7 @@ def _json_type(value: Any) -> str:
         return "boolean"
     if isinstance(value, int | float):
         return "number"
-    return {str: "string", list: "array", dict: "object"}.get(type(value), type(value).__name__)
+    return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
 def _show(value: Any) -> str:

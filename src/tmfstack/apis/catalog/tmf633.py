@@ -11,9 +11,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from ...engine.declaration import ApiDecl, Doc
+from ...engine.declaration import ApiDecl
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
+from ...tmf import Doc
 from .chain import check_mappings
 from .declarations import catalog_entity, job_resources
 

@@ -6,16 +6,16 @@ Reads go through the unit's transaction, so a step sees one consistent state. A
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ...engine import access
+from ...tmf import Doc
 from .chain import ChainView
 
 __all__ = ["CatalogView"]
 
-Doc = dict[str, Any]
 
 PRODUCT_CATALOG = "tmf620"
 PRODUCT_INVENTORY = "tmf637"

@@ -19,8 +19,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ...clock import now_iso
-from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.nested import ChildService, publish
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.service import ResourceService

@@ -181,7 +181,7 @@ async def _alternates(
             found.append({"spec": spec["id"], "technology": offer["id"], "offer": offer, "speed": speed})
     families = {ref.technologies[t].get("family") for t in techs} - {None}
     for offer in area.offers:
-        tech = ref.technologies.get(offer.get("id"), {})
+        tech = ref.technologies.get(offer["id"], {})  # every offer names a known technology (load checks)
         if offer.get("id") in techs or tech.get("family") not in families:
             continue
         reasons, date = await _judge(ref, area, offer, {}, when, capacity)
@@ -205,7 +205,7 @@ async def available_here(
     when = max(parse_time(wanted) or datetime.now(UTC), datetime.now(UTC))
     best: dict[str, Doc] = {}
     for offer in area.offers:
-        tech = ref.technologies.get(offer.get("id"))
+        tech = ref.technologies.get(offer["id"])
         if tech is None:
             continue
         reasons, date = await _judge(ref, area, offer, {}, when, capacity)

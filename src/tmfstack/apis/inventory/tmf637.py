@@ -17,12 +17,13 @@ the server knows them (TMF632/TMF669), must be active and of the type the refere
 
 from __future__ import annotations
 
-from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.ownership import Ownership
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import Unprocessable
+from ...tmf import Doc
 from ..party.directory import Directory
 
 ABORTED = "aborted "  # sic: the spec's ProductStatusType value

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
+from ...tmf import Doc
 from . import pools
 from .samples import availability_check
 

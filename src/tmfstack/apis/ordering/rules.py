@@ -14,10 +14,11 @@ from collections.abc import Callable
 from typing import Any
 
 from ... import limits
-from ...engine.declaration import Doc, Rule
+from ...engine.declaration import Rule
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict
+from ...tmf import Doc
 from .states import TERMINAL, check_client_move
 
 PATCHABLE = frozenset(

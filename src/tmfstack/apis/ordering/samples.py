@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...engine.declaration import Doc
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.service import ResourceService

@@ -12,9 +12,10 @@ import copy
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ...clock import now_iso
+from ...tmf import Doc
 from ..activation.interface import SETTLED_QUEUE
 from .states import roll_up
 
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
     from ...engine.unit import Unit
     from ..catalog.view import CatalogView
 
-Doc = dict[str, Any]
 _NAMESPACE = uuid.UUID("0b8a4f7e-3c1d-4e59-a6f2-9d7e1c5b2a40")
 
 PRODUCT_ORDERING = "tmf622"

@@ -37,7 +37,8 @@ ITEM = StateMachine(
     {k: {n for n in v if n != "partial"} for k, v in _ORDER.items() if k != "partial"},
     initial="acknowledged",
 )
-#: TaskStateType of cancelProductOrder (622v4)
+#: TaskStateType of cancelProductOrder (622v4); unlike ``tmf.task_moves``, acknowledged cannot move
+#: straight to done: a cancellation is done only through inProgress
 CANCEL = StateMachine(
     "state",
     {

@@ -13,10 +13,11 @@ from __future__ import annotations
 import time
 
 from ...engine.access import partner_of
-from ...engine.declaration import ApiDecl, Doc, ResourceDecl
+from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest, Conflict, Unprocessable
+from ...tmf import Doc
 from ..catalog.rules import walk_items
 from ..catalog.view import CatalogView
 from ..qualification.interface import validate_order

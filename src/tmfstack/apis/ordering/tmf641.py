@@ -17,6 +17,8 @@ from .service.steps import process_service_order
 from .shared import CANCEL_SERVICE_ORDER_QUEUE, SERVICE_ORDER_QUEUE
 from .states import ORDER
 
+#: TaskStateType of cancelServiceOrder (641v4, starting ``accepted``); like 622's and unlike
+#: ``tmf.task_moves``, accepted cannot move straight to done (only through inProgress)
 CANCEL = StateMachine(
     "state",
     {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ...engine.declaration import ApiDecl, ResourceDecl
 from ...engine.lifecycle import StateMachine
+from ...tmf import task_moves
 from .resource.cancel import process_cancel
 from .resource.steps import process_resource_order
 from .rules import PATCHABLE, can_delete, client_patch, prepare_items, schedule_on_create, schedule_on_release
@@ -17,17 +18,8 @@ from .samples import resource_order
 from .shared import CANCEL_RESOURCE_ORDER_QUEUE, RESOURCE_ORDER_QUEUE
 from .states import ORDER
 
-CANCEL = StateMachine(
-    "state",
-    {
-        "acknowledged": {"inProgress", "done", "terminatedWithError"},
-        "inProgress": {"done", "terminatedWithError"},
-        "done": set(),
-        "terminatedWithError": set(),
-    },
-    initial="acknowledged",
-    creatable={"acknowledged"},
-)
+#: TaskStateType of cancelResourceOrder (652v4): the plain task moves (unlike 622's and 641's cancel)
+CANCEL = StateMachine("state", task_moves("acknowledged"), initial="acknowledged", creatable={"acknowledged"})
 
 API = ApiDecl.build(
     "TMF652-ResourceOrder-v4.0.0.swagger.json",

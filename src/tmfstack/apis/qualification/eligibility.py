@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from ...tmf import Doc, member
 from ..catalog.characteristics import default_characteristics
-from ..catalog.rules import Doc, Problem, _dicts, _label, _ref_id, parse_time, walk_items
+from ..catalog.rules import Problem, _dicts, _label, _ref_id, parse_time, walk_items
 from ..documents import customer_of
 from ..geography.places import Reference, locate, reference
 from ..geography.serviceability import Capacity, check
@@ -36,7 +37,7 @@ QUALIFICATION = "tmf679"
 
 
 def _place_of(item: Doc) -> Doc | None:
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     places = _dicts(product.get("place"))
     return places[0] if places else None
 
@@ -91,7 +92,7 @@ async def eligibility(item_id: str | None, item: Doc, offering: Doc, market: Eli
                 f" (only {', '.join(sorted(map(str, allowed_channels)))}).",
             )
         )
-    segments = {s.get("id") for s in _dicts(offering.get("marketSegment"))} - {None}
+    segments = {s["id"] for s in _dicts(offering.get("marketSegment")) if s.get("id") is not None}
     mine = await market.segments() if segments else set()
     if mine and not (await market.ref()).segment_within(mine, segments):
         problems.append(
@@ -102,7 +103,7 @@ async def eligibility(item_id: str | None, item: Doc, offering: Doc, market: Eli
                 f"{', '.join(sorted(mine))}.",
             )
         )
-    regions = {p.get("id") for p in _dicts(offering.get("place"))} - {None}
+    regions = {p["id"] for p in _dicts(offering.get("place")) if p.get("id") is not None}
     if regions:
         problems += await _place_problems(item_id, item, who, regions, market)
     return problems
@@ -128,7 +129,7 @@ async def _place_problems(
 async def party_problems(order: Doc, market: EligibilityCache) -> list[Problem]:
     refs = list(_dicts(order.get("relatedParty")))
     for item in walk_items(order.get("productOrderItem") or ()):
-        product = item.get("product") if isinstance(item.get("product"), dict) else {}
+        product = member(item, "product")
         refs += _dicts(product.get("relatedParty"))
     return [Problem(None, code, message) for code, message in await market.directory.problems(refs)]
 
@@ -143,7 +144,7 @@ async def service_problems(item_id: str | None, item: Doc, offering: Doc, market
     spec = await view.specification(_ref_id(offering, "productSpecification"))
     problems = []
     capacity = Capacity(view.engine, view.unit)
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     # the speeds the product will have: those asked for, else the offering's defaults
     chars = default_characteristics(spec, _dicts(product.get("productCharacteristic")), offering)
     for ref in _dicts((spec or {}).get("serviceSpecification")):
@@ -266,7 +267,8 @@ def _item_problem(item_id: str | None, poq_id: str, poq_item_id: str | None, ans
     result = answer.get("qualificationItemResult")
     if result != "qualified":
         reasons = "; ".join(
-            r.get("label", r.get("code", "")) for r in _dicts(answer.get("eligibilityUnavailabilityReason"))
+            (r["label"] if "label" in r else r.get("code", ""))
+            for r in _dicts(answer.get("eligibilityUnavailabilityReason"))
         )
         detail = f": {reasons}" if reasons else ""
         return Problem(

@@ -25,15 +25,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
 from ...clock import iso
 from ...engine.access import partner_of
+from ...tmf import Doc, ref
 from ..catalog.rules import Problem, walk_items
 from ..catalog.view import PRODUCT_CATALOG, CatalogView
-from ..documents import customer_of, ref
+from ..documents import customer_of
 from .eligibility import EligibilityCache, eligibility
 from .task import overall, validity
 from .validate import offering_orderable, validate_order
@@ -42,7 +43,6 @@ if TYPE_CHECKING:
     from ...engine.core import Engine
     from ...engine.unit import Unit
 
-Doc = dict[str, Any]
 #: reasons another offering of the same kind may cure: not sellable now, or not to this
 #: customer, through this channel, at this place
 _REPLACEABLE = frozenset(

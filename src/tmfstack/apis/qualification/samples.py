@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ...engine.declaration import Doc, Sample
+from ...engine.declaration import Sample
+from ...tmf import Doc
 
 if TYPE_CHECKING:
     from ...engine.service import ResourceService

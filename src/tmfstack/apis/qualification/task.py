@@ -17,11 +17,12 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from ...clock import parse_time
-from ...engine.declaration import Doc, ResourceDecl
+from ...engine.declaration import ResourceDecl
 from ...engine.lifecycle import StateMachine
 from ...engine.service import ResourceService
 from ...engine.unit import Unit
 from ...errors import BadRequest
+from ...tmf import Doc, task_moves
 from .samples import SAMPLES
 
 if TYPE_CHECKING:
@@ -35,17 +36,7 @@ _CLIENT = frozenset({"description", "note", "@schemaLocation"})
 
 def task_states(initial: str) -> StateMachine:
     """The TaskStateType lifecycle (``acknowledged`` in TMF679 v4, ``accepted`` in TMF645 v4)."""
-    return StateMachine(
-        "state",
-        {
-            initial: {"inProgress", "done", "terminatedWithError"},
-            "inProgress": {"done", "terminatedWithError"},
-            "done": set(),
-            "terminatedWithError": set(),
-        },
-        initial=initial,
-        creatable={initial},
-    )
+    return StateMachine("state", task_moves(initial), initial=initial, creatable={initial})
 
 
 def validity(engine: Engine) -> timedelta:

@@ -14,10 +14,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from ...clock import iso
-from ...engine.declaration import ApiDecl, Doc
+from ...engine.declaration import ApiDecl
 from ...errors import BadRequest
+from ...tmf import Doc, member, ref
 from ..catalog.chain import ChainView
-from ..documents import ref
 from ..geography.places import reference
 from ..geography.serviceability import Capacity, Verdict, available_here, check
 from .task import QualificationTask, accept_items, not_in_past, overall, task_states, validity
@@ -33,7 +33,7 @@ _RETIRED = frozenset({"retired", "obsolete"})
 
 
 def _service(item: Doc) -> Doc:
-    return item.get("service") if isinstance(item.get("service"), dict) else {}
+    return member(item, "service")
 
 
 def _first_place(service: Doc) -> Doc | None:
@@ -61,7 +61,7 @@ def check_items(doc: Doc, before: Doc | None) -> None:
 def query_criteria(doc: Doc, before: Doc | None) -> None:
     if before is not None:
         return
-    criteria = doc.get("searchCriteria") if isinstance(doc.get("searchCriteria"), dict) else {}
+    criteria = member(doc, "searchCriteria")
     if _first_place(_service(criteria)) is None:
         raise BadRequest("searchCriteria.service.place must name the place to query", code="MISSING_ATTRIBUTE")
 

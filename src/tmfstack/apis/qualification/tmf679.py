@@ -9,8 +9,9 @@ customer can buy there: the server fills in one item per offering of it.
 
 from __future__ import annotations
 
-from ...engine.declaration import ApiDecl, Doc
+from ...engine.declaration import ApiDecl
 from ...errors import BadRequest
+from ...tmf import Doc
 from .poq import qualify
 from .task import QualificationTask, accept_items, not_in_past, task_states
 

@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ... import limits
+from ...tmf import Doc, fold, member
 from ..catalog.characteristics import check_characteristics
 from ..catalog.rules import (
     ENDED_PRODUCT,
     EXCLUDING,
     MODIFY_TO_STATUS,
     ORDERABLE_LIFECYCLE,
-    Doc,
     Problem,
     _dicts,
-    _fold,
     _label,
     _quantity,
     _ref_id,
@@ -150,7 +149,7 @@ async def _check_add(item_id: str | None, item: Doc, facts: _OrderFacts) -> list
         problems += await eligibility(item_id, item, offering, facts.market)
     if facts.technical:
         problems += await service_problems(item_id, item, offering, facts.market)
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     spec_id = _ref_id(offering, "productSpecification")
     asked_spec = _ref_id(product, "productSpecification")
     if asked_spec is not None and asked_spec != spec_id:
@@ -174,7 +173,7 @@ def offering_orderable(item_id: str | None, offering: Doc, now: datetime | None)
     who = _label(offering, offering.get("id"))
     problems = []
     status = offering.get("lifecycleStatus")
-    if _fold(status or "") not in ORDERABLE_LIFECYCLE:
+    if fold(status or "") not in ORDERABLE_LIFECYCLE:
         problems.append(
             Problem(
                 item_id,
@@ -272,7 +271,7 @@ async def _check_relationships(item_id: str | None, offering: Doc, facts: _Order
     requires: dict[str | None, list[Doc]] = {}
     problems = []
     for rel in _dicts(offering.get("productOfferingRelationship")):
-        kind, target = _fold(rel.get("relationshipType") or ""), rel.get("id")
+        kind, target = fold(rel.get("relationshipType") or ""), rel.get("id")
         if not isinstance(target, str) or not period_covers(rel.get("validFor"), facts.now):
             continue
         if kind == "requires":
@@ -299,7 +298,7 @@ async def _check_relationships(item_id: str | None, offering: Doc, facts: _Order
 
 async def _check_existing(item_id: str | None, item: Doc, facts: _OrderFacts) -> list[Problem]:
     action = item.get("action")
-    product_ref = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product_ref = member(item, "product")
     pid = product_ref.get("id")
     if not isinstance(pid, str) or not pid:
         return [
@@ -310,7 +309,7 @@ async def _check_existing(item_id: str | None, item: Doc, facts: _OrderFacts) ->
         return [Problem(item_id, "PRODUCT_NOT_FOUND", f"Product {pid!r} is not in the inventory.")]
     who = _label(product, pid)
     status = str(product.get("status") or "").strip()
-    if _fold(status) in ENDED_PRODUCT:
+    if fold(status) in ENDED_PRODUCT:
         return [Problem(item_id, "PRODUCT_NOT_ACTIVE", f"Product {who} is {status}; it cannot be {action}d.")]
     problems = _check_owner(item_id, str(action), who, product, facts)
     if action == "modify":
@@ -344,7 +343,7 @@ async def _check_modify(item_id: str | None, item: Doc, product: Doc, facts: _Or
     asked = item["product"]
     problems = []
     status = asked.get("status")
-    if status is not None and _fold(status) not in MODIFY_TO_STATUS:
+    if status is not None and fold(status) not in MODIFY_TO_STATUS:
         problems.append(
             Problem(
                 item_id,

@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ....engine.access import partner_of
+from ....tmf import Doc
 from ...catalog.view import CatalogView
 from ..shared import PRODUCT_ORDERING, StepContext
 from ..states import TERMINAL
-from .steps import FULFILLER, Doc, note, orders_of, save_order, set_items
+from .steps import FULFILLER, note, orders_of, save_order, set_items
 
 if TYPE_CHECKING:
     from ....engine.core import Engine

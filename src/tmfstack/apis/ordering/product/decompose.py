@@ -24,11 +24,12 @@ from __future__ import annotations
 from typing import Any
 
 from ....engine.access import with_partner
+from ....tmf import Doc, ref
 from ...catalog.chain import DEPENDS_ON, is_rfs, map_characteristics, related
 from ...catalog.characteristics import default_characteristics, plan_change
 from ...catalog.rules import walk_items
 from ...catalog.view import CatalogView
-from ...documents import customer_of, ref
+from ...documents import customer_of
 from ..service.steps import process_service_order
 from ..shared import (
     PRODUCT_ORDER_QUEUE,
@@ -42,8 +43,6 @@ from ..shared import (
 )
 from ..states import TERMINAL
 from .fulfil import DirectFulfiller, ItemFailed
-
-Doc = dict[str, Any]
 
 
 def service_order_id(order_id: str, item_id: str, purpose: str = "serviceOrder") -> str:
@@ -112,7 +111,7 @@ class ChainFulfiller:
         await self.direct.compensate(ctx, item)
 
     async def _undo_delivered(self, ctx: StepContext, item: Doc, so: Doc) -> None:
-        lines = []
+        lines: list[Doc] = []
         for line in so.get("serviceOrderItem") or []:
             target = line.get("service") or {}
             if line.get("action") == "add" and line.get("state") == "completed" and target.get("id"):
@@ -233,7 +232,7 @@ class ChainFulfiller:
             return []
         realizing = await self._realized_by(ctx, product)
         inventory = ctx.svc(SERVICE_INVENTORY, "service")
-        lines = []
+        lines: list[Doc] = []
         wanted = item.get("product") or {}
         spec_id = (product.get("productSpecification") or {}).get("id", "")
         asked = list(wanted.get("productCharacteristic") or [])

@@ -18,11 +18,12 @@ item later), or raises ``ItemFailed`` with a reason.
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from ....clock import now_iso
 from ....engine.access import with_partner
 from ....errors import TmfError
+from ....tmf import Doc
 from ...catalog.characteristics import default_characteristics, merge_characteristics, plan_change
 from ...catalog.view import PRODUCT_INVENTORY
 from ...documents import customer_of
@@ -31,7 +32,6 @@ from ..shared import StepContext
 if TYPE_CHECKING:
     from ....engine.service import ResourceService
 
-Doc = dict[str, Any]
 _NAMESPACE = uuid.UUID("5d0f4c1e-7a52-4c8e-9d8e-2f1c3b6a9e10")
 
 
@@ -57,9 +57,11 @@ def product_id(order_id: str, item_id: str) -> str:
 
 
 def _ref(doc: Doc | None, referred: str | None = None) -> Doc | None:
+    """Unlike ``tmf.ref``: None when there is no document (the caller then keeps the order's own
+    reference), and an attribute the catalog holds as null is copied as null."""
     if not doc:
         return None
-    ref = {k: doc[k] for k in ("id", "href", "name") if k in doc}
+    ref: Doc = {k: doc[k] for k in ("id", "href", "name") if k in doc}
     if referred:
         ref["@referredType"] = referred
     return ref

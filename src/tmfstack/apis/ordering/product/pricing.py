@@ -21,11 +21,10 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ....tmf import Doc, fold_alnum, member
 from ...catalog.characteristics import default_characteristics, value_matches
 from ...catalog.rules import parse_time, period_covers, walk_items
 from ...catalog.view import CatalogView
-
-Doc = dict[str, Any]
 
 CENT = Decimal("0.01")
 #: TMF620 priceType spellings (folded, no spaces/dashes) -> OrderPrice priceType
@@ -38,10 +37,6 @@ PRICE_TYPES = {
     "usagecharge": "usage",
 }
 DISCOUNT = "discount"
-
-
-def _fold(value: Any) -> str:
-    return "".join(c for c in str(value or "") if c.isalnum()).casefold()
 
 
 def _decimal(value: Any) -> Decimal | None:
@@ -82,7 +77,7 @@ def _unit_of_measure(pop: Doc) -> str | None:
 
 def _kind(pop: Doc) -> str | None:
     """The OrderPrice priceType of a catalog price; a discount takes its charge's cadence."""
-    raw = _fold(pop.get("priceType"))
+    raw = fold_alnum(pop.get("priceType"))
     if raw == DISCOUNT:
         return "recurring" if _period(pop) else "oneTime"
     return PRICE_TYPES.get(raw)
@@ -102,12 +97,12 @@ def _tax(pop: Doc, duty_free: Decimal) -> tuple[Decimal, float | None]:
 def order_price(pop: Doc, quantity: int) -> Doc | None:
     """The OrderPrice of ``quantity`` units at catalog price ``pop``; None when it has no usable amount or type."""
     kind = _kind(pop)
-    money = pop.get("price") if isinstance(pop.get("price"), dict) else {}
+    money = member(pop, "price")
     duty_free = _decimal(money.get("value"))
     if kind is None or duty_free is None or not money.get("unit"):
         return None
     tax, rate = _tax(pop, duty_free)
-    sign = -1 if _fold(pop.get("priceType")) == DISCOUNT else 1
+    sign = -1 if fold_alnum(pop.get("priceType")) == DISCOUNT else 1
     times = sign * (1 if kind == "usage" else quantity)  # a usage rate is per unit consumed, not per item
     price: Doc = {
         "taxIncludedAmount": _money(money["unit"], (duty_free + tax) * times),
@@ -123,8 +118,14 @@ def order_price(pop: Doc, quantity: int) -> Doc | None:
     if kind == "usage" and _unit_of_measure(pop):
         out["unitOfMeasure"] = _unit_of_measure(pop)
     out["price"] = price
-    out["productOfferingPrice"] = {k: pop[k] for k in ("id", "href", "name") if pop.get(k)}
+    out["productOfferingPrice"] = _price_ref(pop)
     return out
+
+
+def _price_ref(pop: Doc) -> Doc:
+    """The reference an OrderPrice keeps to its catalog price: unlike ``tmf.ref`` it leaves out
+    empty values too (an unnamed price has no ``name: ""``) and names no ``@referredType``."""
+    return {k: pop[k] for k in ("id", "href", "name") if pop.get(k)}
 
 
 def _applies(pop: Doc, characteristics: list[Doc]) -> bool:
@@ -146,9 +147,10 @@ async def item_prices(item: Doc, view: CatalogView, when: datetime | None, notes
     if offering is None:
         return None
     spec = await view.specification((offering.get("productSpecification") or {}).get("id"))
-    product = item.get("product") if isinstance(item.get("product"), dict) else {}
+    product = member(item, "product")
     chars = default_characteristics(spec, list(product.get("productCharacteristic") or []), offering)
-    quantity = item.get("quantity") if isinstance(item.get("quantity"), int) else 1
+    quantity = item.get("quantity")
+    quantity = quantity if isinstance(quantity, int) else 1
     prices = []
     for ref in offering.get("productOfferingPrice") or []:
         pop = await view.price(ref.get("id")) if isinstance(ref, dict) else None
@@ -181,7 +183,7 @@ class _Key:
 
 
 def _key(price: Doc, field: str) -> tuple[_Key, Decimal] | None:
-    kind = PRICE_TYPES.get(_fold(price.get("priceType")), str(price.get("priceType") or "unknown"))
+    kind = PRICE_TYPES.get(fold_alnum(price.get("priceType")), str(price.get("priceType") or "unknown"))
     money = (price.get("price") or {}).get(field) or {}
     amount = _decimal(money.get("value")) if isinstance(money, dict) else None
     if amount is None:
@@ -231,7 +233,7 @@ def compare(label: str, given: list[Doc], expected: list[Doc], whose: str, field
 
 def order_totals(prices: list[Doc]) -> list[Doc]:
     """orderTotalPrice: recurring and one-time charges summed per period and currency, usage rates listed apart."""
-    charges = [p for p in prices if _fold(p.get("priceType")) != "usage"]
+    charges = [p for p in prices if fold_alnum(p.get("priceType")) != "usage"]
     sums = {f: _summary(charges, f) for f in _FIELDS}
     counts = {f: Counter(hit[0] for p in charges if (hit := _key(p, f))) for f in _FIELDS}
     keys = sums["dutyFreeAmount"].keys() | sums["taxIncludedAmount"].keys()
@@ -247,7 +249,7 @@ def order_totals(prices: list[Doc]) -> list[Doc]:
     seen: set[Any] = set()
     for p in prices:
         ref = (p.get("productOfferingPrice") or {}).get("id") or p.get("name")
-        if _fold(p.get("priceType")) == "usage" and ref not in seen:
+        if fold_alnum(p.get("priceType")) == "usage" and ref not in seen:
             seen.add(ref)
             totals.append(copy.deepcopy(p))  # not shared with the item: the order is edited later
     return totals
@@ -274,10 +276,10 @@ async def price_order(order: Doc, view: CatalogView) -> list[str]:
             continue
         computed = await item_prices(item, view, when, notes)
         given = item.get("itemPrice")
-        if computed is not None and not given:
-            item["itemPrice"] = computed
-        elif computed is not None:
+        if computed is not None and given:
             notes += compare(f"item {item.get('id')}: itemPrice", list(given), computed, "the catalog's")
+        elif computed is not None:
+            item["itemPrice"] = computed
         final += [p for p in item.get("itemPrice") or [] if isinstance(p, dict)]
     totals = order_totals(final)
     if not order.get("orderTotalPrice"):

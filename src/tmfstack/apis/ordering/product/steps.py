@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ....engine.access import partner_of
+from ....tmf import Doc
 from ...catalog.rules import walk_items
 from ...catalog.view import CatalogView
 from ...qualification.interface import validate_order
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
     from ....engine.service import ResourceService
     from ....engine.unit import Unit
 
-Doc = dict[str, Any]
 ORDER_QUEUE, CANCEL_QUEUE = PRODUCT_ORDER_QUEUE, CANCEL_PRODUCT_ORDER_QUEUE
 AUTHOR = "order manager"
 

@@ -24,12 +24,11 @@ import copy
 from collections.abc import Iterator
 from typing import Any
 
+from ....tmf import Doc
 from ...catalog.rules import walk_items
 from ...catalog.view import CatalogView
 from ..shared import note
 from .pricing import _decimal, compare, order_totals, price_order
-
-Doc = dict[str, Any]
 
 MODES = ("reject", "catalog")
 ITEM_PRICES = ("itemPrice", "itemTotalPrice")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ....tmf import Doc
 from ...inventory import pools
-from ..shared import POOLS, Doc, StepContext, stable_id
+from ..shared import POOLS, StepContext, stable_id
 
 
 async def reserve(ctx: StepContext, taken: list[Doc], party: Doc | None) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ....engine import access
+from ....tmf import Doc
 from ...catalog.view import CatalogView
 from ...documents import customer_of
 from ...inventory import pools
@@ -23,7 +24,6 @@ from ..shared import (
     POOLS,
     RESOURCE_ORDERING,
     SERVICE_ORDER_QUEUE,
-    Doc,
     StepContext,
     end_items,
     note,

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ....tmf import Doc
 from ...activation.interface import latest_monitor
 from ...catalog.characteristics import merge_characteristics
 from ..shared import (
-    Doc,
     StepContext,
     ensure,
 )
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     pass
 
 
-async def request(ctx: StepContext, item: Doc, rfs: Doc, state: str, chars: list[Doc] | None = None) -> Doc:
+async def request(ctx: StepContext, item: Doc, rfs: Doc, state: str | None, chars: list[Doc] | None = None) -> Doc:
     """Ask TMF640 for ``rfs`` in ``state`` (with ``chars`` merged), once per service order item."""
     mine = {"serviceOrderId": ctx.order["id"], "itemId": item["id"], "itemAction": item["action"], "role": "requests"}
     current = await activations(ctx).read(rfs["id"], ctx.unit, track=True)
@@ -72,7 +72,7 @@ async def activation_status(ctx: StepContext, activation: Doc) -> tuple[str, str
 
 
 async def activate_all(
-    ctx: StepContext, item: Doc, rfs_docs: list[Doc], state: str, chars: dict[str, list[Doc]] | None = None
+    ctx: StepContext, item: Doc, rfs_docs: list[Doc], state: str | None, chars: dict[str, list[Doc]] | None = None
 ) -> Result | None:
     """Request and await ``state`` for every RFS; None when all are done, else the item's Result."""
     statuses = []

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ....engine.access import with_partner
+from ....tmf import Doc, ref
 from ...catalog.chain import map_characteristics
-from ...documents import customer_of, ref
+from ...documents import customer_of
 from ..shared import (
-    Doc,
     StepContext,
     ensure,
     stable_id,

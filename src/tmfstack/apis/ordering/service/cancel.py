@@ -6,13 +6,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ....clock import now_iso
+from ....tmf import Doc, ref
 from ...activation.interface import request_again
 from ...catalog.view import CatalogView
-from ...documents import ref
 from ..shared import (
     RESOURCE_ORDERING,
     SERVICE_ORDERING,
-    Doc,
     StepContext,
     end_items,
     ensure,

@@ -3,14 +3,12 @@ suspended), ``delete`` (termination, then the resources given back) and ``noChan
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Callable
 
+from ....tmf import Doc
 from ...catalog.chain import map_characteristics
 from ...catalog.characteristics import merge_characteristics
-from ..shared import (
-    Doc,
-    StepContext,
-)
+from ..shared import StepContext
 from ..states import TERMINAL
 from .activate import activate_all, held_instead
 from .common import (
@@ -22,8 +20,13 @@ from .common import (
 )
 from .resources import resource_order
 
-if TYPE_CHECKING:
-    pass
+
+def _merging(chars: list[Doc]) -> Callable[[Doc], Doc]:
+    """The update of a stored service that merges ``chars`` into its characteristics."""
+    return lambda doc: {
+        **doc,
+        "serviceCharacteristic": merge_characteristics(doc.get("serviceCharacteristic") or [], chars),
+    }
 
 
 async def modify(ctx: StepContext, item: Doc) -> Result:
@@ -32,6 +35,7 @@ async def modify(ctx: StepContext, item: Doc) -> Result:
     if cfs is None:
         return Result("failed", f"service {target.get('id')!r} is no longer in the inventory")
     rfs_docs = await supporting_rfs(ctx, cfs)
+    # None only for a service stored without a state: it is then asked for as it is
     state = target.get("state") or cfs.get("state")
     if state not in ("active", "inactive"):
         state = cfs.get("state")
@@ -50,14 +54,7 @@ async def modify(ctx: StepContext, item: Doc) -> Result:
     for doc in [*rfs_docs, cfs] if rfs_docs and rfs_docs[0] is not cfs else [cfs]:
         chars = changes if doc is cfs else per_rfs.get(doc["id"]) or []
         if chars:
-            await inventory(ctx).update(
-                doc["id"],
-                lambda d, c=chars: {
-                    **d,
-                    "serviceCharacteristic": merge_characteristics(d.get("serviceCharacteristic") or [], c),
-                },
-                unit=ctx.unit,
-            )
+            await inventory(ctx).update(doc["id"], _merging(chars), unit=ctx.unit)
     await set_state(ctx, [*rfs_docs, cfs], state)
     return Result("completed")
 

@@ -4,16 +4,17 @@ error messages, and waking the product order a service order fulfils."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ....clock import now_iso
+from ....tmf import Doc
 from ..shared import (
     ACTIVATION,
     PRODUCT_ORDER_QUEUE,
     RESOURCE_ORDERING,
     SERVICE_INVENTORY,
-    Doc,
     StepContext,
     wake,
 )
@@ -74,7 +75,12 @@ async def supporting_rfs(ctx: StepContext, cfs: Doc) -> list[Doc]:
     return [d for d in docs if d is not None]
 
 
-async def set_state(ctx: StepContext, docs: list[Doc], state: str) -> None:
+def setting(changes: Doc) -> Callable[[Doc], Doc]:
+    """The update of a stored document that sets ``changes`` (a function, so each call binds its own)."""
+    return lambda doc: {**doc, **changes}
+
+
+async def set_state(ctx: StepContext, docs: list[Doc], state: str | None) -> None:
     for doc in docs:
         current = await inventory(ctx).read(doc["id"], ctx.unit, track=True)
         if current is None or current.get("state") == state:
@@ -87,4 +93,4 @@ async def set_state(ctx: StepContext, docs: list[Doc], state: str) -> None:
             changes.update(endDate=now_iso(), isServiceEnabled=False)
         elif state == "inactive":
             changes.update(isServiceEnabled=False)
-        await inventory(ctx).update(doc["id"], lambda d, c=changes: {**d, **c, "state": state}, unit=ctx.unit)
+        await inventory(ctx).update(doc["id"], setting({**changes, "state": state}), unit=ctx.unit)

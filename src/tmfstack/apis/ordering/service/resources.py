@@ -10,13 +10,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ....engine.access import with_partner
+from ....tmf import Doc, ref
 from ...catalog.chain import wanted_value
-from ...documents import customer_of, ref
+from ...documents import customer_of
 from ..resource.steps import process_resource_order
 from ..shared import (
     RESOURCE_ORDER_QUEUE,
     SERVICE_ORDER_QUEUE,
-    Doc,
     StepContext,
     stable_id,
 )

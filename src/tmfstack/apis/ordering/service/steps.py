@@ -25,12 +25,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ....clock import now_iso
+from ....tmf import Doc
 from ...catalog.view import CatalogView
 from ..shared import (
     CANCEL_SERVICE_ORDER_QUEUE,
     SERVICE_ORDER_QUEUE,
     SERVICE_ORDERING,
-    Doc,
     StepContext,
     end_items,
     note,
@@ -113,7 +113,9 @@ def _deps(item: Doc, items: dict[str, Doc]) -> list[Doc]:
     out = []
     for rel in item.get("serviceOrderItemRelationship") or []:
         if str(rel.get("relationshipType", "")).casefold() in ("dependency", "dependson"):
-            target = items.get((rel.get("orderItem") or {}).get("itemId") or (rel.get("orderItem") or {}).get("id"))
+            link = rel.get("orderItem") or {}
+            key = link.get("itemId") or link.get("id")
+            target = items.get(key) if isinstance(key, str) else None
             if target is not None:
                 out.append(target)
     return out
