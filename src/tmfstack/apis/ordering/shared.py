@@ -8,11 +8,12 @@ history in ``note``, roll item states up to the order, and name the task queues.
 
 from __future__ import annotations
 
-import copy
 import time
 import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+import orjson
 
 from ...clock import now_iso
 from ...tmf import Doc
@@ -78,8 +79,11 @@ async def save(unit: Unit, svc: ResourceService, doc: Doc) -> Doc:
     changed it since (a client holding the order), the write raises ConcurrentUpdate and the
     step's whole unit is retried on fresh state instead of overwriting them (``Unit.seen``).
     """
-    saved, _, _ = await svc.update(doc["id"], lambda _: doc, unit=unit)
-    return copy.deepcopy(saved)  # the stored state is also what events and hooks were given
+    _, raw, _ = await svc.update(doc["id"], lambda _: doc, unit=unit)
+    # a copy (the stored document is also what events and hooks were given), parsed from the stored
+    # bytes: orjson in C is ~10x faster than copy.deepcopy, which cost 4 % of a chained order's CPU
+    saved: Doc = orjson.loads(raw)
+    return saved
 
 
 async def ensure(unit: Unit, svc: ResourceService, body: Doc) -> tuple[Doc, bool]:
