@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import RECOUNT
-from .sqlparts import DELIVERY_COLS, claim_sql
+from .sqlparts import DELIVERY_COLS, claim_sql, task_listing
 
 #: text comparisons and orderings in code-point order (as Python), the collation of the indexes
 COLLATE = ' COLLATE "C"'
@@ -160,20 +160,7 @@ TASK_HISTORY = f"SELECT {_TASK_AUDIT} FROM task_audit WHERE queue=$1 AND key=$2 
 
 
 def tasks_query(queue: str | None, key: str | None, parked: bool | None, limit: int) -> tuple[str, list[Any]]:
-    """The operator's task listing: of ``queue``, of ``key``, only parked or only live ones."""
-    where: list[str] = []
-    args: list[Any] = []
-    if queue:
-        args.append(queue)
-        where.append(f"queue=${len(args)}")
-    if key:
-        args.append(key)
-        where.append(f"key=${len(args)}")
-    if parked is not None:
-        where.append("parked IS NOT NULL" if parked else "parked IS NULL")
-    args.append(limit)
-    sql = f"SELECT {_TASK} FROM task" + (" WHERE " + " AND ".join(where) if where else "")
-    return sql + f" ORDER BY id LIMIT ${len(args)}", args
+    return task_listing(_TASK, queue, key, parked, limit, "$")
 
 
 # -- security records ------------------------------------------------------------------

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .base import RECOUNT
-from .sqlparts import DELIVERY_COLS, claim_sql
+from .sqlparts import DELIVERY_COLS, claim_sql, task_listing
 
 # -- schema and meta -------------------------------------------------------------------
 META_TABLE = "CREATE TABLE IF NOT EXISTS tmfstack_meta (key TEXT PRIMARY KEY, value TEXT)"
@@ -124,19 +124,7 @@ TASK_HISTORY = f"SELECT {_TASK_AUDIT} FROM task_audit WHERE queue=? AND key=? OR
 
 
 def tasks_query(queue: str | None, key: str | None, parked: bool | None, limit: int) -> tuple[str, list[Any]]:
-    """The operator's task listing: of ``queue``, of ``key``, only parked or only live ones."""
-    where: list[str] = []
-    args: list[Any] = []
-    if queue:
-        where.append("queue=?")
-        args.append(queue)
-    if key:
-        where.append("key=?")
-        args.append(key)
-    if parked is not None:
-        where.append("parked IS NOT NULL" if parked else "parked IS NULL")
-    sql = f"SELECT {_TASK} FROM task" + (" WHERE " + " AND ".join(where) if where else "")
-    return sql + " ORDER BY id LIMIT ?", [*args, limit]
+    return task_listing(_TASK, queue, key, parked, limit, "?")
 
 
 # -- security records ------------------------------------------------------------------

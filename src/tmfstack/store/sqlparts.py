@@ -93,6 +93,23 @@ def where_sql(
     return " AND ".join(parts), args
 
 
+def task_listing(
+    columns: str, queue: str | None, key: str | None, parked: bool | None, limit: int, style: str
+) -> tuple[str, list[Any]]:
+    """The operator's task listing: of ``queue``, of ``key``, only parked or only live ones."""
+    where: list[str] = []
+    args: list[Any] = []
+    for column, value in (("queue", queue), ("key", key)):
+        if value:
+            args.append(value)
+            where.append(f"{column}={_ph(style, len(args))}")
+    if parked is not None:
+        where.append("parked IS NOT NULL" if parked else "parked IS NULL")
+    args.append(limit)
+    sql = f"SELECT {columns} FROM task" + (" WHERE " + " AND ".join(where) if where else "")
+    return sql + f" ORDER BY id LIMIT {_ph(style, len(args))}", args
+
+
 def page_sql(
     kind: str,
     conds: Sequence[SqlCond],

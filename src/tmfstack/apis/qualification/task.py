@@ -9,12 +9,13 @@ change only ``description`` and ``note``: the answer is the server's.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
+
+import orjson
 
 from ...clock import parse_time
 from ...engine.declaration import ResourceDecl
@@ -115,8 +116,8 @@ class QualificationTask:
         doc = await svc.read(id, unit, track=True)
         if doc is None or doc["state"] != self.states.initial:
             return
-        started, _, _ = await svc.update(id, lambda d: {**d, "state": "inProgress"}, unit=unit)
-        doc = copy.deepcopy(started)
+        _, raw, _ = await svc.update(id, lambda d: {**d, "state": "inProgress"}, unit=unit)
+        doc = orjson.loads(raw)  # a copy to answer on: the stored one was also given to events
         await self.answer(engine, unit, doc)
         await svc.update(id, lambda _: doc, unit=unit)
 

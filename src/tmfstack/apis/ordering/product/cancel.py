@@ -4,8 +4,9 @@ in progress (their service orders cancelled) and undoing what was fulfilled."""
 
 from __future__ import annotations
 
-import copy
 from typing import TYPE_CHECKING
+
+import orjson
 
 from ....clock import now_iso
 from ....engine.access import partner_of
@@ -64,8 +65,8 @@ async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
         order["state"] = "pendingCancellation"
         order = await save_order(engine, unit, order)
         if cancel["state"] == "acknowledged":
-            started, _, _ = await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
-            cancel = copy.deepcopy(started)
+            _, raw, _ = await cancels.update(cancel_id, lambda d: {**d, "state": "inProgress"}, unit=unit)
+            cancel = orjson.loads(raw)
     ctx = StepContext(engine, unit, order, CatalogView(engine, unit, partner_of(order)))
     running = False
     for item in order["productOrderItem"]:
