@@ -86,6 +86,20 @@ async def save(unit: Unit, svc: ResourceService, doc: Doc) -> Doc:
     return saved
 
 
+async def open_cancellation(
+    engine: Engine, unit: Unit, api: str, resource: str, cancel_id: str
+) -> tuple[Doc, Doc | None] | None:
+    """The cancellation request ``cancel_id`` of ``resource`` (an order type of ``api``) while it is
+    open, and the order it names, both read for a tracked change; None once the request has ended,
+    so a replayed step does nothing."""
+    cancel_type = "cancel" + resource[0].upper() + resource[1:]
+    cancel = await engine.resource(api, cancel_type).read(cancel_id, unit, track=True)
+    if cancel is None or cancel["state"] in ("done", "terminatedWithError"):
+        return None
+    order_id = (cancel.get(resource) or {}).get("id")
+    return cancel, await engine.resource(api, resource).read(order_id, unit, track=True)
+
+
 async def ensure(unit: Unit, svc: ResourceService, body: Doc) -> tuple[Doc, bool]:
     """Create ``body`` under its stable id unless a replayed step already did; (doc, created)."""
     found = await svc.read(body["id"], unit, track=True)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 from ....clock import now_iso
 from ...inventory import pools
-from ..shared import RESOURCE_ORDERING, SERVICE_ORDER_QUEUE, end_items, note, save, stable_id, wake
+from ..shared import RESOURCE_ORDERING, SERVICE_ORDER_QUEUE, end_items, note, open_cancellation, save, stable_id, wake
 from ..states import TERMINAL
 from .steps import AUTHOR, parent_order
 
@@ -17,12 +17,12 @@ if TYPE_CHECKING:
 
 async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     """cancelResourceOrder: an open order gives back what it took and ends cancelled."""
-    cancels = engine.resource(RESOURCE_ORDERING, "cancelResourceOrder")
-    cancel = await cancels.read(cancel_id, unit, track=True)
-    if cancel is None or cancel["state"] in ("done", "terminatedWithError"):
+    found = await open_cancellation(engine, unit, RESOURCE_ORDERING, "resourceOrder", cancel_id)
+    if found is None:
         return
+    cancel, order = found
+    cancels = engine.resource(RESOURCE_ORDERING, "cancelResourceOrder")
     orders = engine.resource(RESOURCE_ORDERING, "resourceOrder")
-    order = await orders.read((cancel.get("resourceOrder") or {}).get("id"), unit, track=True)
     if order is None or order["state"] in TERMINAL:
         state = "terminatedWithError"
         reason = "the resource order does not exist" if order is None else f"the resource order is {order['state']}"

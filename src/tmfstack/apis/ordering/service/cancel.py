@@ -16,6 +16,7 @@ from ..shared import (
     end_items,
     ensure,
     note,
+    open_cancellation,
     save,
     stable_id,
 )
@@ -82,12 +83,12 @@ async def open_resource_orders(ctx: StepContext) -> list[Doc]:
 
 async def process_cancel(engine: Engine, unit: Unit, cancel_id: str) -> None:
     """cancelServiceOrder: cancel the open resource orders, compensate the items, end cancelled."""
-    cancels = engine.resource(SERVICE_ORDERING, "cancelServiceOrder")
-    cancel = await cancels.read(cancel_id, unit, track=True)
-    if cancel is None or cancel["state"] in ("done", "terminatedWithError"):
+    found = await open_cancellation(engine, unit, SERVICE_ORDERING, "serviceOrder", cancel_id)
+    if found is None:
         return
+    cancel, order = found
+    cancels = engine.resource(SERVICE_ORDERING, "cancelServiceOrder")
     orders = engine.resource(SERVICE_ORDERING, "serviceOrder")
-    order = await orders.read((cancel.get("serviceOrder") or {}).get("id"), unit, track=True)
     refused = None
     if order is None:
         refused = "the service order does not exist"
