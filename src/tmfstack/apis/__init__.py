@@ -18,9 +18,11 @@ import re
 from pathlib import Path
 
 from ..engine.declaration import ApiDecl
+from ..engine.versions import VersionDecl
 
 _HERE = Path(__file__).resolve().parent
-_MODULE = re.compile(r"tmf\d+")
+#: ``tmf637.py`` declares an API (its canonical version), ``tmf637_v5.py`` another version of it
+_MODULE = re.compile(r"tmf\d+(_v\d+)?")
 
 
 def _modules() -> list[str]:
@@ -47,7 +49,8 @@ def all_apis() -> list[ApiDecl]:
         if not isinstance(api, ApiDecl):
             raise RuntimeError(f"{name} is an API module (tmfNNN.py) but has no API = ApiDecl.build(...)")
         apis.append(api)
-    keys = [api.key for api in apis]
+    keys = [(api.key, api.version) for api in apis]
     if len(set(keys)) != len(keys):
-        raise RuntimeError(f"an API key is declared twice: {sorted(keys)}")
-    return sorted(apis, key=lambda api: api.key)
+        raise RuntimeError(f"an API version is declared twice: {sorted(keys)}")
+    # a version after the one it maps onto: the engine serves the canonical one first
+    return sorted(apis, key=lambda api: (api.key, isinstance(api, VersionDecl), api.version))

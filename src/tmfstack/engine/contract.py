@@ -35,6 +35,9 @@ class Contract:
     definitions: dict[str, Any]
     #: operations of sub-resources, parent -> child -> operations (``/topic/{topicId}/event``)
     children: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
+    #: per resource, the schemas an OAS 3 file names for it ({"create": "X_FVO", "patch": "X_MVO", "entity": "X"})
+    named: dict[str, dict[str, str]] = field(default_factory=dict)
+    draft: int = 4
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def served(self, path: str) -> frozenset[str] | None:
@@ -44,6 +47,9 @@ class Contract:
             return self.children.get(parent, {}).get(child)
         return self.operations.get(path)
 
+    def schemas(self, resource: str) -> dict[str, str]:
+        return self.named.get(resource, {})
+
     def has(self, definition: str) -> bool:
         return definition in self.definitions
 
@@ -51,7 +57,8 @@ class Contract:
         found = self._validators.get(definition)
         if found is None:
             schema = {"$ref": f"#/definitions/{definition}", "definitions": self.definitions}
-            found = self._validators[definition] = jsonschema_rs.Draft4Validator(schema)
+            make = jsonschema_rs.Draft7Validator if self.draft == 7 else jsonschema_rs.Draft4Validator
+            found = self._validators[definition] = make(schema)
         return found
 
     def errors(self, definition: str, instance: Any) -> list[str]:
@@ -147,4 +154,6 @@ def load_contract(key: str) -> Contract:
             parent: {name: frozenset(r["operations"]) for name, r in kids.items()}
             for parent, kids in data.get("subResources", {}).items()
         },
+        named={name: r["schemas"] for name, r in data["resources"].items() if "schemas" in r},
+        draft=data.get("draft", 4),
     )

@@ -10,6 +10,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
+import orjson
+
 from .. import limits
 from ..settings import DomainSettings, Settings
 from ..store.base import Store
@@ -17,9 +19,11 @@ from .declaration import ApiDecl
 from .hubs import HubService
 from .nested import service_for
 from .reference import ReferenceData
+from .served import VersionService
 from .service import ResourceService
 from .tasks import Queue
 from .unit import Unit
+from .versions import VersionDecl
 
 T = TypeVar("T")
 
@@ -57,19 +61,49 @@ class Engine:
         self.services: dict[str, dict[str, ResourceService]] = {
             api.root: {name: service_for(self, api, decl) for name, decl in api.resources.items()} for api in apis
         }
+        #: API number -> its resources' services, as the canonical declaration (the one its domain
+        #: rules are written against) serves them: how domain code refers to another API
+        self.by_key: dict[str, dict[str, ResourceService]] = {}
+        for api in apis:
+            if not isinstance(api, VersionDecl):
+                self.by_key.setdefault(api.key, self.services[api.root])
+        #: (hub event API, stored payload key) -> the service shaping events for that version's hubs
+        self.event_shapes: dict[tuple[str, str], ResourceService] = {}
+        for api in apis:
+            if isinstance(api, VersionDecl):
+                self._serve_version(api)
         self.hubs = {api.root: HubService(self, api) for api in apis}
         #: operator-loaded data sets that are not TMF resources (places and markets)
         self.reference = ReferenceData(self)
-        #: API number -> its resources' services; versions of one API share their data, and the
-        #: first declared version answers for it (domain rules are written against that one)
-        self.by_key: dict[str, dict[str, ResourceService]] = {}
-        for api in apis:
-            self.by_key.setdefault(api.key, self.services[api.root])
         self._wake: Callable[[], None] | None = None
         self._wake_tasks: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[Any]] = set()
         self._shared: dict[Callable[[Engine], Any], Any] = {}
         self._secrets: dict[str, bytes] = {}
+
+    def _serve_version(self, version: VersionDecl) -> None:
+        """Serve ``version`` over its canonical resources: one ``VersionService`` per mapped
+        resource, registered as a listener of the canonical one (its hubs hear every change)."""
+        assert version.of is not None
+        canonical = self.services[version.of.root]
+        served = self.services[version.root]
+        event_api = f"{version.key}.{version.version}"
+        for name, mapping in version.maps.items():
+            view = served[name] = VersionService(self, version, name, canonical[mapping.canonical])
+            canonical[mapping.canonical].listeners.append((event_api, view))
+            self.event_shapes[(event_api, canonical[mapping.canonical].name)] = view
+
+    def shape_event(self, hub_api: str, payload: bytes) -> bytes:
+        """The bytes a hub of ``hub_api`` receives for a stored event: the payload itself for the
+        canonical version, else the event shaped for the hub's version (at delivery: one outbox row
+        per change whatever the versions listening, and a mapping fix reaches pending events too)."""
+        if not self.event_shapes or hub_api.count(".") != 1:
+            return payload
+        event = orjson.loads(payload)
+        body = event.get("event")
+        key = next(iter(body), "") if isinstance(body, dict) and len(body) == 1 else ""
+        shaper = self.event_shapes.get((hub_api, key))
+        return payload if shaper is None else orjson.dumps(shaper.shaped_event(event))
 
     async def secret(self, name: str) -> bytes:
         """A random 32-byte secret of this installation, made once and kept in the store, so every
@@ -151,7 +185,7 @@ class Engine:
         """Restart unfinished work: each declared ``resume``, in declaration order."""
         for services in self.services.values():
             for svc in services.values():
-                if svc.decl.resume is not None:
+                if svc.decl.resume is not None and not isinstance(svc, VersionService):
                     await svc.decl.resume(svc)
 
     async def drain(self) -> None:

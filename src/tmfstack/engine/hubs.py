@@ -33,7 +33,11 @@ class HubService:
         self.outbound = engine.settings.outbound_policy()
         #: "" for the API's /hub, "/topic/<id>" for one parent's (engine/nested.py)
         self.scope = ""
-        self.input_def = "EventSubscriptionInput"
+        #: v4: EventSubscriptionInput in, EventSubscription out; v5: Hub_FVO in, Hub (href, @type) out
+        self.input_def = api.contract.schemas("hub").get("create") or (
+            "Hub_FVO" if api.contract.has("Hub_FVO") else "EventSubscriptionInput"
+        )
+        self.typed = self.input_def == "Hub_FVO"
 
     def scoped(self, scope: str) -> HubService:
         """The hubs of one parent (``/topic/{topicId}/hub``): their own event API, their own href;
@@ -52,6 +56,8 @@ class HubService:
         resources. Returns the hub's document and its signing secret (shown this once)."""
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        if self.typed:  # the server names the type (tmf-conventions §10.12): only the rest is checked
+            body = {"@type": "Hub", **body}
         self.api.contract.validate(self.input_def, body)
         callback = body["callback"]
         parts = urlsplit(callback)
@@ -64,6 +70,8 @@ class HubService:
         doc = {"id": hub_id, "callback": callback}
         if query is not None:
             doc["query"] = query
+        if self.typed:
+            doc.update({"href": self.href(hub_id), "@type": "Hub"})
         raw = orjson.dumps(doc)
         secret = new_secret()
         sealed = seal(secret, self.engine.settings.key_passphrase)

@@ -55,8 +55,9 @@ class ResourceService(ResourceReader):
         self.event_api = f"{api.key}.{api.version}"
         contract = api.contract
         full = set(contract.properties(self.entity))
-        create_def = f"{self.entity}_Create"
-        update_def = f"{self.entity}_Update"
+        named = contract.schemas(decl.path)  # an OAS 3 file names them (X_FVO, X_MVO); v4: by convention
+        create_def = named.get("create") or f"{self.entity}_Create"
+        update_def = named.get("patch") or f"{self.entity}_Update"
         self.create_def = create_def if contract.has(create_def) else self.entity
         self.update_def = update_def if contract.has(update_def) else None
         owned = {"id", "href"} | set(decl.server_owned)
@@ -69,6 +70,32 @@ class ResourceService(ResourceReader):
         self.event_types = frozenset(
             e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
         )
+        #: who hears of this resource's changes: each served version's event API, with the service
+        #: that shapes events for it (None: this one's shape); the engine adds the other versions
+        self.listeners: list[tuple[str, ResourceService | None]] = [(self.event_api, None)]
+
+    @property
+    def operations(self) -> frozenset[str]:
+        """What the served contract allows on this resource (list, get, create, patch, delete …)."""
+        return self.api.contract.served(self.decl.path) or frozenset()
+
+    def view(self, doc: Doc) -> Doc:
+        """A stored document as this service's version shows it (the stored shape: itself)."""
+        return doc
+
+    def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
+        """The answer for a stored document: its bytes untouched unless ``fields`` selects some."""
+        return raw if fields is None else self.project(raw, fields)
+
+    def location(self, doc: Doc) -> str:
+        return str(doc["href"])
+
+    def shaped_event(self, event: Doc) -> Doc:
+        """An event of the stored shape as this version's listeners receive it."""
+        return event
+
+    def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
+        return patching.apply_parsed(before, patch_type, parsed)
 
     async def emit(self, unit: Unit, change: str, doc: Doc, field_path: str | None = None) -> None:
         """Write the event and one delivery per interested subscription in the unit's transaction.
@@ -82,13 +109,19 @@ class ResourceService(ResourceReader):
             event_type = f"{self.entity}ChangeEvent"
             if event_type not in self.event_types or change not in ("AttributeValueChange", "StateChange"):
                 return
-        hubs = await unit.subscriptions(self.event_api)
-        if not hubs:
+        heard = [(await unit.subscriptions(api), shaper) for api, shaper in self.listeners]
+        if not any(hubs for hubs, _ in heard):
             return  # nobody listens: an event no delivery refers to would never be read
-        if self.isolated:  # a partner's hub hears only of what the partner may see
-            hubs = [h for h in hubs if access.visible(doc, h.party)]
         event = envelope(event_type, self.name, doc, field_path)
-        wanted = wanted_by(hubs, event)
+        wanted: list[str] = []
+        for hubs, shaper in heard:
+            if self.isolated:  # a partner's hub hears only of what the partner may see
+                hubs = [h for h in hubs if access.visible(doc, h.party)]
+            if not hubs:
+                continue
+            # a hub's query names attributes of the events it receives: its version's shape
+            shaped = event if shaper is None or not any(h.query for h in hubs) else shaper.shaped_event(event)
+            wanted += wanted_by(hubs, shaped)
         if not wanted:
             return
         await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
@@ -230,7 +263,7 @@ class ResourceService(ResourceReader):
 
         def change(before: Doc) -> Doc:
             # rules see stored spellings
-            after = self._canonical_state(patching.apply_parsed(before, patch_type, parsed))
+            after = self._canonical_state(self.apply_patch(before, patch_type, parsed))
             if patch_type == patching.JSON_PATCH:  # "add" at a deep path, "move" under one: may nest deeper
                 limits.check_json(after, what=f"{self.name} {id}")
             touched = sorted(

@@ -28,6 +28,7 @@ import logging
 import os
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import httpx
@@ -73,10 +74,12 @@ class Dispatcher(PollingWorker):
         concurrency: int = 256,
         outbound: AddressPolicy | None = None,
         passphrase: str = "",
+        shape: Callable[[str, bytes], bytes] | None = None,
     ) -> None:
         """``timeout``: the whole of one delivery attempt (``slow_timeout`` for a hub whose last one
         failed); ``outbound``: which callback addresses may be reached (None: public addresses only);
-        ``passphrase``: unseals the hubs' signing secrets."""
+        ``passphrase``: unseals the hubs' signing secrets; ``shape``: (hub's event API, stored event) ->
+        the bytes that hub receives (its version's shape; the engine's ``shape_event``)."""
         self.store = store
         self.policy = policy or RetryPolicy()
         # the lease must outlast one delivery attempt, or a slow listener would be sent twice
@@ -85,6 +88,7 @@ class Dispatcher(PollingWorker):
         self.concurrency = max(concurrency, 2)
         self.failing_cap = max(1, self.concurrency // 4)
         self.passphrase = passphrase
+        self.shape = shape
         self.owner = f"{socket.gethostname()}:{os.getpid()}"
         self.inflight: dict[asyncio.Task[None], bool] = {}  #: task -> its hub was failing
         # one connection per delivery in flight: the pool must not be a queue in front of them
@@ -124,7 +128,7 @@ class Dispatcher(PollingWorker):
             log.error("delivery task failed", exc_info=task.exception())
         self.wake()  # the hub's next delivery may go now
 
-    def headers(self, d: Delivery) -> dict[str, str]:
+    def headers(self, d: Delivery, payload: bytes) -> dict[str, str]:
         headers = {
             "Content-Type": "application/json",
             "X-Event-Id": d.event_id,
@@ -133,18 +137,19 @@ class Dispatcher(PollingWorker):
         }
         secret = unseal(d.secret, self.passphrase) if d.secret else None
         if secret is not None:
-            headers[SIGNATURE] = signature(secret, d.payload)
+            headers[SIGNATURE] = signature(secret, payload)
         return headers
 
     async def deliver(self, d: Delivery) -> None:
         deadline = self.timeout if d.hub_failures == 0 else self.slow_timeout
+        payload = self.shape(d.hub_api, d.payload) if self.shape is not None else d.payload
         try:
             answer = await fetch(
                 self.client,
                 "POST",
                 d.callback,
-                content=d.payload,
-                headers=self.headers(d),
+                content=payload,
+                headers=self.headers(d, payload),
                 limit=ANSWER_CAP,
                 deadline=deadline,
                 truncate=True,

@@ -103,6 +103,7 @@ class Delivery:
     last_error: str | None = None  #: a short reason of ours ("HTTP 500", "timeout"), never answer text
     hub_failures: int = 0  #: the hub's failed attempts in a row (0: healthy)
     secret: str | None = None  #: the hub's sealed signing secret; never shown
+    hub_api: str = ""  #: the hub's event API ("tmf622.v5"): the version whose shape it receives
 
 
 @dataclass(frozen=True)

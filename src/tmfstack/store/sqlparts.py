@@ -15,7 +15,7 @@ _CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 #: what the dispatcher reads of a delivery (``Delivery``'s fields), from delivery d, event e, hub h
 DELIVERY_COLS = (
     "d.id, d.hub_id, h.callback, e.event_id, e.event_type, e.payload, d.attempts, d.status, d.last_error,"
-    " h.failures, h.secret"
+    " h.failures, h.secret, h.api"
 )
 #: a claim's condition on the hub's health: any (healthy first), failing lately only, healthy only
 HEALTH = {None: "", True: " AND h.failures > 0", False: " AND h.failures = 0"}

@@ -110,6 +110,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
             slow_timeout=settings.delivery_slow_timeout,
             concurrency=settings.delivery_concurrency,
             passphrase=settings.key_passphrase,
+            shape=engine.shape_event,
         )
         runner = TaskRunner(engine)
         if settings.dispatcher:

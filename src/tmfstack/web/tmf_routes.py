@@ -178,7 +178,7 @@ class TmfRouter:
     ) -> Response:
         """The collection (``rest`` empty) or the item ``rest[0]`` of ``svc``."""
         party = caller.party  # a partner client sees its own business only
-        ops = svc.api.contract.served(svc.decl.path) or frozenset()
+        ops = svc.operations
         if not rest:
             if method in ("GET", "HEAD") and "list" in ops:
                 return await self.list(svc, request, party)
@@ -205,9 +205,8 @@ class TmfRouter:
 
     def _item(self, svc: ResourceService, raw: bytes, version: int, request: Request, status: int = 200) -> Response:
         fields = request.query_params.get("fields") if request.scope["query_string"] else None
-        if fields is not None:
-            raw = svc.project(raw, svc.parse([("fields", fields)]).fields or frozenset())
-        return json_bytes(raw, status, {"ETag": etag(version)})
+        selected = svc.parse([("fields", fields)]).fields or frozenset() if fields is not None else None
+        return json_bytes(svc.respond(raw, selected), status, {"ETag": etag(version)})
 
     async def get(self, svc: ResourceService, id: str, request: Request, party: str | None) -> Response:
         row = await svc.get(id, party)
@@ -230,9 +229,9 @@ class TmfRouter:
         if svc.decl.create_response is not None:
             status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
         if body is not None:
-            return json_bytes(body, status, {"Location": location or doc["href"]})
+            return json_bytes(body, status, {"Location": location or svc.location(doc)})
         response = self._item(svc, raw, version, request, status)
-        response.headers["Location"] = location or doc["href"]
+        response.headers["Location"] = location or svc.location(doc)
         return response
 
     async def hub(

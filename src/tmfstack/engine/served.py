@@ -1,0 +1,207 @@
+"""A canonical resource served through another version (``versions.py``): the edge's mapping.
+
+``VersionService`` is the canonical resource's service (same kind, lifecycle, rules, hooks and
+events) with the served version's face: its requests are validated against the served schemas
+(``X_FVO`` / ``X_MVO``) and mapped to the stored shape, its answers mapped back (``shape.render``)
+with the served ``href``; its TMF630 queries name served attribute paths, mapped to stored ones
+before the same indexed select runs. Nothing is stored twice and no rule is written twice.
+
+Leniency on input, strictness on output (tmf-conventions §10.12): the v5 files require ``@type``
+in every object of a body, merge-patch bodies included; a body without it is accepted (the
+answer carries it), every other schema violation is refused.
+"""
+
+from __future__ import annotations
+
+import builtins
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .. import limits
+from ..errors import BadRequest
+from ..tmf import Doc
+from ..tmf630 import Query, project
+from . import patch as patching
+from .ownership import Actor
+from .service import ResourceService
+from .shape import Node, Plan, accept, path, render
+
+if TYPE_CHECKING:
+    from .core import Engine
+    from .unit import Unit
+    from .versions import VersionDecl
+
+from .reading import Page
+
+_KEEP = ("id", "href", "@type")
+
+
+def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
+    """Schema violations of ``body`` except a missing ``@type`` (the server names the type)."""
+    validator = contract.validator(definition)
+    if validator.is_valid(body):
+        return []
+    problems = []
+    for err in validator.iter_errors(body):
+        message = err.message
+        if "'@type' is a required property" in message or '"@type" is a required property' in message:
+            continue
+        where = ".".join(str(p) for p in err.instance_path) or "(body)"
+        problems.append(f"{where}: {message}")
+        if len(problems) >= 5:
+            break
+    return problems
+
+
+class VersionService(ResourceService):
+    def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
+        super().__init__(engine, canonical.api, canonical.decl)
+        self.served_api = version
+        self.served_name = served
+        mapping = version.maps[served]
+        contract = version.contract
+        schemas = contract.schemas(served)
+        self.served_entity = schemas.get("entity") or served[0].upper() + served[1:]
+        self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
+        self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
+        self.dropped = mapping.dropped
+        plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
+        self.node: Node = plan.node(self.served_entity)
+        self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
+        self.patch_node: Node = plan.node(self.served_patch) if contract.has(self.served_patch) else self.node
+        self.root = f"{engine.public_url}{version.root}/{served}/"
+
+    @property
+    def operations(self) -> frozenset[str]:
+        return self.served_api.contract.served(self.served_name) or frozenset()
+
+    # -- answers ---------------------------------------------------------------------
+
+    def view(self, doc: Doc) -> Doc:
+        """A stored document as this version shows it."""
+        out = render(self.node, doc)
+        if "id" in out:
+            out["href"] = self.root + str(out["id"])
+        if out.get("@type") == self.entity:
+            out["@type"] = self.served_entity
+        return out
+
+    def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
+        doc = self.view(orjson.loads(raw))
+        return orjson.dumps(project(doc, fields, _KEEP) if fields is not None else doc)
+
+    def location(self, doc: Doc) -> str:
+        return self.root + str(doc["id"])
+
+    async def list(self, query: Query, party: str | None = None) -> Page:
+        page = await self._select(replace(query, fields=None), counted=True, party=party)
+        slicer = limits.Slicer()
+        items = []
+        for raw in page.items:
+            items.append(self.respond(raw, query.fields))
+            await slicer.tick()
+        return Page(page.total, items)
+
+    # -- queries ---------------------------------------------------------------------
+
+    def classify(self, parts: builtins.list[str]) -> str:
+        return self.served_api.contract.path_kind(self.served_entity, parts)
+
+    def parse(self, params: builtins.list[tuple[str, str]]) -> Query:
+        """Served attribute paths and literals, mapped to the stored ones (fields stay served)."""
+        query = super().parse(params)
+        conditions = []
+        for cond in query.conditions:
+            stored, rule = path(self.node, cond.path)
+            values = cond.values
+            if rule is not None and rule.values:
+                values = tuple(rule.reverse.get(v, v) for v in values)
+            attribute = ".".join(stored)
+            values = tuple(self.canonical(attribute, v) for v in values)
+            conditions.append(replace(cond, path=stored, values=values))
+        sort = tuple((path(self.node, p)[0], desc) for p, desc in query.sort)
+        return replace(query, conditions=tuple(conditions), sort=sort)
+
+    # -- writes ----------------------------------------------------------------------
+
+    def _check(self, definition: str, body: Any) -> None:
+        problems = lenient_errors(self.served_api.contract, definition, body)
+        if problems:
+            raise BadRequest(
+                f"{definition} is not valid: " + "; ".join(problems),
+                code="SCHEMA_VIOLATION",
+                reason="Request body does not match the schema",
+            )
+
+    def stored(self, node: Node, body: Doc) -> Doc:
+        """A served body (or document) in the stored shape."""
+        doc = accept(node, body)
+        if doc.get("@type") == self.served_entity:
+            doc["@type"] = self.entity
+        return doc
+
+    async def create(
+        self,
+        body: Any,
+        keep_id: bool = False,
+        unit: Unit | None = None,
+        party: str | None = None,
+        actor: Actor | None = None,
+        checked: bool = False,
+    ) -> tuple[Doc, bytes, int]:
+        if not isinstance(body, dict):
+            raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
+        body = {k: v for k, v in body.items() if k not in self.dropped}
+        self._check(self.served_create, body)
+        return await super().create(self.stored(self.create_node, body), keep_id, unit, party, actor, checked)
+
+    def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
+        """The patch applied to the served view of ``before``, mapped back; what it did not touch
+        stays as stored (the view adds ``@type`` where the stored document has none)."""
+        shown = self.view(before)
+        changed = patching.apply_parsed(shown, patch_type, parsed)
+        if patch_type != patching.JSON_PATCH:
+            self._check(self.served_entity, changed)
+        base, after = self.stored(self.node, self.view(before)), self.stored(self.node, changed)
+        out: Doc = {}
+        for key, value in after.items():
+            out[key] = before[key] if key in before and base.get(key) == value else value
+        out["href"] = before.get("href", out.get("href"))
+        return out
+
+    # -- events ----------------------------------------------------------------------
+
+    def event_type(self, stored_type: str, attributes: bool) -> str:
+        """The served name of a stored event type (renamed entity; v4 TMF634's one ``…ChangeEvent``
+        is v5's ``…AttributeValueChangeEvent`` or ``…StatusChangeEvent``)."""
+        change = stored_type[len(self.entity) :] if stored_type.startswith(self.entity) else stored_type
+        candidates = [change]
+        if change == "ChangeEvent":
+            candidates = ["AttributeValueChangeEvent"] if attributes else ["StateChangeEvent", "StatusChangeEvent"]
+        elif change == "StateChangeEvent":
+            candidates.append("StatusChangeEvent")
+        known = self.served_api.contract.events
+        for candidate in candidates:
+            if self.served_entity + candidate in known:
+                return self.served_entity + candidate
+        return self.served_entity + candidates[0]
+
+    def shaped_event(self, event: Doc) -> Doc:
+        """The v5 envelope: ``@type`` (the event's name), ``timeOccurred`` as the schema spells it,
+        the payload under the served resource name, in the served shape."""
+        kind = self.event_type(str(event.get("eventType", "")), bool(event.get("fieldPath")))
+        doc = (event.get("event") or {}).get(self.name)
+        out: Doc = {
+            "@type": kind,
+            "@baseType": "Event",
+            "eventId": event.get("eventId"),
+            "eventTime": event.get("eventTime"),
+            "eventType": kind,
+            "timeOccurred": event.get("timeOccurred") or event.get("timeOcurred"),
+            "event": {self.served_name: self.view(doc) if isinstance(doc, dict) else doc},
+        }
+        if event.get("fieldPath"):
+            out["fieldPath"] = event["fieldPath"]
+        return out
