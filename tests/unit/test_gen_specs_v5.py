@@ -254,3 +254,11 @@ def test_the_official_examples_are_valid_but_the_known_spec_bugs() -> None:
             failed.add((key, where, name))
     assert failed == set(KNOWN_SPEC_BUGS)
     assert passed >= 370  # 373 of 394 when written
+
+
+def test_discovery_reads_a_version_declaration(tmp_path: Path) -> None:
+    (tmp_path / "commerce").mkdir()
+    (tmp_path / "commerce" / "tmf622_v5.py").write_text(
+        'API = VersionDecl.build(\n    "TMF622-ProductOrdering-v5.0.0.oas.yaml",\n    of=V4,\n)\n', encoding="utf-8"
+    )
+    assert TOOL.discover(tmp_path) == {"tmf622_v5": "TMF622-ProductOrdering-v5.0.0.oas.yaml"}
