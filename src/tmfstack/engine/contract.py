@@ -3,6 +3,10 @@
 The generated file is derived from the official TM Forum spec by ``tools/gen_specs.py``.
 This module turns it into validators (create / update / response per entity) and
 answers schema questions the query parser asks (is ``relatedParty`` an array?).
+
+A v4 contract (Swagger 2) validates with Draft 4. A v5 contract (OpenAPI 3) says ``"draft": 7``: its
+discriminated schemas dispatch on ``@type`` with ``if``/``then``/``else``, and a discriminated base ``B``
+also has its plain form ``B__base`` (what subclasses ``allOf``, and what an unmapped ``@type`` meets).
 """
 
 from __future__ import annotations
@@ -29,15 +33,17 @@ def _pointer(path: list[str | int]) -> str:
 class Contract:
     key: str
     source: str
+    #: "" when the file names none (several v5 files say only ``https://serverRoot``)
     base_path: str
     operations: dict[str, frozenset[str]]
     events: frozenset[str]
     definitions: dict[str, Any]
     #: operations of sub-resources, parent -> child -> operations (``/topic/{topicId}/event``)
     children: dict[str, dict[str, frozenset[str]]] = field(default_factory=dict)
-    #: per resource, the schemas an OAS 3 file names for it ({"create": "X_FVO", "patch": "X_MVO", "entity": "X"})
-    named: dict[str, dict[str, str]] = field(default_factory=dict)
+    #: JSON Schema draft of ``definitions``: 4 (v4 files) or 7 (v5 files)
     draft: int = 4
+    #: resource -> {"create": ..., "patch": ..., "entity": ...} schema names the file's operations use (v5)
+    resource_schemas: dict[str, dict[str, str]] = field(default_factory=dict)
     _validators: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def served(self, path: str) -> frozenset[str] | None:
@@ -47,18 +53,19 @@ class Contract:
             return self.children.get(parent, {}).get(child)
         return self.operations.get(path)
 
-    def schemas(self, resource: str) -> dict[str, str]:
-        return self.named.get(resource, {})
-
     def has(self, definition: str) -> bool:
         return definition in self.definitions
+
+    def schemas(self, resource: str) -> dict[str, str]:
+        """The create / patch / entity schema names of a resource (``{}`` where the file does not say: v4)."""
+        return self.resource_schemas.get(resource, {})
 
     def validator(self, definition: str) -> Any:
         found = self._validators.get(definition)
         if found is None:
             schema = {"$ref": f"#/definitions/{definition}", "definitions": self.definitions}
-            make = jsonschema_rs.Draft7Validator if self.draft == 7 else jsonschema_rs.Draft4Validator
-            found = self._validators[definition] = make(schema)
+            kind = jsonschema_rs.Draft7Validator if self.draft == 7 else jsonschema_rs.Draft4Validator
+            found = self._validators[definition] = kind(schema)
         return found
 
     def errors(self, definition: str, instance: Any) -> list[str]:
@@ -85,18 +92,27 @@ class Contract:
     def properties(self, definition: str) -> dict[str, Any]:
         return self._resolve(self.definitions.get(definition, {})).get("properties", {})
 
-    def _resolve(self, node: dict[str, Any]) -> dict[str, Any]:
+    def _resolve(self, node: dict[str, Any], depth: int = 0) -> dict[str, Any]:
         seen = 0
         while "$ref" in node and seen < 20:
             node = self.definitions.get(node["$ref"].rsplit("/", 1)[-1], {})
             seen += 1
-        if "allOf" in node:  # v5 style inheritance: merge the parts' properties
-            merged: dict[str, Any] = {"properties": {}}
-            for part in node["allOf"]:
-                merged["properties"].update(self._resolve(part).get("properties", {}))
-            merged["properties"].update(node.get("properties", {}))
-            return merged
-        return node
+        variants = _variants(node)
+        if ("allOf" not in node and not variants) or depth > 12:
+            return node
+        # v5 style inheritance: merge the parts' properties, the node's own last (they win)
+        merged: dict[str, Any] = {"properties": {}}
+        for part in node.get("allOf", []):
+            merged["properties"].update(self._resolve(part, depth + 1).get("properties", {}))
+        merged["properties"].update(node.get("properties", {}))
+        # polymorphism (a dispatcher's branches, oneOf/anyOf options): any variant's attribute is known,
+        # the first variant naming it (the plain base comes first) says what it is
+        for variant in variants:
+            for name, schema in self._resolve(variant, depth + 1).get("properties", {}).items():
+                merged["properties"].setdefault(name, schema)
+        if not merged["properties"] and "type" in node:
+            return node
+        return merged
 
     def path_kind(self, definition: str, path: list[str]) -> str:
         """Classify a dotted attribute path against the schema.
@@ -111,7 +127,7 @@ class Contract:
                 node = self._resolve(node.get("items", {}))
             props = node.get("properties")
             if props is None:
-                if node.get("type") in {"string", "number", "integer", "boolean"}:
+                if _scalar(node):
                     return "invalid"
                 return "unknown"
             if part not in props:
@@ -121,7 +137,7 @@ class Contract:
                 break
         while node.get("type") == "array" or "items" in node:
             node = self._resolve(node.get("items", {}))
-        if node.get("type") in {"string", "number", "integer", "boolean"}:
+        if _scalar(node):
             return "scalar"
         return "object" if "properties" in node else "unknown"
 
@@ -146,7 +162,7 @@ def load_contract(key: str) -> Contract:
     return Contract(
         key=key,
         source=data["source"],
-        base_path=data["basePath"],
+        base_path=data["basePath"] or "",
         operations={name: frozenset(r["operations"]) for name, r in data["resources"].items()},
         events=frozenset(data["events"]),
         definitions=data["definitions"],
@@ -154,6 +170,30 @@ def load_contract(key: str) -> Contract:
             parent: {name: frozenset(r["operations"]) for name, r in kids.items()}
             for parent, kids in data.get("subResources", {}).items()
         },
-        named={name: r["schemas"] for name, r in data["resources"].items() if "schemas" in r},
         draft=data.get("draft", 4),
+        resource_schemas={name: r["schemas"] for name, r in data["resources"].items() if "schemas" in r},
     )
+
+
+_SCALARS = {"string", "number", "integer", "boolean"}
+
+
+def _scalar(node: dict[str, Any]) -> bool:
+    """A scalar type, also nullable (``["string", "null"]``, from an OAS ``nullable``)."""
+    kind = node.get("type")
+    if isinstance(kind, list):
+        return bool(_SCALARS.intersection(kind)) and set(kind) <= _SCALARS | {"null"}
+    return kind in _SCALARS
+
+
+def _variants(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """The alternatives of a polymorphic schema: a dispatcher's plain form (its last ``else``) first, then
+    its branches; or the options of ``anyOf``/``oneOf``."""
+    out: list[dict[str, Any]] = []
+    while "if" in node:
+        if "then" in node:
+            out.append(node["then"])
+        node = node.get("else", {})
+    if out:
+        return [node, *out]
+    return [*node.get("anyOf", []), *node.get("oneOf", [])]
