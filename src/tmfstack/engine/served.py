@@ -93,7 +93,8 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
-        plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
+        # the OAS 3 files (v5) require @type on every object; a Swagger 2 file (v3, v4) on none
+        plan = Plan(contract.definitions, (*version.rules, *mapping.rules), typed=contract.draft >= 7)
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
         self.patch_node: Node = plan.node(self.served_patch) if contract.has(self.served_patch) else self.node

@@ -68,10 +68,11 @@ class Attr:
 class Node:
     """One schema position: the attributes below it, its options (by ``@type``), its rules."""
 
-    __slots__ = ("name", "options", "props", "ref", "rules_in", "rules_out")
+    __slots__ = ("name", "options", "props", "ref", "rules_in", "rules_out", "typed")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, typed: bool = True) -> None:
         self.name = name  #: the schema's name: the ``@type`` an object here gets when it has none
+        self.typed = typed  #: whether the served version requires ``@type`` (v5: everywhere; v3/v4: nowhere)
         self.props: dict[str, Node | None] = {}  #: served attribute -> node of its value (None: scalar)
         self.options: dict[str, Node] = {}  #: ``@type`` -> node, where the schema is polymorphic
         self.ref: Node | None = None  #: of a oneOf [X, XRef]: the reference option
@@ -98,15 +99,16 @@ class Node:
 class Plan:
     """The compiled plan of one served contract (schemas by name), with one version's rules."""
 
-    def __init__(self, definitions: Mapping[str, Any], rules: tuple[Attr, ...] = ()) -> None:
+    def __init__(self, definitions: Mapping[str, Any], rules: tuple[Attr, ...] = (), typed: bool = True) -> None:
         self.definitions = definitions
         self.rules = rules
+        self.typed = typed
         self.nodes: dict[str, Node] = {}
 
     def node(self, name: str) -> Node:
         found = self.nodes.get(name)
         if found is None:
-            found = self.nodes[name] = Node(name)
+            found = self.nodes[name] = Node(name, self.typed)
             self._fill(found, self.definitions.get(name, {}))
             for rule in self.rules:
                 if rule.served in found.props and (not rule.at or name in rule.at):
@@ -157,7 +159,7 @@ class Plan:
         if "$ref" in schema and len(schema) == 1:
             return self.node(_name(schema["$ref"]))
         if any(k in schema for k in ("$ref", "allOf", "oneOf", "anyOf", "properties")):
-            inline = Node(where)
+            inline = Node(where, self.typed)
             self._fill(inline, schema)
             return inline
         return None
@@ -183,7 +185,7 @@ def render(node: Node, obj: Doc) -> Doc:
             elif type(value) is list:
                 value = [render(child, v) if type(v) is dict else v for v in value]
         out[key] = value
-    if "@type" not in out:
+    if "@type" not in out and node.typed:
         out["@type"] = node.name
     return out
 

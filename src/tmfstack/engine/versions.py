@@ -51,6 +51,10 @@ class VersionDecl(ApiDecl):
     #: rules for every resource of this version
     rules: tuple[Attr, ...] = ()
 
+    @property
+    def served(self) -> frozenset[str]:
+        return frozenset(self.resources) | frozenset(self.maps)
+
     @classmethod
     def build(  # type: ignore[override]
         cls,
