@@ -100,7 +100,7 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
-        self.optional = mapping.dropped | mapping.defaulted
+        self.optional = mapping.dropped | mapping.optional
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node

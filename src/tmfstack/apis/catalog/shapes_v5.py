@@ -13,9 +13,14 @@ from __future__ import annotations
 from typing import Any
 
 from ...engine.shape import Attr
+from ...engine.versions import ResourceMap
 
 _RELATIONSHIP = frozenset(f"CharacteristicSpecificationRelationship{s}" for s in ("", "_FVO", "_MVO"))
 _BASE = "CharacteristicValueSpecification"
+#: a job's attributes the server sets: the v5 FVOs list them, v4 refuses them; a v5 body's are dropped
+_JOB_SET = frozenset({"status", "creationDate", "completionDate", "errorLog"})
+#: importJob and exportJob: the same in both versions but for what a v5 create may carry
+JOBS = {name: ResourceMap(name, dropped=_JOB_SET) for name in ("importJob", "exportJob")}
 
 
 def _kind(value: Any) -> str | None:

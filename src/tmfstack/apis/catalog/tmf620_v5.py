@@ -20,6 +20,8 @@ v4 (stored)                                     v5 (served)
                                                 dropped when sent (the server stamps it)
 ``lifecycleStatus`` (default "In design")       required by the same FVOs: not required, the
                                                 lifecycle's initial state when absent (as in v4)
+``ProductOfferingPrice.priceType`` (optional)   required by the FVO: not required (a v4 price
+                                                without one reads in v5 and posts back)
 ==============================================  ==================================================
 
 What v5 adds (``externalIdentifier``, ``policy``, ``intentSpecification``, ``allowedAction``,
@@ -37,7 +39,7 @@ from ...engine.shape import Attr
 from ...engine.versions import ResourceMap, VersionDecl
 from ..generations import V5_COMMON
 from . import tmf620
-from .shapes_v5 import spec_characteristics, typed_values
+from .shapes_v5 import JOBS, spec_characteristics, typed_values
 
 #: the server stamps it: dropped when a v5 body carries it (v4 refuses it), not required by the FVOs
 _STAMP = frozenset({"lastUpdate"})
@@ -53,8 +55,6 @@ def _parent_in(value: object) -> object:
     return value.get("id") if isinstance(value, dict) else value
 
 
-_REQUIRING_STATUS = ("productOffering", "productOfferingPrice", "productSpecification")
-
 PARENT = Attr("parent", canonical="parentId", out=_parent_out, into=_parent_in, paths={"id": ""})
 
 API = VersionDecl.build(
@@ -68,6 +68,9 @@ API = VersionDecl.build(
     resources={
         "productCatalog": ResourceMap("catalog", dropped=_STAMP),
         "category": ResourceMap("category", rules=[PARENT], dropped=_STAMP),
-        **{name: ResourceMap(name, dropped=_STAMP, defaulted=_STATUS) for name in _REQUIRING_STATUS},
+        "productOffering": ResourceMap("productOffering", dropped=_STAMP, optional=_STATUS),
+        "productOfferingPrice": ResourceMap("productOfferingPrice", dropped=_STAMP, optional=_STATUS | {"priceType"}),
+        "productSpecification": ResourceMap("productSpecification", dropped=_STAMP, optional=_STATUS),
+        **JOBS,
     },
 )

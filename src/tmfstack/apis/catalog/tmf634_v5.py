@@ -34,7 +34,7 @@ from ...engine.shape import Attr
 from ...engine.versions import ResourceMap, VersionDecl
 from ..generations import V5_COMMON
 from . import tmf634
-from .shapes_v5 import spec_characteristics, typed_values
+from .shapes_v5 import JOBS, spec_characteristics, typed_values
 
 _STAMP = frozenset({"lastUpdate"})
 #: a feature's characteristic: v4 names (resource characteristic names as mapped by the rules) -> v5
@@ -98,7 +98,10 @@ API = VersionDecl.build(
         Attr("featureSpecCharacteristic", out=_feature_out, into=_feature_in),
     ],
     resources={
-        name: ResourceMap(name, dropped=_STAMP)
-        for name in ("resourceCatalog", "resourceCategory", "resourceCandidate", "resourceSpecification")
+        **{
+            name: ResourceMap(name, dropped=_STAMP)
+            for name in ("resourceCatalog", "resourceCategory", "resourceCandidate", "resourceSpecification")
+        },
+        **JOBS,
     },
 )
