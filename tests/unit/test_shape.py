@@ -105,7 +105,10 @@ def test_served_paths_map_to_stored_paths() -> None:
 
 
 party = st.fixed_dictionaries(  # as v4 stores it: id and @referredType required
-    {"id": st.text(min_size=1, max_size=8), "@referredType": st.sampled_from(["Individual", "Organization", "Supplier"])},
+    {
+        "id": st.text(min_size=1, max_size=8),
+        "@referredType": st.sampled_from(["Individual", "Organization", "Supplier"]),
+    },
     optional={"role": st.sampled_from(["customer", "Seller", "bill receiver"]), "name": st.text(max_size=8)},
 )
 

@@ -26,7 +26,7 @@ from ..tmf630 import Query, project
 from . import patch as patching
 from .ownership import Actor
 from .service import ResourceService
-from .shape import Node, Plan, accept, path, render
+from .shape import Node, Plan, accept, path, render, typed
 
 if TYPE_CHECKING:
     from .core import Engine
@@ -38,8 +38,9 @@ from .reading import Page
 _KEEP = ("id", "href", "@type")
 
 
-def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
-    """Schema violations of ``body`` except a missing ``@type`` (the server names the type)."""
+def lenient_errors(contract: Any, definition: str, body: Any, optional: frozenset[str] = frozenset()) -> list[str]:
+    """Schema violations of ``body`` except a missing ``@type`` (the server names the type) or a
+    missing top-level attribute named in ``optional`` (the server sets it)."""
     validator = contract.validator(definition)
     if validator.is_valid(body):
         return []
@@ -48,11 +49,17 @@ def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
         message = err.message
         if "'@type' is a required property" in message or '"@type" is a required property' in message:
             continue
+        if not err.instance_path and _names_one_of(message, optional):
+            continue
         where = ".".join(str(p) for p in err.instance_path) or "(body)"
         problems.append(f"{where}: {message}")
         if len(problems) >= 5:
             break
     return problems
+
+
+def _names_one_of(message: str, names: frozenset[str]) -> bool:
+    return any(f"{q}{name}{q} is a required property" in message for name in names for q in "'\"")
 
 
 class Renditions:
@@ -93,6 +100,7 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
+        self.optional = mapping.dropped | mapping.optional
         # the OAS 3 files (v5) require @type on every object; a Swagger 2 file (v3, v4) on none
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules), typed=contract.draft >= 7)
         self.node: Node = plan.node(self.served_entity)
@@ -159,8 +167,8 @@ class VersionService(ResourceService):
 
     # -- writes ----------------------------------------------------------------------
 
-    def _check(self, definition: str, body: Any) -> None:
-        problems = lenient_errors(self.served_api.contract, definition, body)
+    def _check(self, definition: str, body: Any, optional: frozenset[str] = frozenset()) -> None:
+        problems = lenient_errors(self.served_api.contract, definition, body, optional)
         if problems:
             raise BadRequest(
                 f"{definition} is not valid: " + "; ".join(problems),
@@ -187,7 +195,7 @@ class VersionService(ResourceService):
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
         body = {k: v for k, v in body.items() if k not in self.dropped}
-        self._check(self.served_create, body)
+        self._check(self.served_create, typed(self.create_node, body), self.optional)
         return await super().create(self.stored(self.create_node, body), keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:

@@ -93,7 +93,21 @@ class Node:
             for option in self.options.values():
                 if option is not self.ref:
                     return option
-        return self
+        named = self.ref_or_value(obj)  # a dispatch (if/then) rather than a oneOf names the options
+        return self.options[named] if named is not None else self
+
+    def ref_or_value(self, obj: Doc) -> str | None:
+        """Of a ``oneOf [X, XRef]`` dispatched on ``@type`` (an ``_FVO`` one included): the ``@type``
+        ``obj`` is read as when it has none: the reference when it has no more than its attributes."""
+        if len(self.options) != 2 or "@type" in obj:
+            return None
+        refs = [k for k in self.options if k.endswith("Ref")]
+        if len(refs) != 1:
+            return None
+        ref = self.options[refs[0]]
+        if all(k in ref.props or k == "@referredType" for k in obj):
+            return refs[0]
+        return next(k for k in self.options if k != refs[0])
 
 
 class Plan:
@@ -187,6 +201,22 @@ def render(node: Node, obj: Doc) -> Doc:
         out[key] = value
     if "@type" not in out and node.typed:
         out["@type"] = node.name
+    return out
+
+
+def typed(node: Node, obj: Doc) -> Doc:
+    """``obj`` (a body) with the ``@type`` of each reference-or-value it leaves unnamed, so that
+    the lenient check validates it as the server reads it (the body itself stays as sent)."""
+    kind = node.ref_or_value(obj)
+    node = node.pick(obj if kind is None else {**obj, "@type": kind})
+    out: Doc = dict(obj) if kind is None else {**obj, "@type": kind}
+    for key, value in obj.items():
+        child = node.props.get(key)
+        if child is not None:
+            if type(value) is dict:
+                out[key] = typed(child, value)
+            elif type(value) is list:
+                out[key] = [typed(child, v) if type(v) is dict else v for v in value]
     return out
 
 
