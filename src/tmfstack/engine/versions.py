@@ -21,9 +21,10 @@ the API; a ``ResourceMap`` adds its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..tmf import Doc
 from .contract import contract_key, load_contract
 from .declaration import ApiDecl, ResourceDecl
 from .shape import Attr
@@ -38,6 +39,9 @@ class ResourceMap:
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
     #: ``lastUpdate``, which its FVO requires although the server stamps it)
     dropped: frozenset[str] = frozenset()
+    #: a served create body, mapped to the stored shape, completed where the versions require
+    #: different attributes (e.g. TMF632 v5 requires an organization's ``name``, v4 its ``tradingName``)
+    complete: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)
