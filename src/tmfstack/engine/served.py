@@ -94,7 +94,7 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
-        self.complete = mapping.complete
+        self.out, self.into = mapping.out, mapping.into
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
@@ -111,7 +111,7 @@ class VersionService(ResourceService):
 
     def view(self, doc: Doc) -> Doc:
         """A stored document as this version shows it."""
-        out = render(self.node, doc)
+        out = render(self.node, doc if self.out is None else self.out(doc))
         if "id" in out:
             out["href"] = self.root + str(out["id"])
         if out.get("@type") == self.entity:
@@ -190,8 +190,8 @@ class VersionService(ResourceService):
         body = {k: v for k, v in body.items() if k not in self.dropped}
         self._check(self.served_create, body)
         doc = self.stored(self.create_node, body)
-        if self.complete is not None:
-            doc = self.complete(doc)
+        if self.into is not None:
+            doc = self.into(doc)
         return await super().create(doc, keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:

@@ -39,9 +39,11 @@ class ResourceMap:
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
     #: ``lastUpdate``, which its FVO requires although the server stamps it)
     dropped: frozenset[str] = frozenset()
-    #: a served create body, mapped to the stored shape, completed where the versions require
-    #: different attributes (e.g. TMF632 v5 requires an organization's ``name``, v4 its ``tradingName``)
-    complete: Callable[[Doc], Doc] | None = None
+    #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
+    #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
+    #: rendered, ``into`` a served create body once mapped to the stored shape
+    out: Callable[[Doc], Doc] | None = None
+    into: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)

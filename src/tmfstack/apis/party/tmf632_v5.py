@@ -23,7 +23,8 @@ externalReferenceType}``                       externalIdentifierType, owner}`` 
 =============================================  ============================================================
 
 A v5 organization requires ``name`` where v4 requires ``tradingName``: one created through v5
-without a ``tradingName`` trades under its ``name`` (``_trading_name``).
+without a ``tradingName`` trades under its ``name``; one made in v4 without a ``name`` is shown
+with its ``tradingName`` as ``name`` (``_named``).
 """
 
 from __future__ import annotations
@@ -128,10 +129,13 @@ EXTERNAL_IDENTIFIER = (
 )
 
 
-def _trading_name(doc: Doc) -> Doc:
-    if "tradingName" not in doc and isinstance(doc.get("name"), str):
-        return {**doc, "tradingName": doc["name"]}
-    return doc
+def _named(missing: str, given: str) -> Any:
+    """A v5 organization requires ``name``, a v4 one ``tradingName``: one stands for the other."""
+
+    def fill(doc: Doc) -> Doc:
+        return {**doc, missing: doc[given]} if missing not in doc and isinstance(doc.get(given), str) else doc
+
+    return fill
 
 
 _INDIVIDUAL = frozenset({"Individual", "Individual_FVO", "Individual_MVO"})
@@ -148,6 +152,8 @@ API = VersionDecl.build(
                 Attr("status", values={"deceaded": "deceased"}, at=_INDIVIDUAL),
             ],
         ),
-        "organization": ResourceMap("organization", complete=_trading_name),
+        "organization": ResourceMap(
+            "organization", out=_named("name", "tradingName"), into=_named("tradingName", "name")
+        ),
     },
 )
