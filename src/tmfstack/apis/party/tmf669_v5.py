@@ -17,7 +17,10 @@ v4 (stored)                                            v5 (served)
                                                        beside the roles; reference data every client reads
 =====================================================  ======================================================
 
-A ``partyRoleSpecification`` a role names is not checked (v4 checks no reference of a role).
+A ``partyRoleSpecification`` a role names is not checked (v4 checks no reference of a role). v4
+requires what v5 does not (a ``creditProfile``'s ``creditProfileDate`` and ``validFor``): the stored
+model's rule holds, so a v5 body without them is refused. v5 requires an ``engagedParty``, v4 not:
+a v4 role without one reads in v5 but cannot be posted back as read.
 """
 
 from __future__ import annotations
