@@ -21,9 +21,10 @@ the API; a ``ResourceMap`` adds its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..tmf import Doc
 from .contract import contract_key, load_contract
 from .declaration import ApiDecl, ResourceDecl
 from .shape import Attr
@@ -43,6 +44,11 @@ class ResourceMap:
     #: canonical version does not require them (data made through it has none); dropped ones
     #: are not required either
     optional: frozenset[str] = frozenset()
+    #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
+    #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
+    #: rendered, ``into`` a served create body once mapped to the stored shape
+    out: Callable[[Doc], Doc] | None = None
+    into: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)
