@@ -56,8 +56,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
 def _as_v5(body: dict[str, Any]) -> dict[str, Any]:
     """The same product as a v5 client writes it (half the catalog is made through each version)."""
     parties = [
-        {"role": p["role"], "partyOrPartyRole": {"id": p["id"], "@referredType": p["@referredType"], "@type": "PartyRef"}}
+        {"role": p["role"], "partyOrPartyRole": {"id": p["id"], "@referredType": p["@referredType"], "@type": t}}
         for p in body["relatedParty"]
+        for t in ["PartyRef"]
     ]
     return {**body, "@type": "Product", "relatedParty": parties}
 
