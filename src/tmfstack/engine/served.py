@@ -55,6 +55,32 @@ def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
     return problems
 
 
+class Renditions:
+    """Stored bytes -> their served rendition, up to ``budget`` bytes, the oldest dropped first.
+
+    Rendering walks the whole document in Python (~15 µs for a 2 KB offering); the bytes of a
+    document only change with a write, so the same page of a list, asked again, costs a dict lookup
+    (hashing the bytes) per item instead."""
+
+    def __init__(self, budget: int = 16 << 20) -> None:
+        self.budget, self.size = budget, 0
+        self.found: dict[bytes, bytes] = {}
+
+    def get(self, raw: bytes) -> bytes | None:
+        return self.found.get(raw)
+
+    def put(self, raw: bytes, shown: bytes) -> bytes:
+        cost = len(raw) + len(shown)
+        if cost * 4 > self.budget:
+            return shown
+        while self.size + cost > self.budget and self.found:
+            old = next(iter(self.found))
+            self.size -= len(old) + len(self.found.pop(old))
+        self.found[raw] = shown
+        self.size += cost
+        return shown
+
+
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
         super().__init__(engine, canonical.api, canonical.decl)
@@ -74,6 +100,8 @@ class VersionService(ResourceService):
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
         self.patch_node: Node = plan.node(self.served_patch) if contract.has(self.served_patch) else self.node
         self.root = f"{engine.public_url}{version.root}/{served}/"
+        #: what stored bytes look like in this version (a pure function of them: never stale)
+        self.shown = Renditions()
 
     @property
     def operations(self) -> frozenset[str]:
@@ -91,8 +119,12 @@ class VersionService(ResourceService):
         return out
 
     def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
-        doc = self.view(orjson.loads(raw))
-        return orjson.dumps(project(doc, fields, _KEEP) if fields is not None else doc)
+        if fields is not None:
+            return orjson.dumps(project(self.view(orjson.loads(raw)), fields, _KEEP))
+        shown = self.shown.get(raw)
+        if shown is None:
+            shown = self.shown.put(raw, orjson.dumps(self.view(orjson.loads(raw))))
+        return shown
 
     def location(self, doc: Doc) -> str:
         return self.root + str(doc["id"])

@@ -1,0 +1,184 @@
+"""Every resource a version serves over another's data, generated from the declarations: one store,
+two faces. An API version added later is covered without a test of its own.
+
+For each served resource: made through the canonical version (v4), it is read, listed, filtered,
+projected, patched and deleted through the served one (v5), each answer valid against the official
+v5 schema; what a v5 client reads it can post back, and v4 reads that (valid against v4); each
+version's hub hears the same change in its own shape (same ``eventId``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from starlette.testclient import TestClient
+
+from tests.api.test_every_api import Case, assert_official, create, synthesise
+from tests.support.listener import Listener
+from tests.support.polling import wait_until
+from tests.versions.support import SERVED, VERSIONS, Served, assert_v5, assert_v5_error
+
+
+def served(*needed: str, canonical: tuple[str, ...] = ()) -> list[Any]:
+    """The served resources offering every operation ``needed`` (and ``canonical`` on the other side)."""
+    out = []
+    for s in SERVED:
+        theirs = s.canonical_api.contract.served(s.canonical) or frozenset()
+        if set(needed) <= s.ops and set(canonical) <= theirs:
+            out.append(pytest.param(s, id=str(s)))
+    return out
+
+
+def made_in_v4(client: TestClient, s: Served) -> dict[str, Any]:
+    return create(client, Case(s.canonical_api, s.canonical_api.resources[s.canonical]))
+
+
+def read(client: TestClient, s: Served, id: str) -> Any:
+    r = client.get(f"{s.base}/{id}")
+    assert r.status_code == 200, r.text
+    return r
+
+
+@pytest.mark.parametrize("s", served("get", "list", canonical=("create",)))
+def test_made_in_v4_is_read_listed_and_projected_in_v5(client: TestClient, s: Served) -> None:
+    doc = made_in_v4(client, s)
+    shown = read(client, s, doc["id"]).json()
+    assert shown["id"] == doc["id"]
+    assert urlsplit(shown["href"]).path == f"{s.base}/{doc['id']}"  # the href of the version read through
+    assert_v5(s.version, s.entity, shown)
+    r = client.get(s.base, params={"id": doc["id"]})
+    assert r.status_code == 200 and [d["id"] for d in r.json()] == [doc["id"]], r.text
+    assert r.headers["x-total-count"] == r.headers["x-result-count"] == "1"
+    assert_v5(s.version, s.entity, r.json())
+    r = client.get(s.base, params={"id": doc["id"], "fields": "@type"})
+    assert r.json() == [{k: shown[k] for k in ("id", "href", "@type")}], r.text
+    r = client.get(f"{s.base}/{doc['id']}", params={"fields": "id"})
+    assert r.json() == {k: shown[k] for k in ("id", "href", "@type")}, r.text
+    assert_v5_error(s.version, client.get(f"{s.base}/no-such-id"), 404)
+
+
+def _postable(s: Served, shown: dict[str, Any]) -> dict[str, Any]:
+    """What a v5 client read, as it would post it again: the attributes its create schema takes."""
+    contract = s.version.contract
+    create_def = contract.schemas(s.name).get("create") or f"{s.entity}_FVO"
+    allowed = set(contract.properties(create_def)) | {"@type"}
+    return {k: v for k, v in shown.items() if k in allowed and k not in ("id", "href")}
+
+
+@pytest.mark.parametrize("s", served("create", "get", canonical=("create", "get")))
+def test_what_v5_reads_it_can_post_and_v4_reads_it(client: TestClient, s: Served) -> None:
+    shown = read(client, s, made_in_v4(client, s)["id"]).json()
+    r = client.post(s.base, json=_postable(s, shown))
+    assert r.status_code in (200, 201, 202), r.text
+    made = r.json()
+    assert urlsplit(r.headers["location"]).path == f"{s.base}/{made['id']}"
+    assert_v5(s.version, s.entity, made)
+    api = s.canonical_api
+    r = client.get(f"{api.root}/{s.canonical}/{made['id']}")
+    assert r.status_code == 200, r.text
+    assert r.json()["id"] == made["id"]
+    assert_official(api, api.resources[s.canonical].entity_name, r.json())
+
+
+def _text_attribute(s: Served) -> str:
+    contract = s.version.contract
+    patch_def = contract.schemas(s.name).get("patch") or f"{s.entity}_MVO"
+    props = contract.properties(patch_def)
+    for name in ("description", "name"):
+        if props.get(name, {}).get("type") == "string":
+            return name
+    raise AssertionError(f"{s}: its patch schema has neither description nor name")
+
+
+@pytest.mark.parametrize("s", served("patch", "get", canonical=("create", "get")))
+def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
+    doc = made_in_v4(client, s)
+    name = _text_attribute(s)
+    for _ in range(5):  # on the current version (a manager may move it meanwhile)
+        current = read(client, s, doc["id"])
+        r = client.patch(
+            f"{s.base}/{doc['id']}",
+            json={name: "patched through v5"},
+            headers={"If-Match": current.headers["etag"], "Content-Type": "application/merge-patch+json"},
+        )
+        if r.status_code != 412:
+            break
+    assert r.status_code == 200, r.text
+    assert r.json()[name] == "patched through v5"
+    assert_v5(s.version, s.entity, r.json())
+    api = s.canonical_api
+    assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").json()[name] == "patched through v5"
+
+
+@pytest.mark.parametrize("s", served("delete", canonical=("create", "get")))
+def test_a_v5_delete_is_gone_in_v4(client: TestClient, s: Served) -> None:
+    doc = made_in_v4(client, s)
+    r = wait_until(
+        lambda: client.delete(f"{s.base}/{doc['id']}"),
+        lambda r: r.status_code != 409,
+        what=lambda r: f"{s} still refuses deletion: {r.text}",
+    )
+    assert r.status_code == 204, r.text
+    api = s.canonical_api
+    assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").status_code == 404
+    assert_v5_error(s.version, client.delete(f"{s.base}/{doc['id']}"), 404)
+
+
+def _emits_create(s: Served) -> bool:
+    return f"{s.entity}CreateEvent" in s.version.contract.events
+
+
+@pytest.mark.parametrize("s", served("create", canonical=("create",)))
+def test_each_version_hears_the_same_change_in_its_own_shape(client: TestClient, s: Served) -> None:
+    if not _emits_create(s):
+        pytest.skip(f"{s.version.contract.source} defines no {s.entity}CreateEvent")
+    api = s.canonical_api
+    v4_entity = api.resources[s.canonical].entity_name
+    with Listener() as old, Listener() as new:
+        r = client.post(f"{api.root}/hub", json={"callback": old.url, "query": f"eventType={v4_entity}CreateEvent"})
+        assert r.status_code == 201, r.text
+        r = client.post(
+            f"{s.version.root}/hub",
+            json={"@type": "Hub_FVO", "callback": new.url, "query": f"eventType={s.entity}CreateEvent"},
+        )
+        assert r.status_code == 201, r.text
+        assert_v5(s.version, "Hub", r.json())
+        doc = made_in_v4(client, s)
+        v4 = old.wait_until(lambda bodies: any(_names(b, s.canonical, doc["id"]) for b in bodies))[-1]
+        v5 = new.wait_until(lambda bodies: any(_names(b, s.name, doc["id"]) for b in bodies))[-1]
+    assert v4["eventId"] == v5["eventId"]  # one change, one event: receivers de-duplicate alike
+    assert v4["eventType"] == f"{v4_entity}CreateEvent" and "timeOcurred" in v4
+    assert v5["eventType"] == v5["@type"] == f"{s.entity}CreateEvent" and "timeOccurred" in v5
+    assert urlsplit(v5["event"][s.name]["href"]).path == f"{s.base}/{doc['id']}"
+    if f"{s.entity}CreateEvent" in _definitions(s):
+        assert_v5(s.version, f"{s.entity}CreateEvent", v5)
+
+
+def _definitions(s: Served) -> dict[str, Any]:
+    from tests.versions.support import official
+
+    return official(s.version.contract.source)
+
+
+def _names(body: Any, key: str, id: str) -> bool:
+    return isinstance(body, dict) and (body.get("event") or {}).get(key, {}).get("id") == id
+
+
+@pytest.mark.parametrize("s", served("create", canonical=("create",)))
+def test_a_v5_body_is_checked_against_the_v5_schema(client: TestClient, s: Served) -> None:
+    contract = s.version.contract
+    create_def = contract.schemas(s.name).get("create") or f"{s.entity}_FVO"
+    wrong = {k: 12345 for k in ("name", "description") if k in contract.properties(create_def)}
+    if not wrong:
+        pytest.skip(f"{create_def} has neither name nor description")
+    body = synthesise(contract.definitions, {"$ref": f"#/definitions/{create_def}"}) | wrong
+    assert_v5_error(s.version, client.post(s.base, json=body), 400)
+
+
+@pytest.mark.parametrize("version", [pytest.param(v, id=f"{v.key} {v.version}") for v in VERSIONS])
+def test_every_resource_of_the_file_is_served(version: Any) -> None:
+    """Each resource path of the official file is a mapped resource or one of the version's own."""
+    file_resources = set(version.contract.operations) - {"hub"}
+    assert file_resources == set(version.maps) | set(version.resources), version.contract.source
