@@ -98,17 +98,26 @@ def _characteristic_out(item: Any) -> Any:
     return {**item, "@type": characteristic_type(item["value"])}
 
 
-#: attribute names that hold a list of ``Characteristic`` in the v5 files
+#: attribute names that hold a list of ``Characteristic`` in the nine v5 files
 CHARACTERISTIC_ATTRS = (
     "characteristic",
     "productCharacteristic",
     "serviceCharacteristic",
     "resourceCharacteristic",
+    "partyCharacteristic",
     "featureCharacteristic",
     "serviceRelationshipCharacteristic",
     "resourceRelationshipCharacteristic",
+    "analyticCharacteristic",
+    "autoModification",
 )
-CHARACTERISTIC = tuple(Attr(name, out=_each(_characteristic_out)) for name in CHARACTERISTIC_ATTRS)
+#: where ``characteristic`` holds ``CharacteristicSpecification`` instead (620, 634)
+_SPEC_RELATIONSHIPS = frozenset(
+    f"{kind}SpecificationRelationship{form}" for kind in ("Product", "Resource") for form in ("", "_FVO", "_MVO")
+)
+CHARACTERISTIC = tuple(
+    Attr(name, out=_each(_characteristic_out), not_at=_SPEC_RELATIONSHIPS) for name in CHARACTERISTIC_ATTRS
+)
 
 
 def _referred(inner: Doc) -> Any:
