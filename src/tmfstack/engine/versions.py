@@ -21,9 +21,10 @@ the API; a ``ResourceMap`` adds its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..tmf import Doc
 from .contract import contract_key, load_contract
 from .declaration import ApiDecl, ResourceDecl
 from .shape import Attr
@@ -38,6 +39,16 @@ class ResourceMap:
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
     #: ``lastUpdate``, which its FVO requires although the server stamps it)
     dropped: frozenset[str] = frozenset()
+    #: attributes the served create schema requires that a client need not send: the server sets
+    #: them (TMF620 v5 ``lifecycleStatus``: the lifecycle's initial state, as in v4), or the
+    #: canonical version does not require them (data made through it has none); dropped ones
+    #: are not required either
+    optional: frozenset[str] = frozenset()
+    #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
+    #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
+    #: rendered, ``into`` a served create body once mapped to the stored shape
+    out: Callable[[Doc], Doc] | None = None
+    into: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +61,10 @@ class VersionDecl(ApiDecl):
     maps: Mapping[str, ResourceMap] = field(default_factory=dict)
     #: rules for every resource of this version
     rules: tuple[Attr, ...] = ()
+
+    @property
+    def served(self) -> frozenset[str]:
+        return frozenset(self.resources) | frozenset(self.maps)
 
     @classmethod
     def build(  # type: ignore[override]
