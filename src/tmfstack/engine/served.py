@@ -81,6 +81,29 @@ class Renditions:
         return shown
 
 
+def without(body: Doc, paths: frozenset[str]) -> Doc:
+    """``body`` less the attributes at ``paths`` (dotted; arrays are walked through), a copy where
+    something is dropped."""
+    if not paths:
+        return body
+    here = {p for p in paths if "." not in p}
+    below: dict[str, set[str]] = {}
+    for p in paths - here:
+        head, rest = p.split(".", 1)
+        below.setdefault(head, set()).add(rest)
+    out: Doc = {}
+    for key, value in body.items():
+        if key in here:
+            continue
+        inner = frozenset(below.get(key, ()))
+        if inner and type(value) is dict:
+            value = without(value, inner)
+        elif inner and type(value) is list:
+            value = [without(v, inner) if type(v) is dict else v for v in value]
+        out[key] = value
+    return out
+
+
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
         super().__init__(engine, canonical.api, canonical.decl)
@@ -93,6 +116,7 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
+        self.doc_out, self.doc_in = mapping.out, mapping.into
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
@@ -109,6 +133,8 @@ class VersionService(ResourceService):
 
     def view(self, doc: Doc) -> Doc:
         """A stored document as this version shows it."""
+        if self.doc_out is not None:
+            doc = self.doc_out(dict(doc))
         out = render(self.node, doc)
         if "id" in out:
             out["href"] = self.root + str(out["id"])
@@ -170,6 +196,8 @@ class VersionService(ResourceService):
     def stored(self, node: Node, body: Doc) -> Doc:
         """A served body (or document) in the stored shape."""
         doc = accept(node, body)
+        if self.doc_in is not None:
+            doc = self.doc_in(doc)
         if doc.get("@type") == self.served_entity:
             doc["@type"] = self.entity
         return doc
@@ -185,7 +213,7 @@ class VersionService(ResourceService):
     ) -> tuple[Doc, bytes, int]:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        body = {k: v for k, v in body.items() if k not in self.dropped}
+        body = without(body, self.dropped)
         self._check(self.served_create, body)
         return await super().create(self.stored(self.create_node, body), keep_id, unit, party, actor, checked)
 

@@ -21,9 +21,10 @@ the API; a ``ResourceMap`` adds its own.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..tmf import Doc
 from .contract import contract_key, load_contract
 from .declaration import ApiDecl, ResourceDecl
 from .shape import Attr
@@ -36,8 +37,14 @@ class ResourceMap:
     canonical: str
     rules: Sequence[Attr] = ()
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
-    #: ``lastUpdate``, which its FVO requires although the server stamps it)
+    #: ``lastUpdate``, which its FVO requires although the server stamps it); dotted paths reach
+    #: into objects and arrays (``productOrderItem.state``)
     dropped: frozenset[str] = frozenset()
+    #: whole-document conversions where one attribute's rule cannot say it (several stored
+    #: attributes make one served one): ``out`` on a stored copy before ``render``, ``into`` on
+    #: the accepted body after ``accept``
+    out: Callable[[Doc], Doc] | None = None
+    into: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)
