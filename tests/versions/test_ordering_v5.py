@@ -373,3 +373,27 @@ def test_a_partners_v5_view_shows_only_its_orders(secure_settings: Settings) -> 
         assert operator.get(f"{ORDERS_V5}/{mine['id']}").status_code == 200
         theirs = b.post(CANCELS_V5, json={"productOrder": {"id": mine["id"]}})
         assert theirs.status_code == 422 and theirs.json()["code"] == "REFERENCE_NOT_FOUND", theirs.text
+
+
+def test_places_are_wrapped_both_ways(demo: TestClient) -> None:
+    address = {"role": "installationAddress", "streetName": "Ring", "streetNr": "1", "postcode": "1010", "city": "Wien"}
+    site = {"id": "site-9", "role": "deliverySite", "@referredType": "GeographicSite"}
+    reference = {"id": "addr-1", "role": "billingAddress"}
+    line = mobile("1")
+    line["product"]["place"] = [address, site, reference]
+    v4 = place(demo, order(line, customer=customer()))
+    shown = get5(demo, v4["id"])["productOrderItem"][0]["product"]["place"]
+    assert [(p["role"], p["place"]["@type"]) for p in shown] == [
+        ("installationAddress", "GeographicAddress"),
+        ("deliverySite", "PlaceRef"),
+        ("billingAddress", "PlaceRef"),
+    ]
+    assert shown[0]["place"]["city"] == "Wien" and shown[2]["place"]["id"] == "addr-1"
+    assert shown[1]["place"]["@referredType"] == "GeographicSite"
+    # posted in v5, stored as v4 has it
+    item = item5("1", "po-mobile-m", MSISDN=msisdn())
+    item["product"]["place"] = shown
+    made = post5(demo, order5(item, cust=customer()))
+    stored = get4(demo, made["id"])["productOrderItem"][0]["product"]["place"]
+    assert stored[0] == {**address, "@referredType": "GeographicAddress"}
+    assert stored[1] == site and stored[2] == reference

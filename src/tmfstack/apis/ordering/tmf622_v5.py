@@ -38,6 +38,8 @@ from . import tmf622
 EXTERNAL_IDS = "externalIdentifier"
 #: v5 ``place`` entry attributes that are the entry's own (the rest is the place itself)
 _PLACE_OWN = ("role", "@type", "@baseType", "@schemaLocation")
+#: attributes that make a v4 place value without a type an address
+_ADDRESS = frozenset({"streetName", "streetNr", "postcode", "city", "country", "locality"})
 
 
 def _order_out(doc: Doc) -> Doc:
@@ -85,6 +87,8 @@ def _place_out(entry: Any) -> Any:
         place["@type"] = "PlaceRef"
     elif "@referredType" in place:
         place["@type"] = place.pop("@referredType")
+    elif _ADDRESS & set(place):
+        place["@type"] = "GeographicAddress"
     out["place"] = place
     return out
 
