@@ -9,7 +9,9 @@ v4 (stored)                            v5 (served)
 ``externalId: "X"``                    ``externalId: [{"id": "X", ...}]`` (owner, type, further
                                        identifiers kept in ``externalIdentifier``, v5-only)
 ``relatedParty {id, role, ...}``       ``{role, partyOrPartyRole: PartyRef | PartyRoleRef}``
-``place {id, role, @referredType}``    ``{role, place: PlaceRef | GeographicAddress | ...}``
+``place {id, role, @referredType}``    ``{role, place: PlaceRef | GeographicAddress | ...}`` (a
+                                       reference is a ``PlaceRef``; a value's ``@type`` is its
+                                       ``@referredType``, else GeographicAddress for an address)
 ``agreement`` (of a product)           ``agreementItem``
 item ``product`` (flat)                ``ProductRefOrValue``: ``ProductRef`` or ``Product`` by
                                        ``@type``
@@ -19,7 +21,9 @@ item ``product`` (flat)                ``ProductRefOrValue``: ``ProductRef`` or 
                                        ``productOrderErrorMessage``, ``orderRelationship``, item
                                        ``note``: stored as given, returned by v5
 state literals                         the same (v5's ``draft`` and ``inProgress.accepted`` are
-                                       never stored)
+                                       never stored; item ``state`` in a v5 create body is dropped:
+                                       the server sets it, v4 refuses it)
+``cancelProductOrder``                 the same attributes (v5 ``creationDate`` is not stored: absent)
 =====================================  ===========================================================
 """
 
