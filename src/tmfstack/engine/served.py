@@ -26,10 +26,11 @@ from ..tmf630 import Query, project
 from . import patch as patching
 from .ownership import Actor
 from .service import ResourceService
-from .shape import Node, Plan, accept, path, render
+from .shape import Node, Plan, accept, path, render, typed
 
 if TYPE_CHECKING:
     from .core import Engine
+    from .declaration import ApiDecl, ResourceDecl
     from .unit import Unit
     from .versions import VersionDecl
 
@@ -38,8 +39,9 @@ from .reading import Page
 _KEEP = ("id", "href", "@type")
 
 
-def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
-    """Schema violations of ``body`` except a missing ``@type`` (the server names the type)."""
+def lenient_errors(contract: Any, definition: str, body: Any, optional: frozenset[str] = frozenset()) -> list[str]:
+    """Schema violations of ``body`` except a missing ``@type`` (the server names the type) or a
+    missing top-level attribute named in ``optional`` (the server sets it)."""
     validator = contract.validator(definition)
     if validator.is_valid(body):
         return []
@@ -48,11 +50,40 @@ def lenient_errors(contract: Any, definition: str, body: Any) -> list[str]:
         message = err.message
         if "'@type' is a required property" in message or '"@type" is a required property' in message:
             continue
+        if not err.instance_path and _names_one_of(message, optional):
+            continue
         where = ".".join(str(p) for p in err.instance_path) or "(body)"
         problems.append(f"{where}: {message}")
         if len(problems) >= 5:
             break
     return problems
+
+
+def _names_one_of(message: str, names: frozenset[str]) -> bool:
+    return any(f"{q}{name}{q} is a required property" in message for name in names for q in "'\"")
+
+
+def without(body: Doc, paths: frozenset[str]) -> Doc:
+    """``body`` less the attributes at ``paths`` (dotted; arrays are walked through), a copy where
+    something is dropped."""
+    if not paths:
+        return body
+    here = {p for p in paths if "." not in p}
+    below: dict[str, set[str]] = {}
+    for p in paths - here:
+        head, rest = p.split(".", 1)
+        below.setdefault(head, set()).add(rest)
+    out: Doc = {}
+    for key, value in body.items():
+        if key in here:
+            continue
+        inner = frozenset(below.get(key, ()))
+        if inner and type(value) is dict:
+            value = without(value, inner)
+        elif inner and type(value) is list:
+            value = [without(v, inner) if type(v) is dict else v for v in value]
+        out[key] = value
+    return out
 
 
 class Renditions:
@@ -81,29 +112,6 @@ class Renditions:
         return shown
 
 
-def without(body: Doc, paths: frozenset[str]) -> Doc:
-    """``body`` less the attributes at ``paths`` (dotted; arrays are walked through), a copy where
-    something is dropped."""
-    if not paths:
-        return body
-    here = {p for p in paths if "." not in p}
-    below: dict[str, set[str]] = {}
-    for p in paths - here:
-        head, rest = p.split(".", 1)
-        below.setdefault(head, set()).add(rest)
-    out: Doc = {}
-    for key, value in body.items():
-        if key in here:
-            continue
-        inner = frozenset(below.get(key, ()))
-        if inner and type(value) is dict:
-            value = without(value, inner)
-        elif inner and type(value) is list:
-            value = [without(v, inner) if type(v) is dict else v for v in value]
-        out[key] = value
-    return out
-
-
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
         super().__init__(engine, canonical.api, canonical.decl)
@@ -116,8 +124,10 @@ class VersionService(ResourceService):
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
-        self.doc_out, self.doc_in = mapping.out, mapping.into
-        plan = Plan(contract.definitions, (*version.rules, *mapping.rules))
+        self.optional = mapping.dropped | mapping.optional
+        self.out, self.into = mapping.out, mapping.into
+        # the OAS 3 files (v5) require @type on every object; a Swagger 2 file (v3, v4) on none
+        plan = Plan(contract.definitions, (*version.rules, *mapping.rules), typed=contract.draft >= 7)
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
         self.patch_node: Node = plan.node(self.served_patch) if contract.has(self.served_patch) else self.node
@@ -133,9 +143,7 @@ class VersionService(ResourceService):
 
     def view(self, doc: Doc) -> Doc:
         """A stored document as this version shows it."""
-        if self.doc_out is not None:
-            doc = self.doc_out(dict(doc))
-        out = render(self.node, doc)
+        out = render(self.node, doc if self.out is None else self.out(doc))
         if "id" in out:
             out["href"] = self.root + str(out["id"])
         if out.get("@type") == self.entity:
@@ -184,8 +192,8 @@ class VersionService(ResourceService):
 
     # -- writes ----------------------------------------------------------------------
 
-    def _check(self, definition: str, body: Any) -> None:
-        problems = lenient_errors(self.served_api.contract, definition, body)
+    def _check(self, definition: str, body: Any, optional: frozenset[str] = frozenset()) -> None:
+        problems = lenient_errors(self.served_api.contract, definition, body, optional)
         if problems:
             raise BadRequest(
                 f"{definition} is not valid: " + "; ".join(problems),
@@ -196,8 +204,6 @@ class VersionService(ResourceService):
     def stored(self, node: Node, body: Doc) -> Doc:
         """A served body (or document) in the stored shape."""
         doc = accept(node, body)
-        if self.doc_in is not None:
-            doc = self.doc_in(doc)
         if doc.get("@type") == self.served_entity:
             doc["@type"] = self.entity
         return doc
@@ -214,8 +220,11 @@ class VersionService(ResourceService):
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
         body = without(body, self.dropped)
-        self._check(self.served_create, body)
-        return await super().create(self.stored(self.create_node, body), keep_id, unit, party, actor, checked)
+        self._check(self.served_create, typed(self.create_node, body), self.optional)
+        doc = self.stored(self.create_node, body)
+        if self.into is not None:
+            doc = self.into(doc)
+        return await super().create(doc, keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
         """The patch applied to the served view of ``before``, mapped back; what it did not touch
@@ -225,6 +234,8 @@ class VersionService(ResourceService):
         if patch_type != patching.JSON_PATCH:
             self._check(self.served_entity, changed)
         base, after = self.stored(self.node, self.view(before)), self.stored(self.node, changed)
+        if self.into is not None:  # what ``out`` made of several stored attributes, made back
+            base, after = self.into(base), self.into(after)
         out: Doc = {}
         for key, value in after.items():
             out[key] = before[key] if key in before and base.get(key) == value else value
@@ -253,15 +264,43 @@ class VersionService(ResourceService):
         the payload under the served resource name, in the served shape."""
         kind = self.event_type(str(event.get("eventType", "")), bool(event.get("fieldPath")))
         doc = (event.get("event") or {}).get(self.name)
-        out: Doc = {
-            "@type": kind,
-            "@baseType": "Event",
-            "eventId": event.get("eventId"),
-            "eventTime": event.get("eventTime"),
-            "eventType": kind,
-            "timeOccurred": event.get("timeOccurred") or event.get("timeOcurred"),
-            "event": {self.served_name: self.view(doc) if isinstance(doc, dict) else doc},
-        }
-        if event.get("fieldPath"):
-            out["fieldPath"] = event["fieldPath"]
-        return out
+        return envelope_v5(event, kind, self.served_name, self.view(doc) if isinstance(doc, dict) else doc)
+
+
+def envelope_v5(event: Doc, kind: str, name: str, doc: Any) -> Doc:
+    """A stored event in the v5 envelope: ``@type`` (the event's name), ``timeOccurred`` as the
+    schema spells it, the payload ``doc`` under the served resource ``name``."""
+    out: Doc = {
+        "@type": kind,
+        "@baseType": "Event",
+        "eventId": event.get("eventId"),
+        "eventTime": event.get("eventTime"),
+        "eventType": kind,
+        "timeOccurred": event.get("timeOccurred") or event.get("timeOcurred"),
+        "event": {name: doc},
+    }
+    if event.get("fieldPath"):
+        out["fieldPath"] = event["fieldPath"]
+    return out
+
+
+class OwnService(ResourceService):
+    """A resource only a served version has (``VersionDecl.own``): stored in that version's shape,
+    with the same leniency as its mapped resources: an object of a body without ``@type`` gets the
+    name of its schema (``shape.render``) before the strict checks, so what is stored is valid."""
+
+    def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
+        super().__init__(engine, api, decl)
+        self.node: Node = Plan(api.contract.definitions).node(self.entity)
+
+    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None, checked: bool = False) -> Doc:
+        return super().prepare_create(
+            render(self.node, body) if isinstance(body, dict) else body, keep_id, party, checked
+        )
+
+    def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
+        return render(self.node, super().apply_patch(before, patch_type, parsed))
+
+    def shaped_event(self, event: Doc) -> Doc:
+        kind = str(event.get("eventType", ""))
+        return envelope_v5(event, kind, self.name, (event.get("event") or {}).get(self.name))

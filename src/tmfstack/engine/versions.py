@@ -40,9 +40,14 @@ class ResourceMap:
     #: ``lastUpdate``, which its FVO requires although the server stamps it); dotted paths reach
     #: into objects and arrays (``productOrderItem.state``)
     dropped: frozenset[str] = frozenset()
-    #: whole-document conversions where one attribute's rule cannot say it (several stored
-    #: attributes make one served one): ``out`` on a stored copy before ``render``, ``into`` on
-    #: the accepted body after ``accept``
+    #: attributes the served create schema requires that a client need not send: the server sets
+    #: them (TMF620 v5 ``lifecycleStatus``: the lifecycle's initial state, as in v4), or the
+    #: canonical version does not require them (data made through it has none); dropped ones
+    #: are not required either
+    optional: frozenset[str] = frozenset()
+    #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
+    #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
+    #: rendered, ``into`` a served create body (or a patched document) once mapped to the stored shape
     out: Callable[[Doc], Doc] | None = None
     into: Callable[[Doc], Doc] | None = None
 
@@ -57,6 +62,10 @@ class VersionDecl(ApiDecl):
     maps: Mapping[str, ResourceMap] = field(default_factory=dict)
     #: rules for every resource of this version
     rules: tuple[Attr, ...] = ()
+
+    @property
+    def served(self) -> frozenset[str]:
+        return frozenset(self.resources) | frozenset(self.maps)
 
     @classmethod
     def build(  # type: ignore[override]
