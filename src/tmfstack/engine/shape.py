@@ -133,14 +133,7 @@ class Plan:
     def _fill(self, node: Node, schema: Mapping[str, Any]) -> None:
         ref = schema.get("$ref")
         if isinstance(ref, str):
-            target = self.node(_name(ref))
-            node.props.update(target.props)
-            if target.name.endswith("__base"):
-                # the plain form of a dispatched oneOf [X, XRef] (the ``else`` of its ``@type``
-                # dispatch): its options and reference option are this schema's too
-                for kind, option in target.options.items():
-                    node.options.setdefault(kind, option)
-                node.ref = node.ref or target.ref
+            node.props.update(self.node(_name(ref)).props)
         for part in schema.get("allOf", ()):
             if "if" in part and "then" in part:
                 self._dispatch(node, part)

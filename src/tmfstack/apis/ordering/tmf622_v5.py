@@ -49,6 +49,7 @@ _ADDRESS = frozenset({"streetName", "streetNr", "postcode", "city", "country", "
 def _order_out(doc: Doc) -> Doc:
     """The stored order with its ``externalId`` as v5 identifiers (the first is the v4 string:
     where a v4 PATCH changed it, it replaces the first identifier kept)."""
+    doc = dict(doc)  # the stored document is shared (renditions, events): not changed here
     kept = doc.pop(EXTERNAL_IDS, None)
     first = doc.get("externalId")
     if not isinstance(first, str):
