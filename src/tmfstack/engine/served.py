@@ -115,6 +115,9 @@ class Renditions:
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
         super().__init__(engine, canonical.api, canonical.decl)
+        #: a change made through this version is heard by every version's hubs, as one made through
+        #: the canonical resource (the engine adds each version's listener to this same list)
+        self.listeners = canonical.listeners
         self.served_api = version
         self.served_name = served
         mapping = version.maps[served]

@@ -44,10 +44,14 @@ def _engaged_out(ref: Any) -> Any:
 
 
 def _engaged_in(ref: Any) -> Any:
-    if isinstance(ref, dict) and ref.get("@type") == "PartyRef":
-        out: Doc = {k: v for k, v in ref.items() if k != "@type"}
-        return out
-    return ref
+    if not isinstance(ref, dict):
+        return ref
+    kind = ref.get("@type")
+    out: Doc = {k: v for k, v in ref.items() if k != "@type" or kind != "PartyRef"}
+    # v4 requires @referredType; a v5 reference may leave it out and name its kind by @type
+    if "@referredType" not in out:
+        out["@referredType"] = kind.removesuffix("Ref") if isinstance(kind, str) and kind else "Party"
+    return out
 
 
 API = VersionDecl.build(
