@@ -118,24 +118,32 @@ def _takes_notes(s: Served) -> bool:
     return contract.properties(patch_def).get("note", {}).get("type") == "array"
 
 
-@pytest.mark.parametrize("s", served("patch", "get", canonical=("create", "get")))
-def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
-    doc = made_in_v4(client, s)
-    # as test_every_api.patch_of: a note added where the entity takes notes (an order closed by its
-    # manager still takes them), else a free-text attribute
-    name = "note" if _takes_notes(s) else _text_attribute(s)
+def _patched(client: TestClient, s: Served, id: str, name: str, note: bool) -> tuple[Any, Any]:
+    """The v5 patch of ``name`` (a note added, if ``note``) on the current version; its answer and value."""
     for _ in range(5):  # on the current version (a manager may move it meanwhile)
-        current = read(client, s, doc["id"])
+        current = read(client, s, id)
         value: Any = "patched through v5"
-        if name == "note":
-            value = [*current.json().get("note", []), {"@type": "Note", "text": "patched through v5"}]
+        if note:
+            value = [*current.json().get("note", []), {"@type": "Note", "text": value}]
         r = client.patch(
-            f"{s.base}/{doc['id']}",
+            f"{s.base}/{id}",
             json={name: value},
             headers={"If-Match": current.headers["etag"], "Content-Type": "application/merge-patch+json"},
         )
         if r.status_code != 412:
             break
+    return r, value
+
+
+@pytest.mark.parametrize("s", served("patch", "get", canonical=("create", "get")))
+def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
+    doc = made_in_v4(client, s)
+    name = _text_attribute(s)
+    r, value = _patched(client, s, doc["id"], name, note=False)
+    if r.status_code == 409 and _takes_notes(s):
+        # as test_every_api.patch_of: an order closed by its manager still takes notes
+        name = "note"
+        r, value = _patched(client, s, doc["id"], name, note=True)
     assert r.status_code == 200, r.text
     assert r.json()[name] == value
     assert_v5(s.version, s.entity, r.json())
