@@ -112,25 +112,45 @@ def _text_attribute(s: Served) -> str:
     raise AssertionError(f"{s}: its patch schema has neither description nor name")
 
 
-@pytest.mark.parametrize("s", served("patch", "get", canonical=("create", "get")))
-def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
-    doc = made_in_v4(client, s)
-    name = _text_attribute(s)
+def _takes_notes(s: Served) -> bool:
+    contract = s.version.contract
+    patch_def = contract.schemas(s.name).get("patch") or f"{s.entity}_MVO"
+    return contract.properties(patch_def).get("note", {}).get("type") == "array"
+
+
+def _patched(client: TestClient, s: Served, id: str, name: str, note: bool) -> tuple[Any, Any]:
+    """The v5 patch of ``name`` (a note added, if ``note``) on the current version; its answer and value."""
     for _ in range(5):  # on the current version (a manager may move it meanwhile)
-        current = read(client, s, doc["id"])
+        current = read(client, s, id)
+        value: Any = "patched through v5"
+        if note:
+            value = [*current.json().get("note", []), {"@type": "Note", "text": value}]
         r = client.patch(
-            f"{s.base}/{doc['id']}",
-            json={name: "patched through v5"},
+            f"{s.base}/{id}",
+            json={name: value},
             headers={"If-Match": current.headers["etag"], "Content-Type": "application/merge-patch+json"},
         )
         if r.status_code != 412:
             break
+    return r, value
+
+
+@pytest.mark.parametrize("s", served("patch", "get", canonical=("create", "get")))
+def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
+    doc = made_in_v4(client, s)
+    name = _text_attribute(s)
+    r, value = _patched(client, s, doc["id"], name, note=False)
+    if r.status_code == 409 and _takes_notes(s):
+        # as test_every_api.patch_of: an order closed by its manager still takes notes
+        name = "note"
+        r, value = _patched(client, s, doc["id"], name, note=True)
     assert r.status_code == 200, r.text
-    assert r.json()[name] == "patched through v5"
+    assert r.json()[name] == value
     assert_v5(s.version, s.entity, r.json())
     api = s.canonical_api
     stored = path(served_service(client, s).node, (name,))[0]  # e.g. v5 Individual.name is v4 fullName
-    assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").json()[".".join(stored)] == "patched through v5"
+    seen = client.get(f"{api.root}/{s.canonical}/{doc['id']}").json()[".".join(stored)]
+    assert (seen[-1]["text"] if name == "note" else seen) == "patched through v5"
 
 
 @pytest.mark.parametrize("s", served("delete", canonical=("create", "get")))

@@ -63,6 +63,29 @@ def _names_one_of(message: str, names: frozenset[str]) -> bool:
     return any(f"{q}{name}{q} is a required property" in message for name in names for q in "'\"")
 
 
+def without(body: Doc, paths: frozenset[str]) -> Doc:
+    """``body`` less the attributes at ``paths`` (dotted; arrays are walked through), a copy where
+    something is dropped."""
+    if not paths:
+        return body
+    here = {p for p in paths if "." not in p}
+    below: dict[str, set[str]] = {}
+    for p in paths - here:
+        head, rest = p.split(".", 1)
+        below.setdefault(head, set()).add(rest)
+    out: Doc = {}
+    for key, value in body.items():
+        if key in here:
+            continue
+        inner = frozenset(below.get(key, ()))
+        if inner and type(value) is dict:
+            value = without(value, inner)
+        elif inner and type(value) is list:
+            value = [without(v, inner) if type(v) is dict else v for v in value]
+        out[key] = value
+    return out
+
+
 class Renditions:
     """Stored bytes -> their served rendition, up to ``budget`` bytes, the oldest dropped first.
 
@@ -201,7 +224,7 @@ class VersionService(ResourceService):
     ) -> tuple[Doc, bytes, int]:
         if not isinstance(body, dict):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
-        body = {k: v for k, v in body.items() if k not in self.dropped}
+        body = without(body, self.dropped)
         self._check(self.served_create, typed(self.create_node, body), self.optional)
         doc = self.stored(self.create_node, body)
         if self.into is not None:
@@ -216,6 +239,8 @@ class VersionService(ResourceService):
         if patch_type != patching.JSON_PATCH:
             self._check(self.served_entity, changed)
         base, after = self.stored(self.node, self.view(before)), self.stored(self.node, changed)
+        if self.into is not None:  # what ``out`` made of several stored attributes, made back
+            base, after = self.into(base), self.into(after)
         out: Doc = {}
         for key, value in after.items():
             out[key] = before[key] if key in before and base.get(key) == value else value

@@ -39,7 +39,8 @@ class ResourceMap:
     canonical: str
     rules: Sequence[Attr] = ()
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
-    #: ``lastUpdate``, which its FVO requires although the server stamps it)
+    #: ``lastUpdate``, which its FVO requires although the server stamps it); dotted paths reach
+    #: into objects and arrays (``productOrderItem.state``)
     dropped: frozenset[str] = frozenset()
     #: attributes the served create schema requires that a client need not send: the server sets
     #: them (TMF620 v5 ``lifecycleStatus``: the lifecycle's initial state, as in v4), or the
@@ -48,7 +49,7 @@ class ResourceMap:
     optional: frozenset[str] = frozenset()
     #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
     #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
-    #: rendered, ``into`` a served create body once mapped to the stored shape
+    #: rendered, ``into`` a served create body (or a patched document) once mapped to the stored shape
     out: Callable[[Doc], Doc] | None = None
     into: Callable[[Doc], Doc] | None = None
 
