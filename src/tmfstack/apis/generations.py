@@ -55,19 +55,21 @@ def _party_in(item: Any) -> Any:
     return out
 
 
-def _each(convert: Any) -> Any:
+def each(convert: Any) -> Any:
+    """``convert`` applied to a value or to each item of a list of them."""
     return lambda value: [convert(v) for v in value] if isinstance(value, list) else convert(value)
 
 
 RELATED_PARTY = Attr(
     "relatedParty",
-    out=_each(_party_out),
-    into=_each(_party_in),
+    out=each(_party_out),
+    into=each(_party_in),
     paths={f"partyOrPartyRole.{k}": k for k in _REF},
 )
 
 
-def _scalar_kind(value: Any) -> str | None:
+def value_kind(value: Any) -> str | None:
+    """The v5 name of a JSON value's kind, as typed characteristics and values spell it."""
     if isinstance(value, bool):
         return "Boolean"
     if isinstance(value, int):
@@ -85,12 +87,12 @@ def characteristic_type(value: Any) -> str:
     """The v5 ``@type`` of a characteristic holding ``value`` (``Characteristic``: none fits,
     e.g. null or an array mixing kinds; an empty array is a ``StringArrayCharacteristic``)."""
     if isinstance(value, list):
-        kinds = {_scalar_kind(v) for v in value} or {"String"}
+        kinds = {value_kind(v) for v in value} or {"String"}
         if kinds == {"Integer", "Number"}:
             kinds = {"Number"}
         kind = kinds.pop() if len(kinds) == 1 else None
         return f"{kind}ArrayCharacteristic" if kind else "Characteristic"
-    kind = _scalar_kind(value)
+    kind = value_kind(value)
     return f"{kind}Characteristic" if kind else "Characteristic"
 
 
@@ -118,7 +120,7 @@ _SPEC_RELATIONSHIPS = frozenset(
     f"{kind}SpecificationRelationship{form}" for kind in ("Product", "Resource") for form in ("", "_FVO", "_MVO")
 )
 CHARACTERISTIC = tuple(
-    Attr(name, out=_each(_characteristic_out), not_at=_SPEC_RELATIONSHIPS) for name in CHARACTERISTIC_ATTRS
+    Attr(name, out=each(_characteristic_out), not_at=_SPEC_RELATIONSHIPS) for name in CHARACTERISTIC_ATTRS
 )
 
 
@@ -161,12 +163,58 @@ def related(
         return flat
 
     paths = {f"{inner}.{k}": k for k in _REF}
-    return Attr(served, out=_each(out), into=_each(into), paths=paths, not_at=frozenset(not_at))
+    return Attr(served, out=each(out), into=each(into), paths=paths, not_at=frozenset(not_at))
 
 
-#: the v5 wrappers of a related place (``RelatedPlaceRefOrValue`` in 637/638, ``RelatedPlaceRef`` in 639)
-_PLACE_WRAPPERS = tuple(f"RelatedPlace{k}{f}" for k in ("Ref", "RefOrValue") for f in ("", "_FVO", "_MVO"))
-RELATED_PLACE = related("place", "place", lambda item: "PlaceRef", not_at=_PLACE_WRAPPERS)
+_PLACE_OWN = ("role", "@type", "@baseType", "@schemaLocation")  #: a v4 related place's own, not the place's
+_ADDRESS = frozenset({"streetName", "streetNr", "postcode", "city", "country", "locality"})
+#: schemas with an attribute ``place`` that is not a list of related places (the v5 wrapper's own
+#: ``place``, a site's places): the rule is not placed there
+_NOT_RELATED = frozenset(
+    f"{kind}{form}"
+    for kind in ("RelatedPlaceRef", "RelatedPlaceRefOrValue", "Place", "PlaceRefOrValue", "GeographicSite")
+    for form in ("", "_FVO", "_MVO", "__base", "_FVO__base", "_MVO__base", "RefOrValue", "RefOrValue__base")
+)
+
+
+def _place_out(entry: Any) -> Any:
+    """v4 ``{role, <the place: a reference or a value>}`` -> v5 ``{role, place: PlaceRef | <value type>}``."""
+    if not isinstance(entry, dict) or isinstance(entry.get("place"), dict):
+        return entry
+    place = {k: v for k, v in entry.items() if k not in _PLACE_OWN}
+    out: Doc = {k: entry[k] for k in ("role",) if k in entry}
+    if set(place) <= set(_REF):
+        place["@type"] = "PlaceRef"
+    else:  # a value: its kind is v4's @referredType (or the entry's own @type), else an address by its fields
+        kind = entry.get("@type")
+        named = kind if isinstance(kind, str) and not kind.startswith("Related") else None
+        place["@type"] = place.pop("@referredType", None) or named or "GeographicAddress"
+    out["place"] = place
+    return out
+
+
+def _place_in(entry: Any) -> Any:
+    if not isinstance(entry, dict) or not isinstance(entry.get("place"), dict):
+        return entry
+    place = dict(entry["place"])
+    kind = place.pop("@type", None)
+    if kind is not None and kind != "PlaceRef":
+        place.setdefault("@referredType", kind)
+    out: Doc = {**place}
+    if "role" in entry:
+        out["role"] = entry["role"]
+    return out
+
+
+#: v4 ``RelatedPlaceRefOrValue`` (the place's own attributes and a role) is v5 ``{role, place}``
+#: (``RelatedPlaceRefOrValue`` in 622/637/638/679, ``RelatedPlaceRef`` in 639)
+RELATED_PLACE = Attr(
+    "place",
+    out=each(_place_out),
+    into=each(_place_in),
+    paths={f"place.{k}": k for k in _REF},
+    not_at=_NOT_RELATED,
+)
 
 #: every v4 -> v5 rule that holds for each API
 V5_COMMON = (RELATED_PARTY, *CHARACTERISTIC)

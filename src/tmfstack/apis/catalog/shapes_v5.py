@@ -14,6 +14,7 @@ from typing import Any
 
 from ...engine.shape import Attr
 from ...engine.versions import ResourceMap
+from ..generations import each, value_kind
 
 _RELATIONSHIP = frozenset(f"CharacteristicSpecificationRelationship{s}" for s in ("", "_FVO", "_MVO"))
 _BASE = "CharacteristicValueSpecification"
@@ -23,25 +24,11 @@ _JOB_SET = frozenset({"status", "creationDate", "completionDate", "errorLog"})
 JOBS = {name: ResourceMap(name, dropped=_JOB_SET) for name in ("importJob", "exportJob")}
 
 
-def _kind(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return "Boolean"
-    if isinstance(value, int):
-        return "Integer"
-    if isinstance(value, float):
-        return "Number"
-    if isinstance(value, str):
-        return "String"
-    if isinstance(value, dict):
-        return "Object"
-    return None
-
-
 def _typed_one(item: Any) -> Any:
     if not isinstance(item, dict) or item.get("@type", _BASE) != _BASE or "value" not in item:
         return item
     value = item["value"]
-    kinds = {_kind(v) for v in value} if isinstance(value, list) else {_kind(value)}
+    kinds = {value_kind(v) for v in value} if isinstance(value, list) else {value_kind(value)}
     kind = kinds.pop() if len(kinds) == 1 else None
     if kind is None:
         return item
@@ -50,7 +37,7 @@ def _typed_one(item: Any) -> Any:
 
 def typed_values(value: Any) -> Any:
     """Characteristic value specifications with the ``@type`` v5 names their value's type by."""
-    return [_typed_one(v) for v in value] if isinstance(value, list) else value
+    return each(_typed_one)(value)
 
 
 def spec_characteristics(prefix: str, target_id: str, target_href: str) -> tuple[Attr, ...]:

@@ -26,7 +26,7 @@ from typing import Any
 from ...engine.shape import Attr
 from ...engine.versions import VersionDecl
 from ...tmf import Doc
-from ..generations import RELATED_PLACE, V5_COMMON
+from ..generations import RELATED_PLACE, V5_COMMON, each
 from . import tmf637
 
 _REF = ("id", "href", "name", "@referredType")
@@ -49,10 +49,6 @@ def _relationship_in(item: Any) -> Any:
     return out
 
 
-def _each(convert: Any) -> Any:
-    return lambda value: [convert(v) for v in value] if isinstance(value, list) else convert(value)
-
-
 API = VersionDecl.build(
     "TMF637-ProductInventory-v5.0.0.oas.yaml",
     of=tmf637.API,
@@ -70,8 +66,8 @@ API = VersionDecl.build(
         Attr("priceAlteration", canonical="productPriceAlteration"),
         Attr(
             "productRelationship",
-            out=_each(_relationship_out),
-            into=_each(_relationship_in),
+            out=each(_relationship_out),
+            into=each(_relationship_in),
             paths={k: f"product.{k}" for k in _REF},
         ),
     ],

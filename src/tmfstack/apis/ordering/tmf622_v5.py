@@ -29,21 +29,15 @@ state literals                         the same (v5's ``draft`` and ``inProgress
 
 from __future__ import annotations
 
-from typing import Any
-
 from ...engine.shape import Attr
 from ...engine.versions import ResourceMap, VersionDecl
 from ...errors import Unprocessable
 from ...tmf import Doc
-from ..generations import V5_COMMON
+from ..generations import RELATED_PLACE, V5_COMMON
 from . import tmf622
 
 #: where a v5 order keeps what a v4 ``externalId`` string cannot hold (v5-only, stored beside it)
 EXTERNAL_IDS = "externalIdentifier"
-#: v5 ``place`` entry attributes that are the entry's own (the rest is the place itself)
-_PLACE_OWN = ("role", "@type", "@baseType", "@schemaLocation")
-#: attributes that make a v4 place value without a type an address
-_ADDRESS = frozenset({"streetName", "streetNr", "postcode", "city", "country", "locality"})
 
 
 def _order_out(doc: Doc) -> Doc:
@@ -83,47 +77,6 @@ def _order_in(doc: Doc) -> Doc:
     return doc
 
 
-def _place_out(entry: Any) -> Any:
-    if not isinstance(entry, dict) or "place" in entry:
-        return entry
-    place = {k: v for k, v in entry.items() if k not in _PLACE_OWN}
-    out: Doc = {k: entry[k] for k in ("role",) if k in entry}
-    if set(place) <= {"id", "href", "name", "@referredType"}:
-        place["@type"] = "PlaceRef"
-    elif "@referredType" in place:
-        place["@type"] = place.pop("@referredType")
-    elif _ADDRESS & set(place):
-        place["@type"] = "GeographicAddress"
-    out["place"] = place
-    return out
-
-
-def _place_in(entry: Any) -> Any:
-    if not isinstance(entry, dict) or not isinstance(entry.get("place"), dict):
-        return entry
-    place = dict(entry["place"])
-    kind = place.pop("@type", None)
-    if kind is not None and kind != "PlaceRef":
-        place.setdefault("@referredType", kind)
-    out: Doc = {**place}
-    if "role" in entry:
-        out["role"] = entry["role"]
-    return out
-
-
-def _each(convert: Any) -> Any:
-    return lambda value: [convert(v) for v in value] if isinstance(value, list) else convert(value)
-
-
-#: v4 ``RelatedPlaceRefOrValue`` (the place's attributes and a role) is v5 ``{role, place}``
-PLACE = Attr(
-    "place",
-    out=_each(_place_out),
-    into=_each(_place_in),
-    paths={"place.id": "id", "place.href": "href", "place.name": "name"},
-    at=frozenset({"Product", "Product_FVO", "Product_MVO"}),
-)
-
 ORDER = ResourceMap(
     "productOrder",
     rules=[
@@ -139,6 +92,6 @@ ORDER = ResourceMap(
 API = VersionDecl.build(
     "TMF622-ProductOrdering-v5.0.0.oas.yaml",
     of=tmf622.API,
-    rules=[*V5_COMMON, PLACE, Attr("agreementItem", canonical="agreement")],
+    rules=[*V5_COMMON, RELATED_PLACE, Attr("agreementItem", canonical="agreement")],
     resources={"productOrder": ORDER},
 )

@@ -34,7 +34,7 @@ from typing import Any
 from ...engine.shape import Attr
 from ...engine.versions import ResourceMap, VersionDecl
 from ...tmf import Doc
-from ..generations import V5_COMMON
+from ..generations import V5_COMMON, each
 from . import tmf632
 
 #: v5 contact medium ``@type`` -> the v4 ``mediumType`` a v5 create stores
@@ -109,10 +109,6 @@ def _medium_in(medium: Any) -> Any:
     if chars:
         out["characteristic"] = chars
     return out
-
-
-def each(convert: Any) -> Any:
-    return lambda value: [convert(v) for v in value] if isinstance(value, list) else convert(value)
 
 
 #: shared with TMF669 (a party role's contact media are the same structure)

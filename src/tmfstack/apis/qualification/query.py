@@ -19,8 +19,7 @@ import orjson
 from ...engine.access import partner_of
 from ...tmf import Doc
 from ..catalog.view import PRODUCT_CATALOG, CatalogView
-from ..generations import RELATED_PARTY
-from .places import PLACE
+from ..generations import RELATED_PARTY, RELATED_PLACE
 from .poq import qualify
 
 if TYPE_CHECKING:
@@ -42,7 +41,7 @@ def as_qualification(query: Doc) -> Doc:
     product: Doc = criteria["product"] if isinstance(criteria.get("product"), dict) else {}
     poq: Doc = {
         "relatedParty": RELATED_PARTY.accept(query.get("relatedParty") or []),
-        "place": PLACE.accept(product.get("place") or []),
+        "place": RELATED_PLACE.accept(product.get("place") or []),
         "provideOnlyAvailable": True,
         "provideUnavailabilityReason": False,
     }
