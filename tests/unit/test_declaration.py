@@ -3,15 +3,14 @@ and version come from the contract, and ``tools/gen_specs.py`` finds every API's
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import textwrap
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
 
+from tests.support.generator import gen_specs
 from tmfstack.apis import all_apis
 from tmfstack.engine import declaration
 from tmfstack.engine.contract import contract_key
@@ -30,14 +29,6 @@ def example() -> str:
     found = re.search(r"::\n\n((?:    .*\n|\n)+)", doc)
     assert found, "declaration.py's docstring has no example block"
     return textwrap.dedent(found.group(1))
-
-
-def gen_specs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_specs", REPO / "tools" / "gen_specs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def test_the_docstring_example_runs_and_declares_what_it_says() -> None:

@@ -4,15 +4,14 @@ examples the official files carry."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jsonschema_rs
 import pytest
 
+from tests.support.generator import gen_specs
 from tmfstack.engine.contract import load_contract
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,14 +19,6 @@ SPECS = REPO.parent / "shared" / "specs"
 V5 = sorted(p.name for p in SPECS.glob("TMF*-v5.0.0.oas.yaml"))
 
 pytestmark = pytest.mark.skipif(len(V5) != 9, reason="the nine official v5 files are in ../shared/specs")
-
-
-def gen_specs() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_specs_v5", REPO / "tools" / "gen_specs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 TOOL = gen_specs()

@@ -7,15 +7,14 @@ dispatch, ``nullable``), read from the official file here, not from tmfstack's g
 
 from __future__ import annotations
 
-import importlib.util
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import jsonschema_rs
 
+from tests.support.generator import gen_specs
 from tmfstack.apis import all_apis
 from tmfstack.engine.declaration import ApiDecl
 from tmfstack.engine.versions import VersionDecl
@@ -25,17 +24,8 @@ VERSIONS = [api for api in all_apis() if isinstance(api, VersionDecl)]
 
 
 @cache
-def _generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("gen_specs_for_tests", REPO / "tools" / "gen_specs.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@cache
 def official(source: str) -> dict[str, Any]:
-    gen = _generator()
+    gen = gen_specs()
     return gen.derive_oas3(gen.load_spec(source), source)["definitions"]  # type: ignore[no-any-return]
 
 
