@@ -17,12 +17,10 @@ import orjson
 from .. import limits
 from ..clock import new_id, now_iso
 from ..errors import BadRequest, ConcurrentUpdate, NotFound, PreconditionFailed, Unprocessable
-from ..events.envelope import envelope
-from ..events.subscriptions import wanted_by
 from ..store.base import Indexed
 from ..tmf import Doc
 from ..tmf630 import leaves
-from . import access
+from . import access, emitting
 from . import patch as patching
 from .declaration import ApiDecl, ResourceDecl
 from .ownership import Actor, guard
@@ -107,34 +105,8 @@ class ResourceService(ResourceReader):
         return patching.apply_parsed(before, patch_type, parsed)
 
     async def emit(self, unit: Unit, change: str, doc: Doc, field_path: str | None = None) -> None:
-        """Write the event and one delivery per interested subscription in the unit's transaction.
-
-        Only the event types the spec defines for the entity are emitted; an entity for which
-        the spec defines none (e.g. v4 import jobs) gets the four standard ones.
-        """
-        event_type = f"{self.entity}{change}Event"
-        if self.event_types and event_type not in self.event_types:
-            # TMF633/634 v4 name one "…ChangeEvent" for attribute and state changes alike
-            event_type = f"{self.entity}ChangeEvent"
-            if event_type not in self.event_types or change not in ("AttributeValueChange", "StateChange"):
-                return
-        heard = [(await unit.subscriptions(api), shaper) for api, shaper in self.listeners]
-        if not any(hubs for hubs, _ in heard):
-            return  # nobody listens: an event no delivery refers to would never be read
-        event = envelope(event_type, self.name, doc, field_path)
-        wanted: list[str] = []
-        for hubs, shaper in heard:
-            if self.isolated:  # a partner's hub hears only of what the partner may see
-                hubs = [h for h in hubs if access.visible(doc, h.party)]
-            if not hubs:
-                continue
-            # a hub's query names attributes of the events it receives: its version's shape
-            shaped = event if shaper is None or not any(h.query for h in hubs) else shaper.shaped_event(event)
-            wanted += wanted_by(hubs, shaped)
-        if not wanted:
-            return
-        await unit.tx.add_event(self.event_api, event["eventId"], event["eventType"], orjson.dumps(event), wanted)
-        unit.deliveries += len(wanted)
+        """Write the change's event and its deliveries in the unit's transaction (``emitting.py``)."""
+        await emitting.emit(self, unit, change, doc, field_path)
 
     def _canonical_state(self, doc: Doc) -> Doc:
         """The state attribute in its stored spelling (400 for an unknown state)."""
