@@ -8,6 +8,10 @@ Two kinds of entries, each naming the API, the operation, what is wrong and why:
   or what the file's format cannot express; matched by API, operation, check, a fragment of the
   failure and optionally of the request, so that only that symptom is tolerated.
 
+An entry concerns the canonical declaration's file (the v4 Swagger file, TMF685's v1) unless its
+``version`` names another served version ("v5": that version's OAS 3 file); ``api`` ALL with
+``version="v5"`` is every v5 file.
+
 Nothing here switches a check off for an operation as a whole.
 """
 
@@ -16,7 +20,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tmfstack.engine.declaration import ApiDecl
+from tmfstack.engine.versions import VersionDecl
+
 ALL = "*"
+#: ``version`` of an entry about the canonical declaration's file (whatever its version number)
+CANONICAL = ""
+
+
+def _targets(api: str, version: str, served: ApiDecl) -> bool:
+    edition = served.version if isinstance(served, VersionDecl) else CANONICAL
+    return api in (ALL, served.key) and version == edition
 
 
 @dataclass(frozen=True)
@@ -26,9 +40,10 @@ class SpecFix:
     problem: str  #: what is wrong in the official file
     why: str  #: why the correction is right (the standard or the user guide that says so)
     edit: Any  #: a function (spec) -> None changing the loaded file in place
+    version: str = CANONICAL  #: "v5": the file of that served version
 
-    def applies_to(self, key: str) -> bool:
-        return self.api in (ALL, key)
+    def applies_to(self, api: ApiDecl) -> bool:
+        return _targets(self.api, self.version, api)
 
     def apply(self, spec: dict[str, Any]) -> None:
         self.edit(spec)
@@ -43,10 +58,14 @@ class Known:
     reason: str
     #: the request (URL, a line break, the body) must hold one of these, when given
     request_holds: tuple[str, ...] = ()
+    version: str = CANONICAL  #: "v5": the file of that served version
 
-    def matches(self, api: str, operation: str, check: str, text: str, request: str) -> bool:
+    def applies_to(self, api: ApiDecl) -> bool:
+        return _targets(self.api, self.version, api)
+
+    def matches(self, api: ApiDecl, operation: str, check: str, text: str, request: str) -> bool:
         return (
-            self.api in (ALL, api)
+            self.applies_to(api)
             and self.operation in (ALL, operation)
             and self.check == check
             and self.fragment in text
