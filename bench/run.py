@@ -55,6 +55,11 @@ PAGED_QUERY = f"{PO}?lifecycleStatus=Launched&limit=20&fields=name,lifecycleStat
 AUTH_COMPARED = ("get_by_id", "list_filter", "post")
 AUTH_RATIO = 0.85
 NO_AUTH = "/no-auth"  #: suffix of the results measured with authentication off
+#: the same request through TMF620 v5 (the mapping at the edge), measured in the same run as v4;
+#: v5 must reach VERSION_RATIO of v4 on each
+V5 = " v5"
+VERSION_COMPARED = ("get_by_id", "list_filter", "post")
+VERSION_RATIO = 0.8
 
 
 @dataclass
@@ -456,8 +461,22 @@ def scenarios(ids_file: Path, offerings: int, pages: int) -> list[Scenario]:
     body_file.write_bytes(orjson.dumps(body))
     pages = max(1, min(pages, int(offerings * 0.5) // 20))
     patch = b'{"description":"Repriced offer, revision 0: same speed, new promotional terms."}'
+    po5 = PO.replace("/v4/", "/v5/")
     return [
         Scenario("hello", "hello", "GET", "/", 200),
+        Scenario("get_by_id" + V5, "tmf", "GET", f"{po5}/{ids[0]}", 200, "get_by_id.lua", [str(ids_file), f"{po5}/"]),
+        Scenario("list_filter" + V5, "tmf", "GET", LIST_QUERY.replace(PO, po5), 206),
+        Scenario(
+            "post" + V5,
+            "tmf",
+            "POST",
+            po5,
+            201,
+            "post.lua",
+            [po5, str(body_file)],
+            body_file.read_bytes().replace(b"NAME_MARKER", b"Bench offering preflight"),
+            "application/json",
+        ),
         Scenario("get_by_id", "tmf", "GET", f"{PO}/{ids[0]}", 200, "get_by_id.lua", [str(ids_file), f"{PO}/"]),
         Scenario("list_filter", "tmf", "GET", LIST_QUERY, 206),
         # unfiltered: slow enough on big catalogs that 32 connections would time out
@@ -520,6 +539,11 @@ def targets(results: dict[str, Result]) -> dict[str, tuple[str, bool]]:
         if off is not None and name in results:
             ratio = results[name].rps / off.rps
             out[f"{name} auth on/off"] = (f"≥ {AUTH_RATIO} (measured {ratio:.2f})", ratio >= AUTH_RATIO)
+    for name in VERSION_COMPARED:
+        v4, v5 = results.get(name), results.get(name + V5)
+        if v4 is not None and v5 is not None:
+            ratio = v5.rps / v4.rps
+            out[f"{name} v5/v4"] = (f"≥ {VERSION_RATIO} (measured {ratio:.2f})", ratio >= VERSION_RATIO)
     for name, r in results.items():  # unexpected statuses fail every scenario, with or without a target
         if r.error:
             out[name] = (out.get(name, ("expected statuses only", False))[0], False)
@@ -646,10 +670,14 @@ def main() -> int:
         try:
             ready = ", ".join(f"{s.startup:.1f} s" for s in (off, on) if s is not None)
             print(f"tmfstack on {args.offerings:,} offerings, without and with tokens (ready in {ready})", flush=True)
+            # a v5 scenario right after its v4 one, each the median of --rounds runs
+            order = [s.name for s in tmf]
+            tmf.sort(key=lambda sc: order.index(sc.name.removesuffix(V5)) if sc.name.removesuffix(V5) in order else 0)
             for sc in tmf:
                 pairs = [(off, NO_AUTH), (on, "")] if sc.name in AUTH_COMPARED else [(on or off, "")]
                 runs: dict[str, list[Result]] = {}
-                for _ in range(args.rounds if sc.name in AUTH_COMPARED and off and on else 1):
+                compared = sc.name in AUTH_COMPARED and off and on
+                for _ in range(args.rounds if compared or sc.name.endswith(V5) else 1):
                     for server, label in pairs:
                         if server is not None:
                             label = label if server is on or sc.name in AUTH_COMPARED else NO_AUTH

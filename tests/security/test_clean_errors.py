@@ -49,7 +49,7 @@ def _error(r: httpx.Response, *statuses: int) -> dict[str, Any]:
 def _targets(api: Any) -> Iterator[tuple[str, str]]:
     """(method, path) of every operation of ``api`` that takes a JSON body, its hub included."""
     for resource, ops in sorted(api.contract.operations.items()):
-        if resource not in api.resources:
+        if resource not in api.served:
             continue
         if "create" in ops:
             yield "POST", f"{api.root}/{resource}"

@@ -65,7 +65,8 @@ def _properties(schema: Any) -> set[str]:
 
 
 @pytest.mark.skipif(not SPECS.is_dir(), reason="the official files are not at ../shared/specs")
-@pytest.mark.parametrize("api", all_apis(), ids=lambda api: api.key)
+# the Swagger 2 (v4) files; an OAS 3 file's contract is compared whole by tests/unit/test_gen_specs_v5.py
+@pytest.mark.parametrize("api", [a for a in all_apis() if a.contract.source.endswith(".json")], ids=lambda api: api.key)
 def test_the_contract_keeps_every_attribute_of_the_official_file(api: Any) -> None:
     official = json.loads((SPECS / api.contract.source).read_text(encoding="utf-8"))["definitions"]
     missing = [

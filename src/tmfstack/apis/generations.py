@@ -37,8 +37,10 @@ def _party_in(item: Any) -> Any:
         return item
     inner = item["partyOrPartyRole"]
     out: Doc = {k: inner[k] for k in ("id", "href", "name") if k in inner}
-    referred = inner.get("@referredType") or inner.get("@type")
-    if referred is not None:
+    # v4 requires @referredType: a v5 reference that omits it names its kind by @type ("PartyRef": a Party)
+    kind = inner.get("@type")
+    referred = inner.get("@referredType") or (kind.removesuffix("Ref") if isinstance(kind, str) else None)
+    if referred:
         out["@referredType"] = referred
     if "role" in item:
         out["role"] = item["role"]

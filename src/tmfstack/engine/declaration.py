@@ -255,6 +255,11 @@ class ApiDecl:
     def root(self) -> str:
         return f"/tmf-api/{self.name}/{self.version}"
 
+    @property
+    def served(self) -> frozenset[str]:
+        """Every resource path served under the root (a version also serves others' resources)."""
+        return frozenset(self.resources)
+
     def kind(self, resource: str) -> str:
         """Storage key of a resource type; versions of one API share their data."""
         return f"{self.key}.{resource}"

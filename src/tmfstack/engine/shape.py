@@ -68,10 +68,11 @@ class Attr:
 class Node:
     """One schema position: the attributes below it, its options (by ``@type``), its rules."""
 
-    __slots__ = ("name", "options", "props", "ref", "rules_in", "rules_out")
+    __slots__ = ("name", "options", "props", "ref", "rules_in", "rules_out", "typed")
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, typed: bool = True) -> None:
         self.name = name  #: the schema's name: the ``@type`` an object here gets when it has none
+        self.typed = typed  #: whether the served version requires ``@type`` (v5: everywhere; v3/v4: nowhere)
         self.props: dict[str, Node | None] = {}  #: served attribute -> node of its value (None: scalar)
         self.options: dict[str, Node] = {}  #: ``@type`` -> node, where the schema is polymorphic
         self.ref: Node | None = None  #: of a oneOf [X, XRef]: the reference option
@@ -92,21 +93,36 @@ class Node:
             for option in self.options.values():
                 if option is not self.ref:
                     return option
-        return self
+        named = self.ref_or_value(obj)  # a dispatch (if/then) rather than a oneOf names the options
+        return self.options[named] if named is not None else self
+
+    def ref_or_value(self, obj: Doc) -> str | None:
+        """Of a ``oneOf [X, XRef]`` dispatched on ``@type`` (an ``_FVO`` one included): the ``@type``
+        ``obj`` is read as when it has none: the reference when it has no more than its attributes."""
+        if len(self.options) != 2 or "@type" in obj:
+            return None
+        refs = [k for k in self.options if k.endswith("Ref")]
+        if len(refs) != 1:
+            return None
+        ref = self.options[refs[0]]
+        if all(k in ref.props or k == "@referredType" for k in obj):
+            return refs[0]
+        return next(k for k in self.options if k != refs[0])
 
 
 class Plan:
     """The compiled plan of one served contract (schemas by name), with one version's rules."""
 
-    def __init__(self, definitions: Mapping[str, Any], rules: tuple[Attr, ...] = ()) -> None:
+    def __init__(self, definitions: Mapping[str, Any], rules: tuple[Attr, ...] = (), typed: bool = True) -> None:
         self.definitions = definitions
         self.rules = rules
+        self.typed = typed
         self.nodes: dict[str, Node] = {}
 
     def node(self, name: str) -> Node:
         found = self.nodes.get(name)
         if found is None:
-            found = self.nodes[name] = Node(name)
+            found = self.nodes[name] = Node(name, self.typed)
             self._fill(found, self.definitions.get(name, {}))
             for rule in self.rules:
                 if rule.served in found.props and (not rule.at or name in rule.at):
@@ -157,7 +173,7 @@ class Plan:
         if "$ref" in schema and len(schema) == 1:
             return self.node(_name(schema["$ref"]))
         if any(k in schema for k in ("$ref", "allOf", "oneOf", "anyOf", "properties")):
-            inline = Node(where)
+            inline = Node(where, self.typed)
             self._fill(inline, schema)
             return inline
         return None
@@ -183,8 +199,24 @@ def render(node: Node, obj: Doc) -> Doc:
             elif type(value) is list:
                 value = [render(child, v) if type(v) is dict else v for v in value]
         out[key] = value
-    if "@type" not in out:
+    if "@type" not in out and node.typed:
         out["@type"] = node.name
+    return out
+
+
+def typed(node: Node, obj: Doc) -> Doc:
+    """``obj`` (a body) with the ``@type`` of each reference-or-value it leaves unnamed, so that
+    the lenient check validates it as the server reads it (the body itself stays as sent)."""
+    kind = node.ref_or_value(obj)
+    node = node.pick(obj if kind is None else {**obj, "@type": kind})
+    out: Doc = dict(obj) if kind is None else {**obj, "@type": kind}
+    for key, value in obj.items():
+        child = node.props.get(key)
+        if child is not None:
+            if type(value) is dict:
+                out[key] = typed(child, value)
+            elif type(value) is list:
+                out[key] = [typed(child, v) if type(v) is dict else v for v in value]
     return out
 
 

@@ -38,6 +38,11 @@ class ResourceMap:
     #: attributes a served create body may carry that the server sets (dropped, e.g. TMF620 v5
     #: ``lastUpdate``, which its FVO requires although the server stamps it)
     dropped: frozenset[str] = frozenset()
+    #: attributes the served create schema requires that a client need not send: the server sets
+    #: them (TMF620 v5 ``lifecycleStatus``: the lifecycle's initial state, as in v4), or the
+    #: canonical version does not require them (data made through it has none); dropped ones
+    #: are not required either
+    optional: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,10 @@ class VersionDecl(ApiDecl):
     maps: Mapping[str, ResourceMap] = field(default_factory=dict)
     #: rules for every resource of this version
     rules: tuple[Attr, ...] = ()
+
+    @property
+    def served(self) -> frozenset[str]:
+        return frozenset(self.resources) | frozenset(self.maps)
 
     @classmethod
     def build(  # type: ignore[override]
