@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from tests.fuzz.oas3_edits import add_error_response, dispatch_by_type
 from tmfstack.engine.declaration import ApiDecl
 from tmfstack.engine.versions import VersionDecl
 
@@ -219,6 +220,30 @@ SPEC_FIXES: list[SpecFix] = [
         why="TMF630: a request about a resource that does not exist is a 404 Not Found with a TMF Error; "
         "an event or a subscription cannot be filed under no topic",
         edit=_missing_parent,
+    ),
+    # -- v5 (OpenAPI 3.0) files ----------------------------------------------------------------
+    SpecFix(
+        api=ALL,
+        version="v5",
+        operation="every answer holding a polymorphic attribute (ProductRefOrValue, PlaceRefOrValue, ...)",
+        problem="a discriminated oneOf is read as plain JSON Schema: a reference {id, href, @type: PlaceRef} "
+        "is valid under PlaceRef and under GeographicAddress (whose attributes are all optional), so "
+        "'valid under more than one' is reported for a correct answer; an extension @type the mapping "
+        "does not name ('Product' subclassed, with @baseType) is reported as an unknown discriminator value",
+        why="OAS 3 discriminator semantics: @type selects the one schema to validate against; TMF630 "
+        "polymorphism lets @type name an extension of the base (with @baseType, @schemaLocation); the "
+        "generated v5 contracts convert them so (tools/gen_specs.py _definitions, reused here)",
+        edit=dispatch_by_type,
+    ),
+    SpecFix(
+        api=ALL,
+        version="v5",
+        operation="every PATCH",
+        problem="offers application/json-patch-query+json as a request body, and no status for a content "
+        "type the server does not take",
+        why="TMF630 v5 makes JSON Patch Query optional (merge-patch is the one mandatory format); RFC 9110 "
+        "15.5.16: 415 Unsupported Media Type with a TMF Error, naming the types accepted",
+        edit=add_error_response("415", {"patch"}),
     ),
 ]
 
