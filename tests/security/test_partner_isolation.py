@@ -24,6 +24,7 @@ Doc = dict[str, Any]
 POQ = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
 CHECK = "/tmf-api/serviceQualificationManagement/v4/checkServiceQualification"
 QUERY = "/tmf-api/serviceQualificationManagement/v4/queryServiceQualification"
+OFFER_QUERY = "/tmf-api/productOfferingQualification/v5/queryProductOfferingQualification"
 INDIVIDUALS = "/tmf-api/party/v4/individual"
 ORGANIZATIONS = "/tmf-api/party/v4/organization"
 ROLES = "/tmf-api/partyRoleManagement/v4/partyRole"
@@ -74,6 +75,18 @@ CREATABLE: dict[str, Callable[[], Doc]] = {
         ],
     },
     QUERY: lambda: {"instantSyncQualification": True, "searchCriteria": {"service": {"place": [ADDRESS]}}},
+    OFFER_QUERY: lambda: {  # v5's own resource, stored in its v5 shape
+        "@type": "QueryProductOfferingQualification",
+        "instantSyncQualification": True,
+        "relatedParty": [
+            {
+                "@type": "RelatedPartyOrPartyRole",
+                "role": "customer",
+                "partyOrPartyRole": {"@type": "PartyRef", "id": "cust-of-a", "@referredType": "Individual"},
+            }
+        ],
+        "searchCriteria": {"@type": "QueryProductOfferingQualificationItem", "id": "1"},
+    },
     INDIVIDUALS: lambda: {"givenName": "Zoe", "familyName": "Customer-of-A"},
     ORGANIZATIONS: lambda: {"tradingName": "Small shop of A"},
     ROLES: lambda: {"name": "customer", "engagedParty": {"id": "cust-of-a", "@referredType": "Individual"}},
@@ -99,7 +112,11 @@ def test_another_partner_sees_nothing_of_it(world: World, path: str) -> None:
     assert r.status_code in (200, 201), r.text
     mine = r.json()
     sellers = [p for p in mine["relatedParty"] if p.get("role") == "Seller"]
-    assert sellers == [{"id": "org-a", "role": "Seller", "@referredType": "Organization"}]
+    seller = {"id": "org-a", "role": "Seller", "@referredType": "Organization"}
+    if "/v5/" in path:  # a v5 resource of its own names the party in its v5 shape
+        ref = {"id": "org-a", "@referredType": "Organization", "@type": "PartyRef"}
+        seller = {"role": "Seller", "partyOrPartyRole": ref, "@type": "RelatedPartyOrPartyRole"}
+    assert sellers == [seller]
     item = f"{path}/{mine['id']}"
     # A and the operator see it
     assert world.a.get(item).status_code == 200

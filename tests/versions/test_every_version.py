@@ -19,6 +19,7 @@ from tests.api.test_every_api import Case, assert_official, create, synthesise
 from tests.support.listener import Listener
 from tests.support.polling import wait_until
 from tests.versions.support import SERVED, VERSIONS, Served, assert_v5, assert_v5_error
+from tmfstack.engine.shape import path
 
 
 def served(*needed: str, canonical: tuple[str, ...] = ()) -> list[Any]:
@@ -59,12 +60,31 @@ def test_made_in_v4_is_read_listed_and_projected_in_v5(client: TestClient, s: Se
     assert_v5_error(s.version, client.get(f"{s.base}/no-such-id"), 404)
 
 
+def _required(defs: dict[str, Any], node: dict[str, Any], depth: int = 0) -> set[str]:
+    """The attributes a schema requires, through ``$ref``, ``allOf`` and a dispatch's plain form."""
+    if depth > 20:
+        return set()
+    ref = node.get("$ref")
+    found = set(node.get("required", []))
+    if isinstance(ref, str):
+        found |= _required(defs, defs.get(ref.rsplit("/", 1)[-1], {}), depth + 1)
+    for part in [*node.get("allOf", []), *([node["else"]] if "else" in node else [])]:
+        found |= _required(defs, part, depth + 1)
+    return found
+
+
 def _postable(s: Served, shown: dict[str, Any]) -> dict[str, Any]:
-    """What a v5 client read, as it would post it again: the attributes its create schema takes."""
+    """What a v5 client read, as it would post it again: the attributes its create schema takes;
+    one the v5 schema requires and the v4-made resource lacks (v4 did not require it) is made up."""
     contract = s.version.contract
     create_def = contract.schemas(s.name).get("create") or f"{s.entity}_FVO"
-    allowed = set(contract.properties(create_def)) | {"@type"}
-    return {k: v for k, v in shown.items() if k in allowed and k not in ("id", "href")}
+    props = contract.properties(create_def)
+    required = _required(contract.definitions, {"$ref": f"#/definitions/{create_def}"})
+    allowed = set(props) | required | {"@type"}
+    body = {k: v for k, v in shown.items() if k in allowed and k not in ("id", "href")}
+    for name in sorted(required - set(body) - {"@type"}):
+        body[name] = synthesise(contract.definitions, props.get(name, {"type": "string"}))
+    return body
 
 
 @pytest.mark.parametrize("s", served("create", "get", canonical=("create", "get")))
@@ -109,7 +129,8 @@ def test_a_v5_patch_is_seen_by_v4(client: TestClient, s: Served) -> None:
     assert r.json()[name] == "patched through v5"
     assert_v5(s.version, s.entity, r.json())
     api = s.canonical_api
-    assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").json()[name] == "patched through v5"
+    stored = path(served_service(client, s).node, (name,))[0]  # e.g. v5 Individual.name is v4 fullName
+    assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").json()[".".join(stored)] == "patched through v5"
 
 
 @pytest.mark.parametrize("s", served("delete", canonical=("create", "get")))
@@ -124,6 +145,10 @@ def test_a_v5_delete_is_gone_in_v4(client: TestClient, s: Served) -> None:
     api = s.canonical_api
     assert client.get(f"{api.root}/{s.canonical}/{doc['id']}").status_code == 404
     assert_v5_error(s.version, client.delete(f"{s.base}/{doc['id']}"), 404)
+
+
+def served_service(client: TestClient, s: Served) -> Any:
+    return client.app.state.engine.services[s.version.root][s.name]  # type: ignore[attr-defined]
 
 
 def _emits_create(s: Served) -> bool:
@@ -148,6 +173,15 @@ def test_each_version_hears_the_same_change_in_its_own_shape(client: TestClient,
         doc = made_in_v4(client, s)
         v4 = old.wait_until(lambda bodies: any(_names(b, s.canonical, doc["id"]) for b in bodies))[-1]
         v5 = new.wait_until(lambda bodies: any(_names(b, s.name, doc["id"]) for b in bodies))[-1]
+        if "get" in s.ops:  # and a change made through v5 is heard by both alike
+            r = client.post(s.base, json=_postable(s, read(client, s, doc["id"]).json()))
+            assert r.status_code in (200, 201, 202), r.text
+            again = r.json()["id"]
+            heard4 = old.wait_until(lambda bodies: any(_names(b, s.canonical, again) for b in bodies))
+            heard5 = new.wait_until(lambda bodies: any(_names(b, s.name, again) for b in bodies))
+            assert {b["eventId"] for b in heard4 if _names(b, s.canonical, again)} == {
+                b["eventId"] for b in heard5 if _names(b, s.name, again)
+            }
     assert v4["eventId"] == v5["eventId"]  # one change, one event: receivers de-duplicate alike
     assert v4["eventType"] == f"{v4_entity}CreateEvent" and "timeOcurred" in v4
     assert v5["eventType"] == v5["@type"] == f"{s.entity}CreateEvent" and "timeOccurred" in v5
@@ -173,8 +207,10 @@ def test_a_v5_body_is_checked_against_the_v5_schema(client: TestClient, s: Serve
     wrong = {k: 12345 for k in ("name", "description") if k in contract.properties(create_def)}
     if not wrong:
         pytest.skip(f"{create_def} has neither name nor description")
-    body = synthesise(contract.definitions, {"$ref": f"#/definitions/{create_def}"}) | wrong
-    assert_v5_error(s.version, client.post(s.base, json=body), 400)
+    shown = read(client, s, made_in_v4(client, s)["id"]).json()
+    r = client.post(s.base, json=_postable(s, shown) | wrong)  # a body v5 takes, but for one attribute's type
+    assert_v5_error(s.version, r, 400)
+    assert r.json()["code"] == "SCHEMA_VIOLATION" and next(iter(wrong)) in r.json()["message"], r.text
 
 
 @pytest.mark.parametrize("version", [pytest.param(v, id=f"{v.key} {v.version}") for v in VERSIONS])

@@ -36,12 +36,19 @@ def _entries(doc: Any) -> list[dict[str, Any]]:
     return [p for p in value if isinstance(p, dict)] if isinstance(value, list) else []
 
 
+def _party_id(entry: dict[str, Any]) -> Any:
+    """The party of an entry: named by it (v4 ``RelatedParty``) or under ``partyOrPartyRole`` (v5,
+    where a version's own resource is stored in its own shape)."""
+    inner = entry.get("partyOrPartyRole")
+    return inner.get("id") if isinstance(inner, dict) else entry.get("id")
+
+
 def partners(doc: Any) -> set[str]:
     """Ids of the Seller parties a document names."""
     return {
-        str(p["id"])
+        str(_party_id(p))
         for p in _entries(doc)
-        if isinstance(p.get("id"), str) and str(p.get("role", "")).strip().casefold() == _ROLE
+        if isinstance(_party_id(p), str) and str(p.get("role", "")).strip().casefold() == _ROLE
     }
 
 
@@ -67,8 +74,15 @@ def visible(doc: Any, party: str | None) -> bool:
     return party is None or party in partners(doc)
 
 
-def mark(doc: dict[str, Any], party: str) -> None:
-    """Record ``party`` as the Seller of a document a partner client creates (in place)."""
+def wrapped_seller(party: str, entry_type: str) -> dict[str, Any]:
+    """The Seller entry in the v5 shape (``entry_type``: the related party schema's name)."""
+    ref = {"id": party, "@referredType": "Organization", "@type": "PartyRef"}
+    return {"role": PARTNER_ROLE, "partyOrPartyRole": ref, "@type": entry_type}
+
+
+def mark(doc: dict[str, Any], party: str, entry_type: str | None = None) -> None:
+    """Record ``party`` as the Seller of a document a partner client creates (in place);
+    ``entry_type``: the document is stored in a v5 shape, its related parties of that schema."""
     others = partners(doc) - {party}
     if others:
         raise BadRequest(
@@ -79,7 +93,8 @@ def mark(doc: dict[str, Any], party: str) -> None:
     if value is not None and not isinstance(value, list):
         raise BadRequest("relatedParty must be an array for a partner client's request", code="INVALID_PARTY")
     if party not in partners(doc):
-        doc["relatedParty"] = [*(value or []), seller(party)]
+        entry = seller(party) if entry_type is None else wrapped_seller(party, entry_type)
+        doc["relatedParty"] = [*(value or []), entry]
 
 
 def check_kept(before: Any, after: Any) -> None:

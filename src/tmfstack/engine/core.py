@@ -19,7 +19,7 @@ from .declaration import ApiDecl
 from .hubs import HubService
 from .nested import service_for
 from .reference import ReferenceData
-from .served import VersionService
+from .served import OwnService, VersionService
 from .service import ResourceService
 from .tasks import Queue
 from .unit import Unit
@@ -92,6 +92,11 @@ class Engine:
             view = served[name] = VersionService(self, version, name, canonical[mapping.canonical])
             canonical[mapping.canonical].listeners.append((event_api, view))
             self.event_shapes[(event_api, canonical[mapping.canonical].name)] = view
+        for name, decl in version.resources.items():
+            if not decl.parent:  # its own resources: the version's leniency and event envelope
+                own = served[name] = OwnService(self, version, decl)
+                own.listeners[:] = [(event_api, own)]
+                self.event_shapes[(event_api, own.name)] = own
 
     def shape_event(self, hub_api: str, payload: bytes) -> bytes:
         """The bytes a hub of ``hub_api`` receives for a stored event: the payload itself for the

@@ -30,6 +30,7 @@ from .shape import Node, Plan, accept, path, render, typed
 
 if TYPE_CHECKING:
     from .core import Engine
+    from .declaration import ApiDecl, ResourceDecl
     from .unit import Unit
     from .versions import VersionDecl
 
@@ -91,6 +92,9 @@ class Renditions:
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
         super().__init__(engine, canonical.api, canonical.decl)
+        #: a change made through this version is heard by every version's hubs, as one made through
+        #: the canonical resource (the engine adds each version's listener to this same list)
+        self.listeners = canonical.listeners
         self.served_api = version
         self.served_name = served
         mapping = version.maps[served]
@@ -101,6 +105,7 @@ class VersionService(ResourceService):
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         self.dropped = mapping.dropped
         self.optional = mapping.dropped | mapping.optional
+        self.out, self.into = mapping.out, mapping.into
         # the OAS 3 files (v5) require @type on every object; a Swagger 2 file (v3, v4) on none
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules), typed=contract.draft >= 7)
         self.node: Node = plan.node(self.served_entity)
@@ -118,7 +123,7 @@ class VersionService(ResourceService):
 
     def view(self, doc: Doc) -> Doc:
         """A stored document as this version shows it."""
-        out = render(self.node, doc)
+        out = render(self.node, doc if self.out is None else self.out(doc))
         if "id" in out:
             out["href"] = self.root + str(out["id"])
         if out.get("@type") == self.entity:
@@ -196,7 +201,10 @@ class VersionService(ResourceService):
             raise BadRequest("request body must be a JSON object", code="INVALID_BODY")
         body = {k: v for k, v in body.items() if k not in self.dropped}
         self._check(self.served_create, typed(self.create_node, body), self.optional)
-        return await super().create(self.stored(self.create_node, body), keep_id, unit, party, actor, checked)
+        doc = self.stored(self.create_node, body)
+        if self.into is not None:
+            doc = self.into(doc)
+        return await super().create(doc, keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
         """The patch applied to the served view of ``before``, mapped back; what it did not touch
@@ -234,15 +242,43 @@ class VersionService(ResourceService):
         the payload under the served resource name, in the served shape."""
         kind = self.event_type(str(event.get("eventType", "")), bool(event.get("fieldPath")))
         doc = (event.get("event") or {}).get(self.name)
-        out: Doc = {
-            "@type": kind,
-            "@baseType": "Event",
-            "eventId": event.get("eventId"),
-            "eventTime": event.get("eventTime"),
-            "eventType": kind,
-            "timeOccurred": event.get("timeOccurred") or event.get("timeOcurred"),
-            "event": {self.served_name: self.view(doc) if isinstance(doc, dict) else doc},
-        }
-        if event.get("fieldPath"):
-            out["fieldPath"] = event["fieldPath"]
-        return out
+        return envelope_v5(event, kind, self.served_name, self.view(doc) if isinstance(doc, dict) else doc)
+
+
+def envelope_v5(event: Doc, kind: str, name: str, doc: Any) -> Doc:
+    """A stored event in the v5 envelope: ``@type`` (the event's name), ``timeOccurred`` as the
+    schema spells it, the payload ``doc`` under the served resource ``name``."""
+    out: Doc = {
+        "@type": kind,
+        "@baseType": "Event",
+        "eventId": event.get("eventId"),
+        "eventTime": event.get("eventTime"),
+        "eventType": kind,
+        "timeOccurred": event.get("timeOccurred") or event.get("timeOcurred"),
+        "event": {name: doc},
+    }
+    if event.get("fieldPath"):
+        out["fieldPath"] = event["fieldPath"]
+    return out
+
+
+class OwnService(ResourceService):
+    """A resource only a served version has (``VersionDecl.own``): stored in that version's shape,
+    with the same leniency as its mapped resources: an object of a body without ``@type`` gets the
+    name of its schema (``shape.render``) before the strict checks, so what is stored is valid."""
+
+    def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
+        super().__init__(engine, api, decl)
+        self.node: Node = Plan(api.contract.definitions).node(self.entity)
+
+    def prepare_create(self, body: Any, keep_id: bool = False, party: str | None = None, checked: bool = False) -> Doc:
+        return super().prepare_create(
+            render(self.node, body) if isinstance(body, dict) else body, keep_id, party, checked
+        )
+
+    def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
+        return render(self.node, super().apply_patch(before, patch_type, parsed))
+
+    def shaped_event(self, event: Doc) -> Doc:
+        kind = str(event.get("eventType", ""))
+        return envelope_v5(event, kind, self.name, (event.get("event") or {}).get(self.name))

@@ -49,6 +49,12 @@ def check_if_match(header: str | None, version: int) -> None:
         raise PreconditionFailed(f"If-Match {header} does not match the current ETag {etag(version)}")
 
 
+def _wrapped_party(contract: Any, entity: str) -> str | None:
+    items = contract.properties(entity).get("relatedParty", {}).get("items", {})
+    name = str(items.get("$ref", "")).rsplit("/", 1)[-1]
+    return name if name and "partyOrPartyRole" in contract.properties(name) else None
+
+
 class ResourceService(ResourceReader):
     def __init__(self, engine: Engine, api: ApiDecl, decl: ResourceDecl) -> None:
         super().__init__(engine, api, decl)
@@ -66,6 +72,9 @@ class ResourceService(ResourceReader):
         self.owned_on_create = (full - set(contract.properties(self.create_def))) | owned
         patchable = set(contract.properties(self.update_def)) if self.update_def else full
         self.owned_on_patch = (full - patchable) | owned
+        #: the related party schema where it wraps the party (v5, a version's own resource stored in
+        #: its own shape): the Seller entry ``access.mark`` adds takes that shape
+        self.party_entry = _wrapped_party(contract, self.entity)
         self._one_change_event = f"{self.entity}ChangeEvent" in contract.events
         self.event_types = frozenset(
             e for e in contract.events if e.startswith(self.entity) and e[len(self.entity) :][:1].isupper()
@@ -165,7 +174,7 @@ class ResourceService(ResourceReader):
             limits.check_json(body, what=self.name)
         body = dict(body)  # the caller's dict stays as given (callers reuse it, e.g. its id)
         if party is not None and self.isolated:
-            access.mark(body, party)
+            access.mark(body, party, self.party_entry)
         # an import (keep_id) may carry what an export wrote: its id is kept, href and stamps are redone
         restamped = {"id", "href", self.decl.stamp, self.decl.created_stamp} - {None}
         owned = self.owned_on_create - (restamped if keep_id else set())

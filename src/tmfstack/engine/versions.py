@@ -16,17 +16,20 @@ serve resources of its own (``own``), stored beside the canonical ones::
 
 A served resource of the same name maps onto the canonical one by default; ``resources`` names
 the others (``{"productCatalog": ResourceMap("catalog")}``). ``rules`` hold for every resource of
-the API; a ``ResourceMap`` adds its own.
+the API; a ``ResourceMap`` adds its own. ``tasks``: the task queues of its own resources (those
+of the canonical resources are the canonical declaration's).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from ..tmf import Doc
 from .contract import contract_key, load_contract
 from .declaration import ApiDecl, ResourceDecl
 from .shape import Attr
+from .tasks import Handler, IoTaskDecl, Queue, TaskDecl
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,11 @@ class ResourceMap:
     #: canonical version does not require them (data made through it has none); dropped ones
     #: are not required either
     optional: frozenset[str] = frozenset()
+    #: whole-document conversions where no one attribute's rule can say it, e.g. TMF632 v5 requires
+    #: an organization's ``name``, v4 its ``tradingName``: ``out`` a stored document before it is
+    #: rendered, ``into`` a served create body once mapped to the stored shape
+    out: Callable[[Doc], Doc] | None = None
+    into: Callable[[Doc], Doc] | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +77,7 @@ class VersionDecl(ApiDecl):
         rules: Sequence[Attr] = (),
         resources: Mapping[str, ResourceMap] | None = None,
         own: Sequence[ResourceDecl] = (),
+        tasks: Mapping[str, Queue | Handler] | None = None,
     ) -> VersionDecl:
         loaded = load_contract(contract_key(spec))
         if loaded.source != spec:
@@ -92,7 +101,8 @@ class VersionDecl(ApiDecl):
             version=major,
             contract=loaded,
             resources={r.path: r for r in own},
-            tasks={},
+            # the durable work of its own resources (a bare handler runs in a unit of work)
+            tasks={q: t if isinstance(t, TaskDecl | IoTaskDecl) else TaskDecl(t) for q, t in (tasks or {}).items()},
             partner_access=of.partner_access,
             of=of,
             maps=maps,

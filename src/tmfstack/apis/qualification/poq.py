@@ -172,22 +172,26 @@ def _fitting(market: EligibilityCache, line: Doc, when: datetime) -> Fits:
     return fits
 
 
-async def qualify(engine: Engine, unit: Unit, poq: Doc) -> None:
-    """Answer the qualification in place: item results, reasons, alternates, state ``done``."""
+async def qualify(engine: Engine, unit: Unit, poq: Doc, offerings: list[Doc] | None = None) -> None:
+    """Answer the qualification in place: item results, reasons, alternates, state ``done``.
+    ``offerings``: the query form's candidates (TMF679 v5 query), else a category's offerings
+    when the qualification names one and no items."""
     view = CatalogView(engine, unit, partner_of(poq))
     answered = datetime.now(UTC)
     when = iso(answered)
     category = (poq.get("category") or {}).get("id")
-    query_form = not poq.get("productOfferingQualificationItem")
-    if category and query_form:
+    if offerings is None and category and not poq.get("productOfferingQualificationItem"):
+        offerings = await _category_offerings(engine, view, category)
+    query_form = offerings is not None
+    if offerings is not None:
         poq["productOfferingQualificationItem"] = [
             {"id": str(n), "action": "add", "productOffering": ref(o, "ProductOffering"), "state": "acknowledged"}
-            for n, o in enumerate(await _category_offerings(engine, view, category), 1)
+            for n, o in enumerate(offerings, 1)
         ]
     as_order = _as_order(poq)
     customer = customer_of(as_order)
     market = EligibilityCache.of(as_order, view, customer.get("id") if customer else None)  # one party read for all
-    if category and query_form:  # each offering on its own: they are alternatives, not one basket
+    if query_form:  # each offering on its own: they are alternatives, not one basket
         found: list[Problem] = []
         for line in as_order["productOrderItem"]:
             one = {**as_order, "productOrderItem": [line]}

@@ -99,6 +99,8 @@ class QualificationTask:
     api: str  #: the API number ("tmf679")
     answer: Answer
     states: StateMachine
+    #: the root of the version serving it, for a version's own resource (not one of the API's by number)
+    root: str = ""
 
     async def _answer_now(self, svc: ResourceService, unit: Unit, doc: Doc) -> None:
         if doc.get("instantSyncQualification"):
@@ -112,7 +114,7 @@ class QualificationTask:
             await unit.schedule(self.queue, doc["id"], time.time())
 
     async def process(self, engine: Engine, unit: Unit, id: str) -> None:
-        svc = engine.resource(self.api, self.resource)
+        svc = engine.services[self.root][self.resource] if self.root else engine.resource(self.api, self.resource)
         doc = await svc.read(id, unit, track=True)
         if doc is None or doc["state"] != self.states.initial:
             return
