@@ -110,6 +110,9 @@ def assert_error(api: ApiDecl, r: Any, status: int) -> None:
 
 def _resolve(defs: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
     for _ in range(20):
+        if "else" in node and "$ref" not in node:  # a v5 ``@type`` dispatch: its plain form
+            node = node["else"]
+            continue
         if "$ref" not in node:
             break
         node = defs.get(node["$ref"].rsplit("/", 1)[-1], {})

@@ -83,6 +83,11 @@ class Served:
         return named.get("entity") or self.name[0].upper() + self.name[1:]
 
     @property
+    def type(self) -> str:
+        """The entity's ``@type`` and event prefix (639 v5 answers with ``Resource_RES``: ``Resource``)."""
+        return self.entity.removesuffix("_RES")
+
+    @property
     def base(self) -> str:
         return f"{self.version.root}/{self.name}"
 

@@ -152,13 +152,13 @@ def served_service(client: TestClient, s: Served) -> Any:
 
 
 def _emits_create(s: Served) -> bool:
-    return f"{s.entity}CreateEvent" in s.version.contract.events
+    return f"{s.type}CreateEvent" in s.version.contract.events
 
 
 @pytest.mark.parametrize("s", served("create", canonical=("create",)))
 def test_each_version_hears_the_same_change_in_its_own_shape(client: TestClient, s: Served) -> None:
     if not _emits_create(s):
-        pytest.skip(f"{s.version.contract.source} defines no {s.entity}CreateEvent")
+        pytest.skip(f"{s.version.contract.source} defines no {s.type}CreateEvent")
     api = s.canonical_api
     v4_entity = api.resources[s.canonical].entity_name
     with Listener() as old, Listener() as new:
@@ -166,7 +166,7 @@ def test_each_version_hears_the_same_change_in_its_own_shape(client: TestClient,
         assert r.status_code == 201, r.text
         r = client.post(
             f"{s.version.root}/hub",
-            json={"@type": "Hub_FVO", "callback": new.url, "query": f"eventType={s.entity}CreateEvent"},
+            json={"@type": "Hub_FVO", "callback": new.url, "query": f"eventType={s.type}CreateEvent"},
         )
         assert r.status_code == 201, r.text
         assert_v5(s.version, "Hub", r.json())
@@ -184,10 +184,10 @@ def test_each_version_hears_the_same_change_in_its_own_shape(client: TestClient,
             }
     assert v4["eventId"] == v5["eventId"]  # one change, one event: receivers de-duplicate alike
     assert v4["eventType"] == f"{v4_entity}CreateEvent" and "timeOcurred" in v4
-    assert v5["eventType"] == v5["@type"] == f"{s.entity}CreateEvent" and "timeOccurred" in v5
+    assert v5["eventType"] == v5["@type"] == f"{s.type}CreateEvent" and "timeOccurred" in v5
     assert urlsplit(v5["event"][s.name]["href"]).path == f"{s.base}/{doc['id']}"
-    if f"{s.entity}CreateEvent" in _definitions(s):
-        assert_v5(s.version, f"{s.entity}CreateEvent", v5)
+    if f"{s.type}CreateEvent" in _definitions(s):
+        assert_v5(s.version, f"{s.type}CreateEvent", v5)
 
 
 def _definitions(s: Served) -> dict[str, Any]:

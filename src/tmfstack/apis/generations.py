@@ -7,10 +7,18 @@ the engine places each rule wherever the served schema has the attribute (``engi
   ``RelatedPartyRefOrPartyRoleRef {role, partyOrPartyRole: PartyRef | PartyRoleRef}`` (637:
   ``RelatedPartyOrPartyRole``, same attributes); a filter on ``relatedParty.partyOrPartyRole.id``
   is one on the stored ``relatedParty.id`` (its index included).
+- ``CHARACTERISTIC``: v4 ``Characteristic {name, value}`` is one class; v5 dispatches on ``@type``
+  (``StringCharacteristic``, ``IntegerCharacteristic``, ``ObjectArrayCharacteristic``…). A stored
+  characteristic without ``@type`` is shown with the one its value's JSON type names; a v5 body's
+  ``@type`` is stored as given (v4 allows it). One rule per attribute name that holds
+  characteristics (``CHARACTERISTIC_ATTRS``), applied wherever a served schema has it.
+- ``related(served, inner, ...)``: a v4 flat reference with a ``role`` (``RelatedPlaceRefOrValue
+  {id, href, name, role}``) that v5 wraps (``{role, place: PlaceRef}``); ``RELATED_PLACE`` is it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from ..engine.shape import Attr
@@ -58,5 +66,107 @@ RELATED_PARTY = Attr(
     paths={f"partyOrPartyRole.{k}": k for k in _REF},
 )
 
+
+def _scalar_kind(value: Any) -> str | None:
+    if isinstance(value, bool):
+        return "Boolean"
+    if isinstance(value, int):
+        return "Integer"
+    if isinstance(value, float):
+        return "Number"
+    if isinstance(value, str):
+        return "String"
+    if isinstance(value, dict):
+        return "Object"
+    return None
+
+
+def characteristic_type(value: Any) -> str:
+    """The v5 ``@type`` of a characteristic holding ``value`` (``Characteristic``: none fits,
+    e.g. null or an array mixing kinds; an empty array is a ``StringArrayCharacteristic``)."""
+    if isinstance(value, list):
+        kinds = {_scalar_kind(v) for v in value} or {"String"}
+        if kinds == {"Integer", "Number"}:
+            kinds = {"Number"}
+        kind = kinds.pop() if len(kinds) == 1 else None
+        return f"{kind}ArrayCharacteristic" if kind else "Characteristic"
+    kind = _scalar_kind(value)
+    return f"{kind}Characteristic" if kind else "Characteristic"
+
+
+def _characteristic_out(item: Any) -> Any:
+    if not isinstance(item, dict) or "@type" in item or "value" not in item:
+        return item
+    return {**item, "@type": characteristic_type(item["value"])}
+
+
+#: attribute names that hold a list of ``Characteristic`` in the nine v5 files
+CHARACTERISTIC_ATTRS = (
+    "characteristic",
+    "productCharacteristic",
+    "serviceCharacteristic",
+    "resourceCharacteristic",
+    "partyCharacteristic",
+    "featureCharacteristic",
+    "serviceRelationshipCharacteristic",
+    "resourceRelationshipCharacteristic",
+    "analyticCharacteristic",
+    "autoModification",
+)
+#: where ``characteristic`` holds ``CharacteristicSpecification`` instead (620, 634)
+_SPEC_RELATIONSHIPS = frozenset(
+    f"{kind}SpecificationRelationship{form}" for kind in ("Product", "Resource") for form in ("", "_FVO", "_MVO")
+)
+CHARACTERISTIC = tuple(
+    Attr(name, out=_each(_characteristic_out), not_at=_SPEC_RELATIONSHIPS) for name in CHARACTERISTIC_ATTRS
+)
+
+
+def _referred(inner: Doc) -> Any:
+    """A v5 reference's ``@referredType``; a value's ``@type`` (not ``XRef``) names it too."""
+    kind = inner.get("@type")
+    return inner.get("@referredType") or (kind if isinstance(kind, str) and not kind.endswith("Ref") else None)
+
+
+def related(
+    served: str,
+    inner: str,
+    ref_type: Callable[[Doc], str],
+    keep: Iterable[str] = ("role",),
+    not_at: Iterable[str] = (),
+) -> Attr:
+    """v4 ``{id, href, name, @referredType, <keep>}`` served as v5 ``{<keep>, <inner>: {id, href,
+    name, @referredType, @type}}`` (``ref_type(v4 item)`` names the inner ``@type``; ``not_at``: the
+    wrapper schemas, where ``served`` is ``inner`` itself)."""
+    kept = tuple(keep)
+
+    def out(item: Any) -> Any:
+        if not isinstance(item, dict) or inner in item:
+            return item
+        ref: Doc = {k: item[k] for k in _REF if k in item}
+        ref["@type"] = ref_type(item)
+        wrapped: Doc = {k: item[k] for k in kept if k in item}
+        wrapped[inner] = ref
+        return wrapped
+
+    def into(item: Any) -> Any:
+        if not isinstance(item, dict) or not isinstance(item.get(inner), dict):
+            return item
+        ref = item[inner]
+        flat: Doc = {k: ref[k] for k in ("id", "href", "name") if k in ref}
+        referred = _referred(ref)
+        if referred is not None:
+            flat["@referredType"] = referred
+        flat.update({k: item[k] for k in kept if k in item})
+        return flat
+
+    paths = {f"{inner}.{k}": k for k in _REF}
+    return Attr(served, out=_each(out), into=_each(into), paths=paths, not_at=frozenset(not_at))
+
+
+#: the v5 wrappers of a related place (``RelatedPlaceRefOrValue`` in 637/638, ``RelatedPlaceRef`` in 639)
+_PLACE_WRAPPERS = tuple(f"RelatedPlace{k}{f}" for k in ("Ref", "RefOrValue") for f in ("", "_FVO", "_MVO"))
+RELATED_PLACE = related("place", "place", lambda item: "PlaceRef", not_at=_PLACE_WRAPPERS)
+
 #: every v4 -> v5 rule that holds for each API
-V5_COMMON = (RELATED_PARTY,)
+V5_COMMON = (RELATED_PARTY, *CHARACTERISTIC)

@@ -103,6 +103,8 @@ class VersionService(ResourceService):
         self.served_entity = schemas.get("entity") or served[0].upper() + served[1:]
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
         self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
+        #: the entity's ``@type``: 639 v5 answers with ``Resource_RES``, a response form of ``Resource``
+        self.served_type = self.served_entity.removesuffix("_RES")
         self.dropped = mapping.dropped
         self.optional = mapping.dropped | mapping.optional
         self.out, self.into = mapping.out, mapping.into
@@ -126,8 +128,8 @@ class VersionService(ResourceService):
         out = render(self.node, doc if self.out is None else self.out(doc))
         if "id" in out:
             out["href"] = self.root + str(out["id"])
-        if out.get("@type") == self.entity:
-            out["@type"] = self.served_entity
+        if out.get("@type") in (self.entity, self.served_entity):
+            out["@type"] = self.served_type
         return out
 
     def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
@@ -184,7 +186,7 @@ class VersionService(ResourceService):
     def stored(self, node: Node, body: Doc) -> Doc:
         """A served body (or document) in the stored shape."""
         doc = accept(node, body)
-        if doc.get("@type") == self.served_entity:
+        if doc.get("@type") in (self.served_entity, self.served_type):
             doc["@type"] = self.entity
         return doc
 
@@ -233,9 +235,9 @@ class VersionService(ResourceService):
             candidates.append("StatusChangeEvent")
         known = self.served_api.contract.events
         for candidate in candidates:
-            if self.served_entity + candidate in known:
-                return self.served_entity + candidate
-        return self.served_entity + candidates[0]
+            if self.served_type + candidate in known:
+                return self.served_type + candidate
+        return self.served_type + candidates[0]
 
     def shaped_event(self, event: Doc) -> Doc:
         """The v5 envelope: ``@type`` (the event's name), ``timeOccurred`` as the schema spells it,

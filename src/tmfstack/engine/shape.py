@@ -31,7 +31,9 @@ class Attr:
     ``values``: stored literal -> served literal (enums whose spelling changed); ``out``/``into``:
     the value converted (stored -> served / served -> stored) where its shape changed, with
     ``paths`` (served sub-path -> stored sub-path) so that filters reach into it; ``at``: the served
-    schema names where it applies (empty: wherever the served schema has the attribute).
+    schema names where it applies (empty: wherever the served schema has the attribute); ``not_at``:
+    those where it does not (a value that has an attribute of the same name itself: v5
+    ``RelatedPlaceRef {role, place}``, served where v4 has ``place``).
     """
 
     served: str
@@ -41,6 +43,7 @@ class Attr:
     into: Callable[[Any], Any] | None = None
     paths: Mapping[str, str] = field(default_factory=dict)
     at: frozenset[str] = frozenset()
+    not_at: frozenset[str] = frozenset()
 
     @property
     def stored(self) -> str:
@@ -125,7 +128,7 @@ class Plan:
             found = self.nodes[name] = Node(name, self.typed)
             self._fill(found, self.definitions.get(name, {}))
             for rule in self.rules:
-                if rule.served in found.props and (not rule.at or name in rule.at):
+                if rule.served in found.props and (not rule.at or name in rule.at) and name not in rule.not_at:
                     found.rules_out[rule.stored] = rule
                     found.rules_in[rule.served] = rule
         return found
