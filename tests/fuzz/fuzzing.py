@@ -11,6 +11,7 @@ lists every class of problem, and the caller asserts the list is empty.
 from __future__ import annotations
 
 import contextlib
+import copy
 import json
 import os
 from collections.abc import Iterator
@@ -20,12 +21,14 @@ from typing import Any
 
 import requests
 import schemathesis
+import yaml
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from hypothesis import strategies as st
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.generation.hypothesis import examples
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
@@ -35,12 +38,16 @@ from starlette.testclient import TestClient
 
 from tests.fuzz.spec_exceptions import KNOWN, SPEC_FIXES, Known
 from tmfstack.engine.declaration import ApiDecl
+from tmfstack.engine.versions import VersionDecl
 
 SPECS_DIR = Path(__file__).resolve().parents[3] / "shared" / "specs"
 CHECKS = [not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance]
 #: generated requests per operation and generation mode (positive, negative); CI's default keeps the
 #: whole run of every API within a few minutes on two cores; raise it locally for a longer hunt
 EXAMPLES = int(os.environ.get("TMFSTACK_FUZZ_EXAMPLES", "10"))
+#: the same for a version served over another's data (v5): half, as it shares the canonical version's
+#: code paths and its file's own examples are sent besides; together the run stays near four minutes
+EXAMPLES_SERVED = int(os.environ.get("TMFSTACK_FUZZ_SERVED_EXAMPLES", str(max(1, EXAMPLES // 2))))
 #: how many references deep generated request bodies go; below, an empty object. TMF bodies nest
 #: (an order item holds a product holding characteristics, prices, places...) and some are
 #: recursive: unbounded, Hypothesis spends seconds per PATCH body on sizes it then discards
@@ -53,7 +60,7 @@ _ORDER = {"POST": 0, "GET": 1, "PUT": 2, "PATCH": 3, "DELETE": 4}
 
 @dataclass
 class Finding:
-    api: str
+    api: str  #: "tmf620 v4"
     operation: str  #: "POST /productOffering"
     check: str
     summary: str  #: the failure's title and first lines
@@ -75,21 +82,39 @@ class Run:
     sent: int = 0
 
 
+def label(api: ApiDecl) -> str:
+    """The run's name, "tmf637 v4" or "tmf637 v5": versions of one API share a key, each its own file."""
+    return f"{api.key} {api.version}"
+
+
+def load_official(api: ApiDecl) -> dict[str, Any]:
+    """The official file as published: Swagger 2 JSON (v4) or OpenAPI 3 YAML (v5)."""
+    text = (SPECS_DIR / api.contract.source).read_text(encoding="utf-8")
+    if api.contract.source.endswith((".yaml", ".yml")):
+        return dict(yaml.load(text, Loader=yaml.CSafeLoader))
+    return dict(json.loads(text))
+
+
 def load_spec(api: ApiDecl) -> dict[str, Any]:
     """The official file with the reviewed corrections of ``spec_exceptions.SPEC_FIXES`` applied."""
-    spec: dict[str, Any] = json.loads((SPECS_DIR / api.contract.source).read_text(encoding="utf-8"))
+    spec = load_official(api)
     for fix in SPEC_FIXES:
-        if fix.applies_to(api.key):
+        if fix.applies_to(api):
             fix.apply(spec)
+    if "openapi" in spec:  # v5 files name a placeholder server (https://serverRoot): where we serve
+        spec["servers"] = [{"url": f"http://testserver{api.root}"}]
     return spec
 
 
 def bound_request_bodies(spec: dict[str, Any], depth: int = BODY_DEPTH) -> None:
-    """Inline each body parameter's schema down to ``depth`` references (recursion cut at once).
+    """Inline each request body's schema down to ``depth`` references (recursion cut at once): the
+    body parameters of a Swagger 2 file, the ``requestBody`` contents of an OpenAPI 3 one.
 
     Only what is generated changes: responses are still checked against the file's definitions.
     """
-    definitions = spec.get("definitions", {})
+    oas3 = "openapi" in spec
+    prefix = "#/components/schemas/" if oas3 else "#/definitions/"
+    definitions = spec.get("components", {}).get("schemas", {}) if oas3 else spec.get("definitions", {})
 
     def inline(node: Any, seen: tuple[str, ...]) -> Any:
         if isinstance(node, list):
@@ -97,8 +122,8 @@ def bound_request_bodies(spec: dict[str, Any], depth: int = BODY_DEPTH) -> None:
         if not isinstance(node, dict):
             return node
         ref = node.get("$ref")
-        if isinstance(ref, str) and ref.startswith("#/definitions/"):
-            name = ref.removeprefix("#/definitions/")
+        if isinstance(ref, str) and ref.startswith(prefix):
+            name = ref.removeprefix(prefix)
             target = definitions.get(name, {})
             nested = target.get("type") == "object" or "properties" in target or "allOf" in target
             if name in seen or (nested and len(seen) >= depth):
@@ -108,9 +133,25 @@ def bound_request_bodies(spec: dict[str, Any], depth: int = BODY_DEPTH) -> None:
 
     for item in spec["paths"].values():
         for method, op in item.items():
-            for param in op.get("parameters", []) if method in ("post", "patch", "put") else []:
+            if method not in ("post", "patch", "put"):
+                continue
+            if oas3 and "requestBody" in op:
+                body = copy.deepcopy(_component(spec, op["requestBody"]))  # shared by operations: a copy each
+                for media in body.get("content", {}).values():
+                    if "schema" in media:
+                        media["schema"] = inline(media["schema"], ())
+                op["requestBody"] = body
+            for param in op.get("parameters", []):
                 if param.get("in") == "body" and "schema" in param:
                     param["schema"] = inline(param["schema"], ())
+
+
+def _component(spec: dict[str, Any], node: dict[str, Any]) -> dict[str, Any]:
+    """A ``requestBody`` itself, following its ``$ref`` into ``components``."""
+    while "$ref" in node:
+        section, name = node["$ref"].removeprefix("#/components/").split("/")
+        node = spec["components"][section][name]
+    return node
 
 
 def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -127,21 +168,37 @@ def operations(spec: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 def fuzz_api(api: ApiDecl, client: TestClient, token: str) -> Run:
     spec = load_spec(api)
+    whole = schemathesis.openapi.from_dict(copy.deepcopy(spec))  # the file's examples fit its whole schemas
     bound_request_bodies(spec)
     schema = schemathesis.openapi.from_dict(spec)
     run = Run(api, client, token)
     for method, path in operations(spec):
         operation = schema[path][method]
+        _send_file_examples(run, whole[path][method])
         for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
             _fuzz_operation(run, operation, mode)
     return run
+
+
+def _send_file_examples(run: Run, operation: Any) -> None:
+    """The file's own request examples first (a v5 file has a realistic one per operation): what they
+    create gives the reads, updates and deletes real resources, so full answers get checked too."""
+    try:
+        cases = [examples.generate_one(s) for s in operation.get_strategies_from_examples()]
+    except Exception:  # an example the file gets wrong: the generated requests still run
+        return
+    known = run.ids.get(operation.path.split("/{", 1)[0], [])
+    for case in cases:
+        if "id" in (case.path_parameters or {}) and known:
+            case.path_parameters["id"] = known[-1]
+        _send_and_check(run, case)
 
 
 def _fuzz_operation(run: Run, operation: Any, mode: GenerationMode) -> None:
     collection = operation.path.split("/{", 1)[0]
 
     @settings(
-        max_examples=EXAMPLES,
+        max_examples=EXAMPLES_SERVED if isinstance(run.api, VersionDecl) else EXAMPLES,
         derandomize=SEED is None,  # the same requests on every run: CI is reproducible
         database=None,
         deadline=None,
@@ -163,7 +220,7 @@ def _fuzz_operation(run: Run, operation: Any, mode: GenerationMode) -> None:
 
 
 def _send_and_check(run: Run, case: Any) -> None:
-    base = f"http://testserver{run.api.contract.base_path}"
+    base = f"http://testserver{run.api.root}"  # where we serve it (a v5 file's basePath may be none)
     kwargs = case.as_transport_kwargs(base_url=base)
     try:
         prepared = requests.Request(
@@ -179,7 +236,7 @@ def _send_and_check(run: Run, case: Any) -> None:
         return  # a request no HTTP client can send (e.g. a header with a line break)
     headers = {k: v for k, v in prepared.headers.items() if k.lower() not in ("connection", "accept-encoding")}
     headers["Authorization"] = f"Bearer {run.token}"
-    label = f"{case.method.upper()} {case.operation.path}"
+    operation = f"{case.method.upper()} {case.operation.path}"
     body = prepared.body.encode() if isinstance(prepared.body, str) else prepared.body or b""
     request_text = f"{prepared.url}\n{body.decode('latin-1')}"  # what KNOWN entries may match on
     run.sent += 1
@@ -187,7 +244,7 @@ def _send_and_check(run: Run, case: Any) -> None:
         method, url = prepared.method or "GET", prepared.url or ""
         response = run.client.request(method, url, headers=headers, content=prepared.body)
     except Exception as exc:  # escaped the app entirely: worse than a 500
-        _record(run, label, "not_a_server_error", f"exception escaped the app: {exc!r}", case, request_text)
+        _record(run, operation, "not_a_server_error", f"exception escaped the app: {exc!r}", case, request_text)
         return
     if response.status_code == 201 and case.method.upper() == "POST":
         created = _created_id(response)
@@ -199,7 +256,7 @@ def _send_and_check(run: Run, case: Any) -> None:
         for failure in group.exceptions:
             check = _check_name(failure)
             summary = f"{response.status_code} {failure.title}\n{failure.message}"
-            _record(run, label, check, summary, case, request_text)
+            _record(run, operation, check, summary, case, request_text)
 
 
 def _created_id(response: Any) -> str | None:
@@ -215,12 +272,12 @@ def _check_name(failure: Any) -> str:
     return str(checks[0])
 
 
-def _record(run: Run, label: str, check: str, summary: str, case: Any, request_text: str) -> None:
+def _record(run: Run, operation: str, check: str, summary: str, case: Any, request_text: str) -> None:
     for known in KNOWN:
-        if known.matches(run.api.key, label, check, summary, request_text):
+        if known.matches(run.api, operation, check, summary, request_text):
             run.known_hits.add(known)
             return
-    finding = Finding(run.api.key, label, check, summary[:1500], _curl(case))
+    finding = Finding(label(run.api), operation, check, summary[:1500], _curl(case))
     run.findings.setdefault(finding.key(), finding)
 
 
@@ -232,7 +289,7 @@ def _curl(case: Any) -> str:
 
 
 def report(run: Run) -> str:
-    lines = [f"{len(run.findings)} finding(s) in {run.api.key} after {run.sent} requests:"]
+    lines = [f"{len(run.findings)} finding(s) in {label(run.api)} after {run.sent} requests:"]
     for f in run.findings.values():
         lines += [f"- {f.operation} [{f.check}] {f.summary}", f"  reproduce: {f.reproduce}"]
     return "\n".join(lines)

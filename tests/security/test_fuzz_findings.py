@@ -104,3 +104,16 @@ def test_patch_with_a_mistyped_note_is_a_400_not_a_crash(operator: Caller, path:
     assert noted.status_code == 200, noted.text  # the rule now has notes to compare with
     for bad in ({"text": "not a list"}, "text", 7):
         _refused(operator.patch(url, json={"note": bad}), "note")
+
+
+def test_a_v5_only_resource_keeps_its_type_in_a_projection(operator: Caller) -> None:
+    """A resource served by v5 alone (TMF669 v5 partyRoleSpecification) answered ``fields=`` with id and
+    href only, though every v5 entity requires ``@type`` (the fuzzer's response_schema_conformance)."""
+    root = "/tmf-api/partyRoleManagement/v5/partyRoleSpecification"
+    made = operator.post(root, json={"name": "Reseller", "@type": "PartyRoleSpecification"})
+    assert made.status_code == 201, made.text
+    for r in (operator.get(f"{root}/{made.json()['id']}?fields=name"), operator.get(f"{root}?fields=name")):
+        assert r.status_code == 200, r.text
+        shown = r.json() if isinstance(r.json(), dict) else r.json()[0]
+        assert shown["@type"] == "PartyRoleSpecification" and shown["name"] == "Reseller", shown
+        assert "lastUpdate" not in shown, shown

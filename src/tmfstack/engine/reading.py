@@ -23,6 +23,7 @@ from ..tmf630.evaluate import text as _text
 from . import access
 from .declaration import ApiDecl, ResourceDecl
 from .lookup import DomainReads
+from .versions import VersionDecl
 
 if TYPE_CHECKING:
     from .core import Engine
@@ -196,7 +197,10 @@ class ResourceReader(DomainReads):
         return shaped
 
     def project(self, raw: bytes, fields: frozenset[str]) -> bytes:
-        return orjson.dumps(project(orjson.loads(raw), fields))
+        # a resource only another version serves (v5 ``own``) names its type in every answer, a projection
+        # too: v5 entities require @type (TMF630 v5; VersionService keeps it the same way)
+        keep = ("id", "href", "@type") if isinstance(self.api, VersionDecl) else ("id", "href")
+        return orjson.dumps(project(orjson.loads(raw), fields, keep))
 
     async def get(self, id: str, party: str | None = None) -> Row:
         row = await self.store.get(self.kind, id)
