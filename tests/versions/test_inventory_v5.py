@@ -406,3 +406,11 @@ def test_a_639_v5_hub_hears_v4_changes_in_v5_literals(client: TestClient) -> Non
         "available",
     )
     assert_v5(version, "ResourceCreateEvent", event)
+
+
+def test_a_v5_product_without_status_starts_its_lifecycle(client: TestClient) -> None:
+    """v5 ``Product_FVO`` requires no status, v4's create schema does: the lifecycle's start fills it."""
+    r = client.post(ROOTS["637"][1], json={"@type": "Product", "name": "bare"})
+    assert r.status_code == 201, r.text
+    assert r.json()["status"] == "created"
+    assert_v5(VERSIONS["637"], "Product", r.json())

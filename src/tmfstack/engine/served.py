@@ -229,6 +229,11 @@ class VersionService(ResourceService):
         doc = self.stored(self.create_node, body)
         if self.into is not None:
             doc = self.into(doc)
+        machine = self.decl.lifecycle
+        if machine is not None and machine.initial and machine.attribute not in doc:
+            # where the canonical create schema requires the state and the served one does not
+            # (TMF637 v4 requires a product's status, v5 not), the lifecycle's start is the answer
+            doc[machine.attribute] = machine.initial
         return await super().create(doc, keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
