@@ -12,8 +12,10 @@ the engine places each rule wherever the served schema has the attribute (``engi
   characteristic without ``@type`` is shown with the one its value's JSON type names; a v5 body's
   ``@type`` is stored as given (v4 allows it). One rule per attribute name that holds
   characteristics (``CHARACTERISTIC_ATTRS``), applied wherever a served schema has it.
-- ``related(served, inner, ...)``: a v4 flat reference with a ``role`` (``RelatedPlaceRefOrValue
-  {id, href, name, role}``) that v5 wraps (``{role, place: PlaceRef}``); ``RELATED_PLACE`` is it.
+- ``related(served, inner, ...)``: a v4 flat reference with a ``role`` that v5 wraps as
+  ``{role, <inner>: XRef}`` (TMF638 ``relatedEntity``, TMF639 ``resourceRelationship``).
+- ``RELATED_PLACE``: v4 ``RelatedPlaceRefOrValue`` (a place's own attributes, or a reference to
+  one, and a ``role``) is v5 ``{role, place: PlaceRef | GeographicAddress | GeographicSite …}``.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from ..tmf import Doc
 from ..tmf630 import Query, project
 from . import patch as patching
 from .ownership import Actor
+from .reading import Page
 from .service import ResourceService
 from .shape import Node, Plan, accept, path, render, typed
 
@@ -33,8 +34,6 @@ if TYPE_CHECKING:
     from .declaration import ApiDecl, ResourceDecl
     from .unit import Unit
     from .versions import VersionDecl
-
-from .reading import Page
 
 _KEEP = ("id", "href", "@type")
 
@@ -125,7 +124,6 @@ class VersionService(ResourceService):
         schemas = contract.schemas(served)
         self.served_entity = schemas.get("entity") or served[0].upper() + served[1:]
         self.served_create = schemas.get("create") or f"{self.served_entity}_FVO"
-        self.served_patch = schemas.get("patch") or f"{self.served_entity}_MVO"
         #: the entity's ``@type``: 639 v5 answers with ``Resource_RES``, a response form of ``Resource``
         self.served_type = self.served_entity.removesuffix("_RES")
         self.dropped = mapping.dropped
@@ -135,7 +133,6 @@ class VersionService(ResourceService):
         plan = Plan(contract.definitions, (*version.rules, *mapping.rules), typed=contract.draft >= 7)
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
-        self.patch_node: Node = plan.node(self.served_patch) if contract.has(self.served_patch) else self.node
         self.root = f"{engine.public_url}{version.root}/{served}/"
         #: what stored bytes look like in this version (a pure function of them: never stale)
         self.shown = Renditions()
@@ -230,10 +227,11 @@ class VersionService(ResourceService):
         if self.into is not None:
             doc = self.into(doc)
         machine = self.decl.lifecycle
-        if machine is not None and machine.initial and machine.attribute not in doc:
+        state = machine.attribute if machine is not None else None
+        if machine is not None and machine.initial and state not in doc and state not in self.owned_on_create:
             # where the canonical create schema requires the state and the served one does not
             # (TMF637 v4 requires a product's status, v5 not), the lifecycle's start is the answer
-            doc[machine.attribute] = machine.initial
+            doc[machine.attribute] = machine.initial  # (where the server owns the state, it sets it)
         return await super().create(doc, keep_id, unit, party, actor, checked)
 
     def apply_patch(self, before: Doc, patch_type: str, parsed: Any) -> Doc:
