@@ -571,6 +571,21 @@ def report(results: dict[str, Result], flat: dict[str, Result], offerings: int, 
             f"| {name} | {r.rps:,.0f} | {_fmt_ms(r.p50_ms)} | {_fmt_ms(r.p99_ms)} | {ratio} | {target} | {verdict} "
             f"| {r.other_cpu:.2f} / {r.steal_cpu:.2f} |"
         )
+    versions = [(name, verdicts[f"{name} v5/v4"]) for name in VERSION_COMPARED if f"{name} v5/v4" in verdicts]
+    if versions:
+        lines += [
+            "",
+            "The same request through TMF620 v5 (the mapping at the edge) against v4, same run and server:",
+            "",
+            "| scenario | v4 req/s | v5 req/s | v4 p99 | v5 p99 | target | result |",
+            "|---|---:|---:|---:|---:|---|---|",
+        ]
+        for name, (target, ok) in versions:
+            v4, v5 = results[name], results[name + V5]
+            lines.append(
+                f"| {name} | {v4.rps:,.0f} | {v5.rps:,.0f} | {_fmt_ms(v4.p99_ms)} | {_fmt_ms(v5.p99_ms)} "
+                f"| {target} | {'PASS' if ok else 'FAIL'} |"
+            )
     compared = [(name, verdicts[f"{name} auth on/off"]) for name in AUTH_COMPARED if f"{name} auth on/off" in verdicts]
     if compared:
         lines += [
@@ -672,12 +687,18 @@ def main() -> int:
             print(f"tmfstack on {args.offerings:,} offerings, without and with tokens (ready in {ready})", flush=True)
             # a v5 scenario right after its v4 one, each the median of --rounds runs
             order = [s.name for s in tmf]
-            tmf.sort(key=lambda sc: order.index(sc.name.removesuffix(V5)) if sc.name.removesuffix(V5) in order else 0)
+
+            def rank(sc: Scenario) -> tuple[int, bool]:
+                base = sc.name.removesuffix(V5)
+                return (order.index(base) if base in order else 0, sc.name.endswith(V5))
+
+            tmf.sort(key=rank)
             for sc in tmf:
                 pairs = [(off, NO_AUTH), (on, "")] if sc.name in AUTH_COMPARED else [(on or off, "")]
                 runs: dict[str, list[Result]] = {}
                 compared = sc.name in AUTH_COMPARED and off and on
-                for _ in range(args.rounds if compared or sc.name.endswith(V5) else 1):
+                versioned = sc.name.removesuffix(V5) in VERSION_COMPARED
+                for _ in range(args.rounds if compared or versioned else 1):
                     for server, label in pairs:
                         if server is not None:
                             label = label if server is on or sc.name in AUTH_COMPARED else NO_AUTH

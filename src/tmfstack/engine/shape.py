@@ -207,22 +207,6 @@ def render(node: Node, obj: Doc) -> Doc:
     return out
 
 
-def typed(node: Node, obj: Doc) -> Doc:
-    """``obj`` (a body) with the ``@type`` of each reference-or-value it leaves unnamed, so that
-    the lenient check validates it as the server reads it (the body itself stays as sent)."""
-    kind = node.ref_or_value(obj)
-    node = node.pick(obj if kind is None else {**obj, "@type": kind})
-    out: Doc = dict(obj) if kind is None else {**obj, "@type": kind}
-    for key, value in obj.items():
-        child = node.props.get(key)
-        if child is not None:
-            if type(value) is dict:
-                out[key] = typed(child, value)
-            elif type(value) is list:
-                out[key] = [typed(child, v) if type(v) is dict else v for v in value]
-    return out
-
-
 def accept(node: Node, obj: Doc) -> Doc:
     """``obj`` (served, e.g. a request body) as it is stored."""
     node = node.pick(obj)
