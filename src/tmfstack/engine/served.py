@@ -137,9 +137,9 @@ class VersionService(ResourceService):
 
     # -- answers ---------------------------------------------------------------------
 
-    def view(self, doc: Doc) -> Doc:
-        """A stored document as this version shows it."""
-        out = render(self.node, doc if self.out is None else self.out(doc))
+    def view(self, doc: Doc, fresh: bool = False) -> Doc:
+        """A stored document as this version shows it (``fresh``: ``doc`` may be changed in place)."""
+        out = render(self.node, doc if self.out is None else self.out(doc), fresh)
         if "id" in out:
             out["href"] = self.root + str(out["id"])
         if out.get("@type") in (self.entity, self.served_entity):
@@ -147,7 +147,7 @@ class VersionService(ResourceService):
         return out
 
     def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
-        doc = self.view(orjson.loads(raw))
+        doc = self.view(orjson.loads(raw), fresh=True)
         return orjson.dumps(project(doc, fields, _KEEP) if fields is not None else doc)
 
     def _listed(self, raw: bytes, fields: frozenset[str] | None) -> bytes:

@@ -71,7 +71,7 @@ class Attr:
 class Node:
     """One schema position: the attributes below it, its options (by ``@type``), its rules."""
 
-    __slots__ = ("name", "options", "props", "ref", "rules_in", "rules_out", "typed")
+    __slots__ = ("_kids", "_pair", "name", "options", "props", "ref", "rules_in", "rules_out", "typed")
 
     def __init__(self, name: str, typed: bool = True) -> None:
         self.name = name  #: the schema's name: the ``@type`` an object here gets when it has none
@@ -81,6 +81,16 @@ class Node:
         self.ref: Node | None = None  #: of a oneOf [X, XRef]: the reference option
         self.rules_out: dict[str, Attr] = {}  #: stored attribute -> its rule here
         self.rules_in: dict[str, Attr] = {}  #: served attribute -> its rule here
+        self._kids: dict[str, Node] | None = None
+        self._pair: tuple[str, str] | tuple[()] | None = None  #: (reference option, value option), asked once
+
+    @property
+    def kids(self) -> dict[str, Node]:
+        """The attributes whose values are objects with a plan of their own (asked once the plan
+        is compiled: a recursive schema's node is shared before it is complete)."""
+        if self._kids is None:
+            self._kids = {k: n for k, n in self.props.items() if n is not None}
+        return self._kids
 
     def pick(self, obj: Doc) -> Node:
         """The option describing ``obj``: by its ``@type``; without one, a reference when it has no more
@@ -102,15 +112,17 @@ class Node:
     def ref_or_value(self, obj: Doc) -> str | None:
         """Of a ``oneOf [X, XRef]`` dispatched on ``@type`` (an ``_FVO`` one included): the ``@type``
         ``obj`` is read as when it has none: the reference when it has no more than its attributes."""
-        if len(self.options) != 2 or "@type" in obj:
+        if "@type" in obj:
             return None
-        refs = [k for k in self.options if k.endswith("Ref")]
-        if len(refs) != 1:
+        pair = self._pair
+        if pair is None:
+            refs = [k for k in self.options if k.endswith("Ref")] if len(self.options) == 2 else []
+            value = [k for k in self.options if k not in refs]
+            pair = self._pair = (refs[0], value[0]) if len(refs) == 1 and len(value) == 1 else ()
+        if not pair:
             return None
-        ref = self.options[refs[0]]
-        if all(k in ref.props or k == "@referredType" for k in obj):
-            return refs[0]
-        return next(k for k in self.options if k != refs[0])
+        ref = self.options[pair[0]].props
+        return pair[0] if all(k in ref or k == "@referredType" for k in obj) else pair[1]
 
 
 class Plan:
@@ -186,23 +198,30 @@ def _name(ref: str) -> str:
     return ref.rsplit("/", 1)[-1]
 
 
-def render(node: Node, obj: Doc) -> Doc:
-    """``obj`` (stored) as the served version shows it at ``node``."""
-    node = node.pick(obj)
-    out: Doc = {}
-    rules, props = node.rules_out, node.props
-    for key, value in obj.items():
-        rule = rules.get(key)
-        if rule is not None:
-            key, value = rule.served, rule.render(value)
-        child = props.get(key)
-        if child is not None:
-            if type(value) is dict:
-                value = render(child, value)
-            elif type(value) is list:
-                value = [render(child, v) if type(v) is dict else v for v in value]
-        out[key] = value
-    if "@type" not in out and node.typed:
+def render(node: Node, obj: Doc, fresh: bool = False) -> Doc:
+    """``obj`` (stored) as the served version shows it at ``node``. ``fresh``: ``obj`` was just
+    parsed for this answer and is nobody else's, so it is changed in place (a 2 KB offering: ~8 µs
+    instead of ~15 µs); otherwise a copy is made and ``obj`` stays as it is."""
+    if node.options:
+        node = node.pick(obj)
+    out = obj if fresh else dict(obj)
+    rules = node.rules_out
+    if rules:
+        for key in [k for k in out if k in rules]:
+            rule = rules[key]
+            out[rule.served] = rule.render(out.pop(key))
+    kids = node._kids
+    if kids is None:
+        kids = node.kids
+    if kids:
+        for key, value in out.items():  # values replaced, no key added: iterating stays valid
+            child = kids.get(key)
+            if child is not None:
+                if type(value) is dict:
+                    out[key] = render(child, value, fresh)
+                elif type(value) is list:
+                    out[key] = [render(child, v, fresh) if type(v) is dict else v for v in value]
+    if node.typed and "@type" not in out:
         out["@type"] = node.name
     return out
 
