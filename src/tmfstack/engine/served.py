@@ -130,6 +130,7 @@ class VersionService(ResourceService):
         self.root = f"{engine.public_url}{version.root}/{served}/"
         #: what stored bytes look like in this version (a pure function of them: never stale)
         self.shown = Renditions()
+        self._kinds: dict[tuple[str, ...], str] = {}
 
     @property
     def operations(self) -> frozenset[str]:
@@ -162,16 +163,25 @@ class VersionService(ResourceService):
     async def list(self, query: Query, party: str | None = None) -> Page:
         page = await self._select(replace(query, fields=None), counted=True, party=party)
         slicer = limits.Slicer()
-        items = []
+        items, found, fields = [], self.shown.found, query.fields
         for raw in page.items:
-            items.append(self._listed(raw, query.fields))
-            await slicer.tick()
+            shown = found.get(raw) if fields is None else None
+            if shown is None:  # rendered here: time-sliced, a page may be long
+                shown = self._listed(raw, fields)
+                await slicer.tick()
+            items.append(shown)
         return Page(page.total, items)
 
     # -- queries ---------------------------------------------------------------------
 
     def classify(self, parts: builtins.list[str]) -> str:
-        return self.served_api.contract.path_kind(self.served_entity, parts)
+        key = tuple(parts)
+        kind = self._kinds.get(key)
+        if kind is None:  # the served schema walked once per path (v5's are allOf-deep)
+            kind = self.served_api.contract.path_kind(self.served_entity, parts)
+            if len(self._kinds) < 4096:
+                self._kinds[key] = kind
+        return kind
 
     def parse(self, params: builtins.list[tuple[str, str]]) -> Query:
         """Served attribute paths and literals, mapped to the stored ones (fields stay served)."""

@@ -35,9 +35,12 @@ def _typed_one(item: Any) -> Any:
     return {**item, "@type": f"{kind}{'Array' if isinstance(value, list) else ''}{_BASE}"}
 
 
+_TYPED = each(_typed_one)
+
+
 def typed_values(value: Any) -> Any:
     """Characteristic value specifications with the ``@type`` v5 names their value's type by."""
-    return each(_typed_one)(value)
+    return _TYPED(value)
 
 
 def spec_characteristics(prefix: str, target_id: str, target_href: str) -> tuple[Attr, ...]:
