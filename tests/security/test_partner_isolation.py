@@ -4,21 +4,19 @@ events of) only its own business; another partner's ids are 404s, never 403s."""
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from starlette.testclient import TestClient
 
 from tests.support.listener import Listener
-from tests.support.ordering import CANCELS, ORDER_TERMINAL, ORDERS, PRODUCTS, load_demo, mobile, order
+from tests.support.ordering import CANCELS, ORDER_TERMINAL, ORDERS, PRODUCTS, mobile, order
+from tests.support.partners import World, partners
 from tests.support.polling import wait_until
-from tests.support.security import Caller, Secured
+from tests.support.security import Caller
 from tmfstack.apis import all_apis
 from tmfstack.settings import Settings
-from tmfstack.web.app import create_app
 
 Doc = dict[str, Any]
 POQ = "/tmf-api/productOfferingQualification/v4/productOfferingQualification"
@@ -31,24 +29,10 @@ ROLES = "/tmf-api/partyRoleManagement/v4/partyRole"
 ADDRESS = {"role": "installationAddress", "streetName": "Ring", "streetNr": "1", "postcode": "1010", "city": "Wien"}
 
 
-@dataclasses.dataclass
-class World:
-    secured: Secured
-    operator: Caller
-    a: Caller
-    b: Caller
-
-
 @pytest.fixture
 def world(secure_settings: Settings) -> Iterator[World]:
-    settings = dataclasses.replace(secure_settings, allow_private_callbacks="127.0.0.0/8")  # loopback listeners
-    with TestClient(create_app(settings)) as client:
-        secured = Secured(client)
-        operator = secured.login("ops", ["operator"])
-        load_demo(operator)
-        a = secured.login("partner-a", ["partner"], party="org-a")
-        b = secured.login("partner-b", ["partner"], party="org-b")
-        yield World(secured, operator, a, b)
+    with partners(secure_settings) as it:
+        yield it
 
 
 def wait_order(caller: Caller, order_id: str, timeout: float = 15.0) -> Doc:

@@ -5,7 +5,6 @@ every v4 answer against the v4 one."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -31,8 +30,8 @@ from tests.support.ordering import (
     place,
     products_of_order,
 )
+from tests.support.partners import partners
 from tests.support.polling import wait_until
-from tests.support.security import Secured
 from tests.versions.support import assert_v5 as assert_official
 from tmfstack.apis.ordering import tmf622_v5
 from tmfstack.settings import Settings
@@ -346,13 +345,8 @@ def test_a_draft_order_is_refused_clearly(demo: TestClient) -> None:
 
 
 def test_a_partners_v5_view_shows_only_its_orders(secure_settings: Settings) -> None:
-    settings = dataclasses.replace(secure_settings, allow_private_callbacks="127.0.0.0/8")
-    with TestClient(create_app(settings)) as client:
-        secured = Secured(client)
-        operator = secured.login("ops", ["operator"])
-        load_demo(operator)
-        a = secured.login("partner-a", ["partner"], party="org-a")
-        b = secured.login("partner-b", ["partner"], party="org-b")
+    with partners(secure_settings) as world:
+        operator, a, b = world.operator, world.a, world.b
         r = a.post(ORDERS_V5, json=order5(item5("1", "po-mobile-m", MSISDN=msisdn()), cust="cust-of-a"))
         assert r.status_code == 201, r.text
         mine = r.json()
