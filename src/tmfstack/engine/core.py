@@ -16,6 +16,7 @@ from .. import limits
 from ..settings import DomainSettings, Settings
 from ..store.base import Store
 from .declaration import ApiDecl
+from .faces import Faces
 from .hubs import HubService
 from .nested import service_for
 from .reference import ReferenceData
@@ -69,6 +70,8 @@ class Engine:
                 self.by_key.setdefault(api.key, self.services[api.root])
         #: (hub event API, stored payload key) -> the service shaping events for that version's hubs
         self.event_shapes: dict[tuple[str, str], ResourceService] = {}
+        #: kind -> the served versions whose renditions are stored with its documents
+        self.faces = Faces()
         for api in apis:
             if isinstance(api, VersionDecl):
                 self._serve_version(api)
@@ -91,6 +94,7 @@ class Engine:
         for name, mapping in version.maps.items():
             view = served[name] = VersionService(self, version, name, canonical[mapping.canonical])
             canonical[mapping.canonical].listeners.append((event_api, view))
+            self.faces.add(view)
             self.event_shapes[(event_api, canonical[mapping.canonical].name)] = view
         for name, decl in version.resources.items():
             if not decl.parent:  # its own resources: the version's leniency and event envelope
@@ -145,7 +149,8 @@ class Engine:
         return lambda: self._wake_tasks.remove(wake)
 
     async def open(self) -> None:
-        """Open the store and bring each resource's reference index in line with its declaration."""
+        """Open the store and bring each resource's reference index and stored renditions in line
+        with its declaration."""
         await self.store.open()
         for services in self.services.values():
             for svc in services.values():
@@ -154,6 +159,7 @@ class Engine:
                     count = await self.store.reindex_refs(svc.kind, svc.refs_of, marker)
                     if count:
                         log.info("re-indexed %d %s documents for %s", count, svc.kind, marker[1] or "no paths")
+        await self.faces.refresh(self.store, self.public_url)
 
     def service(self, api: ApiDecl, resource: str) -> ResourceService:
         return self.services[api.root][resource]

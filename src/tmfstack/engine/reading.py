@@ -135,8 +135,9 @@ class ResourceReader(DomainReads):
         """Every match of ``query`` (its filters, fields and sort), without paging: for jobs and rules."""
         return (await self._select(replace(query, offset=0, limit=_UNBOUNDED), counted=False, party=party)).items
 
-    async def _select(self, query: Query, counted: bool, party: str | None = None) -> Page:
-        """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
+    def _indexed(self, query: Query, party: str | None) -> tuple[Conds, builtins.list[Condition], Order | None]:
+        """``query`` split into what SQL answers (conditions, and the order when every sort key is
+        a column, else None) and the conditions the engine evaluates itself."""
         sql: Conds = self._seen_by(party)
         rest: builtins.list[Condition] = []
         for cond in query.conditions:
@@ -149,17 +150,21 @@ class ResourceReader(DomainReads):
         for path, desc in query.sort:
             column = self.columns.get(path[0]) if len(path) == 1 else None
             if column is None:
-                break
+                return sql, rest, None
             order.append((column, desc))
-        else:
-            if not rest:
-                total = await self.store.count(self.kind, sql) if counted else None
-                items = []
-                if total is None or query.offset < total:
-                    items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
-                    if total is None and len(items) < query.limit:  # list_all: a page cut short by size
-                        items = await self._rest(sql, order, query, items)
-                return Page(len(items) if total is None else total, await self._shape(items, query))
+        return sql, rest, order
+
+    async def _select(self, query: Query, counted: bool, party: str | None = None) -> Page:
+        """The page ``query`` asks for; its total only when ``counted`` (else the page's length)."""
+        sql, rest, order = self._indexed(query, party)
+        if order is not None and not rest:
+            total = await self.store.count(self.kind, sql) if counted else None
+            items = []
+            if total is None or query.offset < total:
+                items = await self.store.page(self.kind, sql, order, query.offset, query.limit)
+                if total is None and len(items) < query.limit:  # list_all: a page cut short by size
+                    items = await self._rest(sql, order, query, items)
+            return Page(len(items) if total is None else total, await self._shape(items, query))
         # evaluated here: conditions or sort keys the indexes cannot serve; time-sliced, so that
         # a filter that matches nothing over every row never holds the event loop, and admitted
         # a few at a time (``engine.scans``), so that many of them cannot crowd out the rest

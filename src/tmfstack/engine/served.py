@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from .. import limits
-from ..errors import BadRequest
+from ..errors import BadRequest, NotFound
+from ..store.base import Row
 from ..tmf import Doc
 from ..tmf630 import Query, project
 from . import patch as patching
@@ -104,6 +105,13 @@ class Renditions:
         self.size += cost
         return shown
 
+    def take(self, raw: bytes) -> bytes | None:
+        """The rendition of ``raw``, forgotten (asked for once: a write's answer)."""
+        shown = self.found.pop(raw, None)
+        if shown is not None:
+            self.size -= len(raw) + len(shown)
+        return shown
+
 
 class VersionService(ResourceService):
     def __init__(self, engine: Engine, version: VersionDecl, served: str, canonical: ResourceService) -> None:
@@ -128,8 +136,12 @@ class VersionService(ResourceService):
         self.node: Node = plan.node(self.served_entity)
         self.create_node: Node = plan.node(self.served_create) if contract.has(self.served_create) else self.node
         self.root = f"{engine.public_url}{version.root}/{served}/"
+        #: the name of this version's stored renditions of the resource (``faces.py``)
+        self.face = f"{version.key}.{version.version}/{served}"
         #: what stored bytes look like in this version (a pure function of them: never stale)
         self.shown = Renditions()
+        #: the renditions of this service's own writes, until their answers take them
+        self.written = Renditions(1 << 20)
         self._kinds: dict[tuple[str, ...], str] = {}
 
     @property
@@ -147,22 +159,51 @@ class VersionService(ResourceService):
             out["@type"] = self.served_type
         return out
 
-    def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
-        doc = self.view(orjson.loads(raw), fresh=True)
-        return orjson.dumps(project(doc, fields, _KEEP) if fields is not None else doc)
+    def rendition(self, raw: bytes) -> bytes:
+        """Stored bytes as this version's bytes (what ``faces.py`` stores)."""
+        return orjson.dumps(self.view(orjson.loads(raw), fresh=True))
+
+    def respond(self, raw: bytes, fields: frozenset[str] | None = None, shown: bytes | None = None) -> bytes:
+        if fields is not None:
+            return orjson.dumps(project(self.view(orjson.loads(raw), fresh=True), fields, _KEEP))
+        if shown is None:  # read with its face, or written through this service just now, or neither
+            shown = self.written.take(raw) or self.rendition(raw)
+        return shown
 
     def _listed(self, raw: bytes, fields: frozenset[str] | None) -> bytes:
         if fields is not None:
             return self.respond(raw, fields)
         shown = self.shown.get(raw)
-        return self.shown.put(raw, self.respond(raw)) if shown is None else shown
+        return self.shown.put(raw, self.rendition(raw)) if shown is None else shown
 
     def location(self, doc: Doc) -> str:
         return self.root + str(doc["id"])
 
+    async def get(self, id: str, party: str | None = None) -> Row:
+        if not self.engine.faces.stored(self):
+            return await super().get(id, party)
+        row = await self.store.get_shown(self.kind, id, self.face)
+        if row is None:
+            raise NotFound(f"{self.name} {id!r} does not exist")
+        self._check_visible(row.doc, party, id)
+        return row
+
     async def list(self, query: Query, party: str | None = None) -> Page:
-        page = await self._select(replace(query, fields=None), counted=True, party=party)
+        sql, rest, order = self._indexed(query, party)
         slicer = limits.Slicer()
+        if query.fields is None and not rest and order is not None and self.engine.faces.stored(self):
+            total = await self.store.count(self.kind, sql)
+            rows = []
+            if query.offset < total:
+                rows = await self.store.page_shown(self.kind, sql, order, query.offset, query.limit, self.face)
+            shown_items = []  # the stored renditions, as bytes
+            for raw, shown in rows:
+                if shown is None:  # none stored, or of an older version of the document
+                    shown = self._listed(raw, None)
+                    await slicer.tick()
+                shown_items.append(shown)
+            return Page(total, shown_items)
+        page = await self._select(replace(query, fields=None), counted=True, party=party)
         items, found, fields = [], self.shown.found, query.fields
         for raw in page.items:
             shown = found.get(raw) if fields is None else None

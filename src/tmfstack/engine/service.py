@@ -90,8 +90,9 @@ class ResourceService(ResourceReader):
         """A stored document as this service's version shows it (the stored shape: itself)."""
         return doc
 
-    def respond(self, raw: bytes, fields: frozenset[str] | None = None) -> bytes:
-        """The answer for a stored document: its bytes untouched unless ``fields`` selects some."""
+    def respond(self, raw: bytes, fields: frozenset[str] | None = None, shown: bytes | None = None) -> bytes:
+        """The answer for a stored document: its bytes untouched unless ``fields`` selects some
+        (``shown``: another version's stored rendition, ``served.py``)."""
         return raw if fields is None else self.project(raw, fields)
 
     def location(self, doc: Doc) -> str:
@@ -189,13 +190,13 @@ class ResourceService(ResourceReader):
             await self._check_reference(doc, party)
         if unit is None:
             async with self.engine.unit() as own:
-                return await self._create(own, doc, actor)
-        return await self._create(unit, doc, actor)
+                return await self._create(own, doc, actor, checked)
+        return await self._create(unit, doc, actor, checked)
 
-    async def _create(self, unit: Unit, doc: Doc, actor: Actor | None) -> tuple[Doc, bytes, int]:
+    async def _create(self, unit: Unit, doc: Doc, actor: Actor | None, client: bool) -> tuple[Doc, bytes, int]:
         if actor is not None:
             await guard(self, unit, None, doc, actor)
-        return await self.insert(unit, doc)
+        return await self.insert(unit, doc, client=client)
 
     async def _check_reference(self, doc: Doc, party: str) -> None:
         path, resource = self.decl.refers_to or ("", "")
@@ -205,14 +206,18 @@ class ResourceService(ResourceReader):
             if row is None or (target.isolated and not access.visible(orjson.loads(row.doc), party)):
                 raise Unprocessable(f"{resource} {id!r} does not exist", code="REFERENCE_NOT_FOUND")
 
-    async def insert(self, unit: Unit, doc: Doc, *, before: bool = True) -> tuple[Doc, bytes, int]:
-        """Store a prepared document and its CreateEvent in ``unit`` (``before``: run before_insert)."""
+    async def insert(
+        self, unit: Unit, doc: Doc, *, before: bool = True, client: bool = False
+    ) -> tuple[Doc, bytes, int]:
+        """Store a prepared document and its CreateEvent in ``unit`` (``before``: run before_insert;
+        ``client``: a client's write, whose other-version rendition is stored with it, ``faces.py``)."""
         if before and self.decl.before_insert is not None:
             await self.decl.before_insert(self, unit, doc)
             self.api.contract.validate(self.entity, doc)
         raw = orjson.dumps(doc)
         limits.check_size(raw, f"{self.name} {doc['id']}")
-        await unit.tx.insert(self.kind, doc["id"], self._bounded_index(doc), raw)
+        shown = self.engine.faces.shown(self.kind, raw, self, client)
+        await unit.tx.insert(self.kind, doc["id"], self._bounded_index(doc), raw, shown)
         await self.emit(unit, "Create", doc)
         if self.decl.on_create is not None:
             await self.decl.on_create(self, unit, doc)
@@ -349,7 +354,8 @@ class ResourceService(ResourceReader):
         idx = self._bounded_index(after) if bounded else self.indexed(after)
         if self._ref_paths and idx.refs == self.indexed(before).refs:
             idx = replace(idx, refs=None)  # unchanged: the store keeps the stored ones
-        version = await unit.tx.update(self.kind, id, row.version, idx, raw)
+        shown = self.engine.faces.shown(self.kind, raw, self, bounded)
+        version = await unit.tx.update(self.kind, id, row.version, idx, raw, shown)
         if seen is not None:
             unit.seen[(self.kind, id)] = version
         status, stamp = self.decl.status_attr, self.decl.stamp

@@ -22,6 +22,7 @@ of the canonical resources are the canonical declaration's).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -64,6 +65,9 @@ class VersionDecl(ApiDecl):
     maps: Mapping[str, ResourceMap] = field(default_factory=dict)
     #: rules for every resource of this version
     rules: tuple[Attr, ...] = ()
+    #: the source file that declares it: its package's sources are part of what a stored
+    #: rendition depends on (``faces.py``)
+    origin: str = ""
 
     @property
     def served(self) -> frozenset[str]:
@@ -108,4 +112,5 @@ class VersionDecl(ApiDecl):
             of=of,
             maps=maps,
             rules=tuple(rules),
+            origin=str(sys._getframe(1).f_globals.get("__file__") or ""),  # the declaring module
         )

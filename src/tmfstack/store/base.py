@@ -27,6 +27,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .faces import Shown
 from .records import SecurityRecords
 from .reference_data import ReferenceTx
 
@@ -76,6 +77,8 @@ class Row:
     id: str
     version: int
     doc: bytes
+    #: a served version's rendition of ``doc`` when one was asked for and is current (``faces.py``)
+    shown: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -154,11 +157,11 @@ class ResourceTx(abc.ABC):
     async def get(self, kind: str, id: str) -> Row | None: ...
 
     @abc.abstractmethod
-    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
-        """Raise Conflict when (kind, id) exists."""
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes, shown: Shown = None) -> None:
+        """Raise Conflict when (kind, id) exists. ``shown``: the document's face (``faces.py``)."""
 
     @abc.abstractmethod
-    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes, shown: Shown = None) -> int:
         """Compare-and-set on ``version``; return the new version or raise Conflict."""
 
     @abc.abstractmethod
@@ -198,6 +201,22 @@ class Resources(abc.ABC):
         """Documents matching all ``conds``, ordered by ``order`` (column, descending) then id."""
 
     @abc.abstractmethod
+    async def get_shown(self, kind: str, id: str, face: str) -> Row | None:
+        """As ``get``, with ``face`` of the document in ``Row.shown`` when it is current (``faces.py``)."""
+
+    @abc.abstractmethod
+    async def page_shown(
+        self,
+        kind: str,
+        conds: Sequence[SqlCond],
+        order: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
+        face: str,
+    ) -> list[tuple[bytes, bytes | None]]:
+        """As ``page``, each document with its current ``face`` (or None)."""
+
+    @abc.abstractmethod
     async def count(self, kind: str, conds: Sequence[SqlCond]) -> int: ...
 
     @abc.abstractmethod
@@ -211,6 +230,12 @@ class Resources(abc.ABC):
     async def reindex_refs(self, kind: str, extract: Callable[[bytes], Refs], marker: tuple[str, str]) -> int:
         """Rebuild ``kind``'s reference index from its documents and record ``marker`` (key, value)
         in the same transaction; returns the number of rows indexed."""
+
+    @abc.abstractmethod
+    async def refresh_faces(self, kind: str, render: Callable[[bytes], Shown], marker: tuple[str, str]) -> int:
+        """Redo the face of every document of ``kind`` with ``render(doc)`` and record
+        ``marker`` in the same transaction (unless another process recorded it meanwhile); returns
+        the rows rendered."""
 
 
 class OutboxTx(abc.ABC):

@@ -18,6 +18,7 @@ import asyncpg
 from ..errors import Conflict, StaleVersion
 from . import sql_postgres as sql
 from .base import Indexed, Refs, Row, SqlCond
+from .faces import Shown
 from .pg_errors import translated
 from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
 
@@ -26,9 +27,14 @@ _SCAN_BYTES = 4 << 20  #: bytes of documents one scan batch holds (at least one 
 
 
 def _page_sql(
-    kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
+    kind: str,
+    conds: Sequence[SqlCond],
+    order: Sequence[tuple[str, bool]],
+    offset: int,
+    limit: int,
+    face: str | None = None,
 ) -> tuple[str, list[object]]:
-    return page_sql(kind, conds, order, offset, limit, "$", nulls=True, collate=sql.COLLATE)
+    return page_sql(kind, conds, order, offset, limit, "$", nulls=True, collate=sql.COLLATE, face=face)
 
 
 class PostgresResources:
@@ -50,6 +56,24 @@ class PostgresResources:
         query, args = _page_sql(kind, conds, order, offset, limit)
         with translated():
             return [r[0] for r in await self.pool.fetch(query, *args)]
+
+    async def get_shown(self, kind: str, id: str, face: str) -> Row | None:
+        with translated():
+            row = await self.pool.fetchrow(sql.GET_SHOWN, face, kind, id)
+        return Row(*row) if row else None
+
+    async def page_shown(
+        self,
+        kind: str,
+        conds: Sequence[SqlCond],
+        order: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
+        face: str,
+    ) -> list[tuple[bytes, bytes | None]]:
+        query, args = _page_sql(kind, conds, order, offset, limit, face)
+        with translated():
+            return [(r[0], r[1]) for r in await self.pool.fetch(query, *args)]
 
     async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
         query, args = count_plan(kind, conds, "$", collate=sql.COLLATE)
@@ -96,6 +120,24 @@ class PostgresResources:
                 await tx.conn.execute(sql.SET_META, *marker)
         return len(rows)
 
+    async def refresh_faces(self, kind: str, render: Callable[[bytes], Shown], marker: tuple[str, str]) -> int:
+        done, last = 0, 0
+        async with self.transaction() as tx:
+            assert isinstance(tx, PostgresResourceTx)
+            with translated():
+                await tx.conn.execute(sql.LOCK_FACES, kind)
+                if await tx.conn.fetchval(sql.META, marker[0]) == marker[1]:
+                    return 0  # another replica redid it while this one waited
+                while rows := await tx.conn.fetch(sql.KIND_ROWS, kind, last, _SCAN_BATCH):
+                    args = []
+                    for seq, version, doc in rows:
+                        face, shown = render(doc) or (None, None)
+                        args.append((shown, face, seq, version))
+                    await tx.conn.executemany(sql.SET_SHOWN, args)
+                    done, last = done + len(rows), rows[-1][0]
+                await tx.conn.execute(sql.SET_META, *marker)
+        return done
+
 
 class PostgresResourceTx:
     conn: Any  #: asyncpg.Connection
@@ -127,18 +169,21 @@ class PostgresResourceTx:
             row = await self.conn.fetchrow(sql.GET, kind, id)
         return Row(*row) if row else None
 
-    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes, shown: Shown = None) -> None:
+        face, rendition = shown or (None, None)
         with translated():
-            seq = await self.conn.fetchval(sql.INSERT, kind, id, idx.name, idx.status, idx.last_update, idx.type, doc)
+            row = (kind, id, idx.name, idx.status, idx.last_update, idx.type, doc, rendition, face)
+            seq = await self.conn.fetchval(sql.INSERT, *row)
             if seq is None:
                 raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID")
             await self._count(kind, [(idx, 1)])
             await self._write_refs(kind, seq, idx.refs)
 
-    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes, shown: Shown = None) -> int:
+        face, rendition = shown or (None, None)
         with translated():
             old = await self.conn.fetchrow(
-                sql.UPDATE, kind, id, version, idx.name, idx.status, idx.last_update, idx.type, doc
+                sql.UPDATE, kind, id, version, idx.name, idx.status, idx.last_update, idx.type, doc, rendition, face
             )
             if old is None:
                 raise StaleVersion(f"{id!r} was changed concurrently; retry")

@@ -188,6 +188,13 @@ MIGRATIONS: tuple[str, ...] = (
     DELETE FROM resource_count WHERE kind LIKE 'geo.%';
     DELETE FROM resource WHERE kind LIKE 'geo.%';
     """,
+    # 10: each served version's rendition of the document (``faces.py``), in the same row: a read
+    # through another version is one lookup, as a read through the stored one
+    """
+    ALTER TABLE resource ADD COLUMN shown {blob};
+    ALTER TABLE resource ADD COLUMN shown_face TEXT;
+    ALTER TABLE resource ADD COLUMN shown_version INTEGER;
+    """,
 )
 
 SQLITE = {

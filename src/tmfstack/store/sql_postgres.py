@@ -28,16 +28,26 @@ META_SETDEFAULT = "INSERT INTO tmfstack_meta(key, value) VALUES($1, $2) ON CONFL
 # -- resource records ------------------------------------------------------------------
 GET = "SELECT id, version, doc FROM resource WHERE kind=$1 AND id=$2"
 INSERT = (
-    "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc)"
-    " VALUES($1, $2, 1, $3, $4, $5, $6, $7) ON CONFLICT (kind, id) DO NOTHING RETURNING seq"
+    "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc, shown, shown_face, shown_version)"
+    " VALUES($1, $2, 1, $3, $4, $5, $6, $7, $8, $9, 1) ON CONFLICT (kind, id) DO NOTHING RETURNING seq"
 )
 #: a compare-and-set on version; the CTE locks the row, and a concurrent committed change fails the re-check
 UPDATE = (
     "WITH old AS ("
     " SELECT seq, name, status, last_update, type FROM resource WHERE kind=$1 AND id=$2 AND version=$3 FOR UPDATE)"
-    " UPDATE resource r SET version=r.version+1, name=$4, status=$5, last_update=$6, type=$7, doc=$8"
+    " UPDATE resource r SET version=r.version+1, name=$4, status=$5, last_update=$6, type=$7, doc=$8,"
+    " shown=$9, shown_face=$10, shown_version=r.version+1"
     " FROM old WHERE r.seq = old.seq RETURNING old.name, old.status, old.last_update, old.type, old.seq"
 )
+#: a row's face when it is the one asked for ($1) and current (``faces.py``)
+GET_SHOWN = (
+    "SELECT id, version, doc, CASE WHEN shown_face = $1 AND shown_version = version THEN shown END"
+    " FROM resource WHERE kind=$2 AND id=$3"
+)
+SET_SHOWN = "UPDATE resource SET shown=$1, shown_face=$2, shown_version=version WHERE seq=$3 AND version=$4"
+KIND_ROWS = "SELECT seq, version, doc FROM resource WHERE kind=$1 AND seq > $2 ORDER BY seq LIMIT $3"
+#: one redo of a kind's faces at a time, across replicas starting together
+LOCK_FACES = "SELECT pg_advisory_xact_lock(hashtext($1))"
 DELETE = "DELETE FROM resource WHERE kind=$1 AND id=$2 RETURNING name, status, last_update, type, seq"
 DELETE_VERSION = (
     "DELETE FROM resource WHERE kind=$1 AND id=$2 AND version=$3 RETURNING name, status, last_update, type, seq"

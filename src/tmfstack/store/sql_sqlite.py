@@ -17,11 +17,22 @@ SET_META = "INSERT INTO tmfstack_meta(key, value) VALUES(?, ?) ON CONFLICT(key) 
 META_SETDEFAULT = "INSERT INTO tmfstack_meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO NOTHING"
 
 # -- resource records ------------------------------------------------------------------
+#: a row's face when it is the one asked for (the first parameter) and current (``faces.py``)
+SHOWN = "CASE WHEN shown_face = ? AND shown_version = version THEN shown END"
 GET = "SELECT id, version, doc FROM resource WHERE kind=? AND id=?"
-INSERT = "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc) VALUES(?,?,1,?,?,?,?,?)"
+INSERT = (
+    "INSERT INTO resource(kind, id, version, name, status, last_update, type, doc, shown, shown_face, shown_version)"
+    " VALUES(?,?,1,?,?,?,?,?,?,?,1)"
+)
 #: the indexed values before an update, when ``version`` is still the stored one
 OLD = "SELECT name, status, last_update, type, seq FROM resource WHERE kind=? AND id=? AND version=?"
-UPDATE = "UPDATE resource SET version=version+1, name=?, status=?, last_update=?, type=?, doc=? WHERE kind=? AND id=?"
+UPDATE = (
+    "UPDATE resource SET version=version+1, name=?, status=?, last_update=?, type=?, doc=?,"
+    " shown=?, shown_face=?, shown_version=version+1 WHERE kind=? AND id=?"
+)
+GET_SHOWN = f"SELECT id, version, doc, {SHOWN} FROM resource WHERE kind=? AND id=?"
+SET_SHOWN = "UPDATE resource SET shown=?, shown_face=?, shown_version=version WHERE seq=? AND version=?"
+KIND_ROWS = "SELECT seq, version, doc FROM resource WHERE kind=? AND seq > ? ORDER BY seq LIMIT ?"
 DELETE = "DELETE FROM resource WHERE kind=? AND id=? RETURNING name, status, last_update, type, seq"
 DELETE_VERSION = (
     "DELETE FROM resource WHERE kind=? AND id=? AND version=? RETURNING name, status, last_update, type, seq"

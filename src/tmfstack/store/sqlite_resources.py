@@ -16,6 +16,7 @@ from .. import limits
 from ..errors import Conflict, StaleVersion
 from . import sql_sqlite as sql
 from .base import Indexed, Refs, Row, SqlCond
+from .faces import Shown
 from .sqlparts import count_plan, counter_changes, page_sql, scan_window, where_sql
 
 _SCAN_BATCH = 500
@@ -29,6 +30,27 @@ def _get(conn: sqlite3.Connection, kind: str, id: str) -> Row | None:
     return Row(*row) if row else None
 
 
+def _rows(
+    conn: sqlite3.Connection,
+    kind: str,
+    conds: Sequence[SqlCond],
+    order: Sequence[tuple[str, bool]],
+    offset: int,
+    limit: int,
+    face: str | None = None,
+) -> list[Any]:
+    query, args = page_sql(kind, conds, order, offset, limit, "?", nulls=False, face=face)
+    # the cursor reads row by row: a page of large documents ends at TMFSTACK_MAX_PAGE_BYTES
+    # (a shorter page, answered 206 like any partial one) instead of reading 1,000 of them
+    rows, size, budget = [], 0, limits.current.page
+    for row in conn.execute(query, args):
+        rows.append(row)
+        size += len(row[0])
+        if size >= budget:
+            break
+    return rows
+
+
 def _page(
     conn: sqlite3.Connection,
     kind: str,
@@ -37,16 +59,7 @@ def _page(
     offset: int,
     limit: int,
 ) -> list[bytes]:
-    query, args = page_sql(kind, conds, order, offset, limit, "?", nulls=False)
-    # the cursor reads row by row: a page of large documents ends at TMFSTACK_MAX_PAGE_BYTES
-    # (a shorter page, answered 206 like any partial one) instead of reading 1,000 of them
-    docs, size, budget = [], 0, limits.current.page
-    for (doc,) in conn.execute(query, args):
-        docs.append(doc)
-        size += len(doc)
-        if size >= budget:
-            break
-    return docs
+    return [row[0] for row in _rows(conn, kind, conds, order, offset, limit)]
 
 
 class SqliteResources:
@@ -64,6 +77,21 @@ class SqliteResources:
         self, kind: str, conds: Sequence[SqlCond], order: Sequence[tuple[str, bool]], offset: int, limit: int
     ) -> list[bytes]:
         return _page(self.conn, kind, conds, order, offset, limit)
+
+    async def get_shown(self, kind: str, id: str, face: str) -> Row | None:
+        row = self.conn.execute(sql.GET_SHOWN, (face, kind, id)).fetchone()
+        return Row(*row) if row else None
+
+    async def page_shown(
+        self,
+        kind: str,
+        conds: Sequence[SqlCond],
+        order: Sequence[tuple[str, bool]],
+        offset: int,
+        limit: int,
+        face: str,
+    ) -> list[tuple[bytes, bytes | None]]:
+        return _rows(self.conn, kind, conds, order, offset, limit, face)
 
     async def count(self, kind: str, conds: Sequence[SqlCond]) -> int:
         plan = count_plan(kind, conds, "?")
@@ -104,6 +132,17 @@ class SqliteResources:
             self.conn.execute(sql.SET_META, marker)
         return len(rows)
 
+    async def refresh_faces(self, kind: str, render: Callable[[bytes], Shown], marker: tuple[str, str]) -> int:
+        done, last = 0, 0
+        async with self.transaction():
+            while rows := self.conn.execute(sql.KIND_ROWS, (kind, last, _SCAN_BATCH)).fetchall():
+                for seq, version, doc in rows:
+                    face, shown = render(doc) or (None, None)
+                    self.conn.execute(sql.SET_SHOWN, (shown, face, seq, version))
+                done, last = done + len(rows), rows[-1][0]
+            self.conn.execute(sql.SET_META, marker)
+        return done
+
 
 class SqliteResourceTx:
     conn: sqlite3.Connection
@@ -129,19 +168,22 @@ class SqliteResourceTx:
         cur = self.conn.execute(sql.DROP_REFS, (kind, seq))
         return tuple((path, value) for path, value in cur.fetchall())
 
-    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes) -> None:
+    async def insert(self, kind: str, id: str, idx: Indexed, doc: bytes, shown: Shown = None) -> None:
+        face, rendition = shown or (None, None)
         try:
-            cur = self.conn.execute(sql.INSERT, (kind, id, idx.name, idx.status, idx.last_update, idx.type, doc))
+            row = (kind, id, idx.name, idx.status, idx.last_update, idx.type, doc, rendition, face)
+            cur = self.conn.execute(sql.INSERT, row)
         except sqlite3.IntegrityError:
             raise Conflict(f"a resource with id {id!r} already exists", code="DUPLICATE_ID") from None
         self._count(kind, [(idx, 1)])
         self._write_refs(kind, cur.lastrowid or 0, idx.refs)
 
-    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes) -> int:
+    async def update(self, kind: str, id: str, version: int, idx: Indexed, doc: bytes, shown: Shown = None) -> int:
         old = self.conn.execute(sql.OLD, (kind, id, version)).fetchone()
         if old is None:
             raise StaleVersion(f"{id!r} was changed concurrently; retry")
-        self.conn.execute(sql.UPDATE, (idx.name, idx.status, idx.last_update, idx.type, doc, kind, id))
+        face, rendition = shown or (None, None)
+        self.conn.execute(sql.UPDATE, (idx.name, idx.status, idx.last_update, idx.type, doc, rendition, face, kind, id))
         seq, old_refs = old[4], None
         if idx.refs is not None:
             old_refs = self._drop_refs(kind, seq)

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from .base import COLUMNS, COUNTED, REF, Indexed, SqlCond
+from .faces import shown_column
 
 _CMP = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
@@ -119,16 +120,19 @@ def page_sql(
     style: str,
     nulls: bool,
     collate: str = "",
+    face: str | None = None,
 ) -> tuple[str, list[Any]]:
-    """One page of documents. Filtered on one reference value and in insertion order (e.g. the free
-    members of one pool), the query walks that value's entries of the reference index and joins
-    the rows, instead of scanning every row of the kind."""
+    """One page of documents (with ``face``: each with that face when current, ``faces.py``).
+    Filtered on one reference value and in insertion order (e.g. the free members of one pool),
+    the query walks that value's entries of the reference index and joins the rows, instead of
+    scanning every row of the kind."""
     refs = [c for c in conds if c.column.startswith(REF)]
     if not order and len(refs) == 1 and len(refs[0].values) == 1 and refs[0].op == "eq":
         ref = refs[0]
         args: list[Any] = [kind, ref.column[len(REF) :], ref.values[0]]
         head = (
-            f"SELECT r.doc FROM resource_ref f JOIN resource r ON r.seq = f.seq WHERE f.kind = {_ph(style, 1)}"
+            f"SELECT r.doc{_shown(face, 'r.')} FROM resource_ref f JOIN resource r ON r.seq = f.seq"
+            f" WHERE f.kind = {_ph(style, 1)}"
             f" AND f.path = {_ph(style, 2)} AND f.value = {_ph(style, 3)}"
         )
         rest = [c for c in conds if c is not ref]
@@ -143,10 +147,15 @@ def page_sql(
     where, args = where_sql(kind, conds, style, collate=collate)
     n = len(args)
     sql = (
-        f"SELECT doc FROM resource WHERE {where} ORDER BY {order_sql(order, nulls=nulls, collate=collate)}"
+        f"SELECT doc{_shown(face, '')} FROM resource WHERE {where}"
+        f" ORDER BY {order_sql(order, nulls=nulls, collate=collate)}"
         f" LIMIT {_ph(style, n + 1)} OFFSET {_ph(style, n + 2)}"
     )
     return sql, [*args, limit, offset]
+
+
+def _shown(face: str | None, alias: str) -> str:
+    return "" if face is None else ", " + shown_column(face, alias)
 
 
 def order_sql(order: Sequence[tuple[str, bool]], nulls: bool, collate: str = "") -> str:

@@ -203,17 +203,25 @@ class TmfRouter:
             return Response(status_code=204)
         raise _not_allowed(ops, True, method)
 
-    def _item(self, svc: ResourceService, raw: bytes, version: int, request: Request, status: int = 200) -> Response:
+    def _item(
+        self,
+        svc: ResourceService,
+        raw: bytes,
+        version: int,
+        request: Request,
+        status: int = 200,
+        shown: bytes | None = None,
+    ) -> Response:
         fields = request.query_params.get("fields") if request.scope["query_string"] else None
         selected = svc.parse([("fields", fields)]).fields or frozenset() if fields is not None else None
-        return json_bytes(svc.respond(raw, selected), status, {"ETag": etag(version)})
+        return json_bytes(svc.respond(raw, selected, shown), status, {"ETag": etag(version)})
 
     async def get(self, svc: ResourceService, id: str, request: Request, party: str | None) -> Response:
         row = await svc.get(id, party)
         tag = etag(row.version)
         if request.headers.get("if-none-match") == tag:
             return Response(status_code=304, headers={"ETag": tag})
-        return self._item(svc, row.doc, row.version, request)
+        return self._item(svc, row.doc, row.version, request, shown=row.shown)
 
     async def list(self, svc: ResourceService, request: Request, party: str | None) -> Response:
         query = svc.parse(request.query_params.multi_items())
