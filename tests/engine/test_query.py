@@ -98,6 +98,18 @@ def total(seeded: tuple[TestClient, dict[str, Any]], params: Any) -> int:
     return int(seeded[0].get(OFFERINGS, params=params).headers["x-total-count"])
 
 
+def test_a_query_asked_again_answers_alike_and_an_invalid_one_is_refused_each_time(seeded: Any) -> None:
+    """Parsed queries are remembered (``ResourceReader.query``): asking again changes nothing."""
+    for _ in range(3):
+        assert ask(seeded, {"lifecycleStatus": "Launched", "sort": "name"}) == ask(
+            seeded, {"lifecycleStatus": "Launched", "sort": "name"}
+        )
+        assert_error(seeded[0].get(OFFERINGS, params={"limit": "-1"}), 400)
+    for n in range(1100):  # past the remembered ones: the first is parsed again, alike
+        seeded[0].get(OFFERINGS, params={"name": f"n{n}"})
+    assert ask(seeded, {"lifecycleStatus": "Launched"}) == ["A", "B", "F"]
+
+
 # -- equality ------------------------------------------------------------------------
 
 

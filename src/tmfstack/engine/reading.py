@@ -8,6 +8,7 @@ read needs, including partner isolation (a partner client sees only what names i
 from __future__ import annotations
 
 import builtins
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any, TypeGuard, get_args
@@ -41,6 +42,8 @@ def _is_sql_op(op: str) -> TypeGuard[Op]:
 
 
 _UNBOUNDED = 1 << 62
+#: the longest parameter list (characters) whose parsed query is remembered
+_REMEMBERED = 2048
 
 
 def _nth_key(n: int) -> Callable[[tuple[bytes, tuple[Any, ...]]], Any]:
@@ -69,6 +72,8 @@ class ResourceReader(DomainReads):
             self.columns[decl.status_attr] = "status"
         if decl.date_attr:
             self.columns[decl.date_attr] = "last_update"
+        #: parsed queries by their parameters (``query``)
+        self._queries: OrderedDict[tuple[tuple[str, str], ...], Query] = OrderedDict()
 
     @property
     def store(self) -> Store:
@@ -105,6 +110,20 @@ class ResourceReader(DomainReads):
             classify=self.classify,
             canonical=self.canonical,
         )
+
+    def query(self, params: list[tuple[str, str]]) -> Query:
+        """``parse``, remembered for the last 1,024 short parameter lists: a client asks the same
+        page again and again, and a served version's parse also maps every path (a ``Query`` is
+        immutable; an invalid one raises each time)."""
+        key = tuple(params)
+        found = self._queries.get(key)
+        if found is None:
+            found = self.parse(params)
+            if sum(len(k) + len(v) for k, v in key) <= _REMEMBERED:
+                if len(self._queries) >= 1024:
+                    self._queries.popitem(last=False)
+                self._queries[key] = found
+        return found
 
     def _sql(self, cond: Condition) -> SqlCond | None:
         if cond.op == "eq" and cond.attribute in self.decl.ref_paths:

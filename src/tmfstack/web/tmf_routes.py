@@ -213,7 +213,7 @@ class TmfRouter:
         shown: bytes | None = None,
     ) -> Response:
         fields = request.query_params.get("fields") if request.scope["query_string"] else None
-        selected = svc.parse([("fields", fields)]).fields or frozenset() if fields is not None else None
+        selected = svc.query([("fields", fields)]).fields or frozenset() if fields is not None else None
         return json_bytes(svc.respond(raw, selected, shown), status, {"ETag": etag(version)})
 
     async def get(self, svc: ResourceService, id: str, request: Request, party: str | None) -> Response:
@@ -224,7 +224,7 @@ class TmfRouter:
         return self._item(svc, row.doc, row.version, request, shown=row.shown)
 
     async def list(self, svc: ResourceService, request: Request, party: str | None) -> Response:
-        query = svc.parse(request.query_params.multi_items())
+        query = svc.query(request.query_params.multi_items())
         page = await svc.list(query, party)
         body = b"[" + b",".join(page.items) + b"]"
         status = 206 if len(page.items) < page.total else 200
