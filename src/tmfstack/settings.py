@@ -92,6 +92,9 @@ class Settings:
     #: how long a qualification answer (TMF679, TMF645) holds, in seconds (its expirationDate)
     qualification_validity: float = field(default_factory=lambda: float(_env("QUALIFICATION_VALIDITY", "86400")))
 
+    #: how long the answer to a POST with an ``Idempotency-Key`` is kept and replayed, seconds
+    idempotency_retention: float = field(default_factory=lambda: float(_env("IDEMPOTENCY_RETENTION", "86400")))
+
     #: TMF685 reservations: resources one request may ask, resources one customer may hold
     reservation_max: int = field(default_factory=lambda: int(_env("RESERVATION_MAX", "100")))
     reservation_customer_max: int = field(default_factory=lambda: int(_env("RESERVATION_CUSTOMER_MAX", "1000")))
@@ -195,6 +198,8 @@ class Settings:
             raise ValueError("TMFSTACK_HUB_LIMIT must be at least 1, TMFSTACK_DELIVERY_CONCURRENCY at least 2")
         if not self.oauth_audience:
             raise ValueError("TMFSTACK_OAUTH_AUDIENCE must not be empty")
+        if not self.idempotency_retention > 0:
+            raise ValueError("TMFSTACK_IDEMPOTENCY_RETENTION must be a positive number of seconds")
         low = [name for name, value in vars(self.limits).items() if value < 1]
         if low:
             raise ValueError(f"TMFSTACK_MAX_* limits must be at least 1: {', '.join(low)}")

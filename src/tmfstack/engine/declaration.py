@@ -55,7 +55,9 @@ Create (``ResourceService.create``; POST, imports, the order manager):
 8. the row is inserted and the ``CreateEvent`` written
 9. ``on_create`` (``OnCreate``)
 10. ``after_commit`` (``AfterCommit``) is queued on the unit (see Commit)
-11. over HTTP, after the commit: ``create_response`` (``CreateResponse``) chooses the answer
+11. over HTTP, after the commit: ``create_response`` (``CreateResponse``) chooses the answer; for
+    a POST with an ``Idempotency-Key`` it runs inside the unit (its answer is stored with the
+    creation, ``idempotency.py``) and is given the unit, else None
 
 Patch (``ResourceService.patch`` / ``update``; PUT likewise, its body checked against
 ``<Entity>_Update`` first and without step 3):
@@ -122,7 +124,9 @@ AfterCommit = Callable[["ResourceService", Doc], Awaitable[None]]
 #: called at start-up to resume unfinished work (e.g. jobs interrupted by a crash)
 Resume = Callable[["ResourceService"], Awaitable[None]]
 #: (status, body, location) a create answers instead of 201 with the resource; body/location None: the resource's
-CreateResponse = Callable[["ResourceService", Doc], Awaitable["tuple[int, bytes | None, str | None] | None"]]
+CreateResponse = Callable[
+    ["ResourceService", Doc, "Unit | None"], Awaitable["tuple[int, bytes | None, str | None] | None"]
+]
 OnCreate = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]
 #: completes a new document from stored state before it is written (e.g. allocates from a pool)
 BeforeInsert = Callable[["ResourceService", "Unit", Doc], Awaitable[None]]

@@ -3,7 +3,8 @@
 ``Store`` (and its unit of work ``Tx``) is three contracts side by side, each in a store half and a
 unit-of-work half: resource records (``Resources`` / ``ResourceTx``), the outbox (``Outbox`` /
 ``OutboxTx``) and the task queue (``TaskQueue`` / ``TaskTx``); the security edge's records
-(``records.SecurityRecords``) are a fourth, small one.
+(``records.SecurityRecords``) and the answers kept for ``Idempotency-Key`` (``IdempotencyTx``,
+written in the unit of the creation they answer) are small ones.
 
 A resource is stored as its JSON document (bytes, exactly as served) plus a few
 indexed columns the engine extracts from it. Counters per (kind, status) and
@@ -143,6 +144,21 @@ class TaskAudit:
     action: str  #: "parked" | "retry"
     reason: str | None = None
     error: str | None = None
+
+
+@dataclass(frozen=True)
+class IdempotencyRow:
+    """The stored answer to a POST that carried an ``Idempotency-Key`` (``engine/idempotency.py``)."""
+
+    client_id: str  #: the calling client ('' with authentication off); with ``path``, the key's scope
+    path: str
+    key: str
+    fingerprint: str  #: sha256 of the canonical request body
+    status: int
+    location: str | None
+    etag: str | None
+    body: bytes
+    created: float  #: epoch seconds; older than the retention, the record is as if absent
 
 
 # -- the three contracts ------------------------------------------------------------------
@@ -342,10 +358,27 @@ class TaskQueue(abc.ABC):
     async def task_history(self, queue: str, key: str, limit: int = 100) -> list[TaskAudit]: ...
 
 
+class IdempotencyTx(abc.ABC):
+    """Answers kept for ``Idempotency-Key``, read and written inside the unit of the creation."""
+
+    @abc.abstractmethod
+    async def idempotent_get(self, client_id: str, path: str, key: str, since: float) -> IdempotencyRow | None:
+        """The record of the key created at ``since`` or later, else None (an older one is expired)."""
+
+    @abc.abstractmethod
+    async def idempotent_put(self, row: IdempotencyRow, since: float) -> bool:
+        """Insert ``row``, or replace an expired record (created before ``since``) of its key; False,
+        writing nothing, when a live record holds the key (a concurrent unit's insert is waited for)."""
+
+    @abc.abstractmethod
+    async def idempotent_prune(self, before: float, limit: int) -> None:
+        """Delete up to ``limit`` records created before ``before``."""
+
+
 # -- the whole ------------------------------------------------------------------------
 
 
-class Tx(ResourceTx, OutboxTx, TaskTx, ReferenceTx, abc.ABC):
+class Tx(ResourceTx, OutboxTx, TaskTx, ReferenceTx, IdempotencyTx, abc.ABC):
     """One database transaction; everything done through it commits or rolls back together."""
 
 

@@ -29,6 +29,7 @@ import asyncpg
 
 from . import sql_postgres
 from .base import Store, Tx
+from .idempotency import SharedIdempotencyTx
 from .pg_errors import translated as _translated
 from .postgres_outbox import PostgresOutbox, PostgresOutboxTx
 from .postgres_resources import PostgresResources, PostgresResourceTx
@@ -123,7 +124,7 @@ class PostgresStore(PostgresResources, PostgresOutbox, SharedTaskQueue, Postgres
             return await self.pool.fetch(sql, *args)
 
 
-class PostgresTx(PostgresResourceTx, PostgresOutboxTx, SharedTaskTx, PostgresReferenceTx, Tx):
+class PostgresTx(PostgresResourceTx, PostgresOutboxTx, SharedTaskTx, PostgresReferenceTx, SharedIdempotencyTx, Tx):
     sql = sql_postgres
 
     def __init__(self, conn: asyncpg.Connection) -> None:

@@ -195,6 +195,23 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE resource ADD COLUMN shown_face TEXT;
     ALTER TABLE resource ADD COLUMN shown_version INTEGER;
     """,
+    # 11: the answers to POSTs that carried an Idempotency-Key (``engine/idempotency.py``), written
+    # with the creation they answer; one per (client, path, key), replaced once expired
+    """
+    CREATE TABLE idempotency (
+        client_id TEXT NOT NULL,
+        path TEXT NOT NULL,
+        key TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        location TEXT,
+        etag TEXT,
+        body {blob} NOT NULL,
+        created {real} NOT NULL,
+        PRIMARY KEY (client_id, path, key)
+    );
+    CREATE INDEX idempotency_created ON idempotency (created);
+    """,
 )
 
 SQLITE = {

@@ -190,3 +190,19 @@ SIGNING_KEYS = f"SELECT {_KEY} FROM signing_key ORDER BY created, kid"
 RETIRE_KEYS = "UPDATE signing_key SET retired=$1 WHERE retired IS NULL"
 INSERT_KEY = f"INSERT INTO signing_key({_KEY}) VALUES($1,$2,$3,$4,$5,$6)"
 DELETE_KEYS = "DELETE FROM signing_key WHERE kid = ANY($1::text[])"
+
+# -- idempotency records (``idempotency``) ---------------------------------------------
+_IDEM = "client_id, path, key, fingerprint, status, location, etag, body, created"
+IDEM_GET = f"SELECT {_IDEM} FROM idempotency WHERE client_id=$1 AND path=$2 AND key=$3 AND created >= $4"
+#: a new record, or one replacing an expired record of the same key; no row returned: the key is taken
+#: (a concurrent unit's insert of the key is waited for: its commit takes the key, its rollback frees it)
+IDEM_PUT = (
+    f"INSERT INTO idempotency({_IDEM}) VALUES($1,$2,$3,$4,$5,$6,$7,$8,$9) ON CONFLICT (client_id, path, key)"
+    " DO UPDATE SET fingerprint=excluded.fingerprint, status=excluded.status, location=excluded.location,"
+    " etag=excluded.etag, body=excluded.body, created=excluded.created WHERE idempotency.created < $10 RETURNING 1"
+)
+#: SKIP LOCKED: units pruning together never wait on (or deadlock over) each other's rows
+IDEM_PRUNE = (
+    "DELETE FROM idempotency WHERE ctid IN"
+    " (SELECT ctid FROM idempotency WHERE created < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)"
+)

@@ -152,3 +152,14 @@ SIGNING_KEYS = f"SELECT {_KEY} FROM signing_key ORDER BY created, kid"
 RETIRE_KEYS = "UPDATE signing_key SET retired=? WHERE retired IS NULL"
 INSERT_KEY = f"INSERT INTO signing_key({_KEY}) VALUES(?,?,?,?,?,?)"
 DELETE_KEY = "DELETE FROM signing_key WHERE kid=?"
+
+# -- idempotency records (``idempotency``) ---------------------------------------------
+_IDEM = "client_id, path, key, fingerprint, status, location, etag, body, created"
+IDEM_GET = f"SELECT {_IDEM} FROM idempotency WHERE client_id=? AND path=? AND key=? AND created >= ?"
+#: a new record, or one replacing an expired record of the same key; no row returned: the key is taken
+IDEM_PUT = (
+    f"INSERT INTO idempotency({_IDEM}) VALUES(?,?,?,?,?,?,?,?,?) ON CONFLICT(client_id, path, key) DO UPDATE SET"
+    " fingerprint=excluded.fingerprint, status=excluded.status, location=excluded.location, etag=excluded.etag,"
+    " body=excluded.body, created=excluded.created WHERE idempotency.created < ? RETURNING 1"
+)
+IDEM_PRUNE = "DELETE FROM idempotency WHERE rowid IN (SELECT rowid FROM idempotency WHERE created < ? LIMIT ?)"

@@ -28,6 +28,7 @@ from typing import Any
 from ..errors import ServiceUnavailable
 from . import sql_sqlite
 from .base import Store, Tx
+from .idempotency import SharedIdempotencyTx
 from .queries import Rows
 from .reference_data import SqliteReferenceTx
 from .schema import MIGRATIONS, SQLITE, statements
@@ -155,7 +156,7 @@ class SqliteStore(SqliteResources, SqliteOutbox, SharedTaskQueue, SqliteSecurity
             return self.conn.execute(sql, args).fetchall()
 
 
-class SqliteTx(SqliteResourceTx, SqliteOutboxTx, SharedTaskTx, SqliteReferenceTx, Tx):
+class SqliteTx(SqliteResourceTx, SqliteOutboxTx, SharedTaskTx, SqliteReferenceTx, SharedIdempotencyTx, Tx):
     sql = sql_sqlite
 
     def __init__(self, conn: sqlite3.Connection) -> None:

@@ -20,12 +20,14 @@ from starlette.types import Receive, Scope, Send
 from .. import limits
 from ..auth.principal import Principal
 from ..auth.scopes import ADMIN
+from ..engine import idempotency
 from ..engine.core import Engine
 from ..engine.hubs import HubService
 from ..engine.nested import ChildService, scope
 from ..engine.ownership import Actor
 from ..engine.patch import media_type
 from ..engine.service import ResourceService, etag
+from ..engine.unit import Unit
 from ..errors import (
     BadRequest,
     Forbidden,
@@ -36,6 +38,7 @@ from ..errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from ..tmf import Doc
 from .gate import HEADERS, principal_of, require
 from .responses import error, internal_error, json_bytes
 
@@ -105,6 +108,33 @@ def _not_allowed(ops: frozenset[str], item: bool, method: str) -> MethodNotAllow
     exc = MethodNotAllowed(f"{method} is not allowed here; allowed: {', '.join(allowed) or 'none'}")
     exc.allow = ", ".join(allowed)
     return exc
+
+
+def _selected(svc: ResourceService, request: Request) -> frozenset[str] | None:
+    """The attributes ``?fields=`` selects, None without it."""
+    fields = request.query_params.get("fields") if request.scope["query_string"] else None
+    return svc.query([("fields", fields)]).fields or frozenset() if fields is not None else None
+
+
+async def _answer(
+    svc: ResourceService, request: Request, doc: Doc, raw: bytes, version: int, unit: Unit | None
+) -> idempotency.Answer:
+    """The answer to a creation: the document (201), or what the declaration's ``create_response``
+    chooses (``unit``: the creation's, when the answer is stored with it)."""
+    status, body, location = 201, None, None
+    if svc.decl.create_response is not None:
+        status, body, location = await svc.decl.create_response(svc, doc, unit) or (201, None, None)
+    location = location or svc.location(doc)
+    if body is not None:
+        return idempotency.Answer(status, body, location, None)
+    return idempotency.Answer(status, svc.respond(raw, _selected(svc, request)), location, etag(version))
+
+
+def _answered(answer: idempotency.Answer) -> Response:
+    headers = {"Location": answer.location} if answer.location else {}
+    if answer.etag:
+        headers["ETag"] = answer.etag
+    return json_bytes(answer.body, answer.status, headers)
 
 
 class TmfRouter:
@@ -183,7 +213,7 @@ class TmfRouter:
             if method in ("GET", "HEAD") and "list" in ops:
                 return await self.list(svc, request, party)
             if method == "POST" and "create" in ops:
-                return await self.create(svc, request, party, actor_of(caller, request))
+                return await self.create(svc, request, caller)
             raise _not_allowed(ops, False, method)
         id = limits.check_id(rest[0])  # one rule for ids on every path (a malformed one is a 400)
         if method in ("GET", "HEAD") and "get" in ops:
@@ -212,9 +242,7 @@ class TmfRouter:
         status: int = 200,
         shown: bytes | None = None,
     ) -> Response:
-        fields = request.query_params.get("fields") if request.scope["query_string"] else None
-        selected = svc.query([("fields", fields)]).fields or frozenset() if fields is not None else None
-        return json_bytes(svc.respond(raw, selected, shown), status, {"ETag": etag(version)})
+        return json_bytes(svc.respond(raw, _selected(svc, request), shown), status, {"ETag": etag(version)})
 
     async def get(self, svc: ResourceService, id: str, request: Request, party: str | None) -> Response:
         row = await svc.get(id, party)
@@ -231,15 +259,26 @@ class TmfRouter:
         headers = {"X-Total-Count": str(page.total), "X-Result-Count": str(len(page.items))}
         return json_bytes(body, status, headers)
 
-    async def create(self, svc: ResourceService, request: Request, party: str | None, actor: Actor | None) -> Response:
-        doc, raw, version = await svc.create(await read_json(request), party=party, actor=actor, checked=True)
-        status, body, location = 201, None, None
-        if svc.decl.create_response is not None:
-            status, body, location = await svc.decl.create_response(svc, doc) or (201, None, None)
-        if body is not None:
-            return json_bytes(body, status, {"Location": location or svc.location(doc)})
-        response = self._item(svc, raw, version, request, status)
-        response.headers["Location"] = location or svc.location(doc)
+    async def create(self, svc: ResourceService, request: Request, caller: Principal) -> Response:
+        """A POST; with an ``Idempotency-Key``, done once per key (``engine/idempotency.py``)."""
+        header = request.headers.get(idempotency.HEADER)
+        key = None if header is None else idempotency.check_key(header)
+        party, actor = caller.party, actor_of(caller, request)
+        body = await read_json(request)
+        if key is None:
+            doc, raw, version = await svc.create(body, party=party, actor=actor, checked=True)
+            return _answered(await _answer(svc, request, doc, raw, version, None))
+
+        async def work(unit: Unit) -> idempotency.Answer:
+            doc, raw, version = await svc.create(body, unit=unit, party=party, actor=actor, checked=True)
+            return await _answer(svc, request, doc, raw, version, unit)
+
+        client = "" if caller.unrestricted else caller.client_id
+        keyed = idempotency.Keyed(client, request.scope["path"], key, idempotency.fingerprint(body))
+        answer, replayed = await idempotency.once(self.engine, keyed, work)
+        response = _answered(answer)
+        if replayed:
+            response.headers[idempotency.REPLAYED] = "true"
         return response
 
     async def hub(

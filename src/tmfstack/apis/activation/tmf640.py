@@ -308,9 +308,9 @@ async def callback(engine: Engine, monitor_id: str, payload: Any) -> bool:
     return False
 
 
-async def accepted(svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, str | None] | None:
+async def accepted(svc: ResourceService, doc: Doc, unit: Unit | None) -> tuple[int, bytes | None, str | None] | None:
     """202 with the monitor while the creating request is still in progress."""
-    monitor = await latest_monitor(svc.engine, doc["href"])
+    monitor = await latest_monitor(svc.engine, doc["href"], unit)
     if monitor is not None and monitor["state"] == "inProgress":
         return 202, orjson.dumps(monitor), monitor["href"]
     return None

@@ -106,7 +106,9 @@ class QualificationTask:
         if doc.get("instantSyncQualification"):
             await self.answer(svc.engine, unit, doc)
 
-    async def _response(self, svc: ResourceService, doc: Doc) -> tuple[int, bytes | None, str | None] | None:
+    async def _response(
+        self, svc: ResourceService, doc: Doc, unit: Unit | None
+    ) -> tuple[int, bytes | None, str | None] | None:
         return (200, None, None) if doc.get("instantSyncQualification") else None
 
     async def _schedule(self, svc: ResourceService, unit: Unit, doc: Doc) -> None:
