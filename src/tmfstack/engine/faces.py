@@ -53,6 +53,11 @@ def digest(svc: VersionService, public_url: str) -> str:
     return h.hexdigest()[:32]
 
 
+#: a larger document is rendered when read: a stored rendition would double its row, and rendering
+#: many of the largest bodies at once while they are written doubled a write's memory peak
+LARGEST = 64 << 10
+
+
 class Faces:
     """kind -> the served versions that show it; the first one's rendition is stored."""
 
@@ -73,7 +78,7 @@ class Faces:
         that no one reads in between, and rendering each cost the fulfilment chain 15 %; such a
         document is rendered when read, until its next client write or start-up."""
         served = self.of.get(kind)
-        if not served:
+        if not served or len(raw) > LARGEST:
             return None
         svc = served[0]
         if not client and svc is not by:
